@@ -1,0 +1,570 @@
+"""The core of one DRBD-style node for resource r0: its states and how they change; no sockets, no clock.
+
+Contract (sans-I/O): the node is driven by calls, and answers by appending messages for the peer to `outbox`
+(plain dicts; a transport moves them, in order, and calls `receive` on the other side), by calling `write_done(seq)`
+when a local write may be acknowledged to its caller, and by log lines in DRBD's wording through `log`.
+
+- Administration: `up`, `down`, `connect(discard_my_data)`, `disconnect`, `primary(force)`, `secondary`,
+  `outdate`; refusals come back as `Refused(code, message, exit_code)` with DRBD's text.
+- Link: the transport calls `link_up(tiebreak)` when a connection to the peer won, and `link_down()` when it broke;
+  it keeps trying to connect while `wants_link` is true and drops the link when it turns false.
+- Data: `read(block)`, `write(block, data) -> seq` (Primary only). Protocol C: `write_done(seq)` fires when the
+  peer's disk has the block, or at once when there is no peer to wait for (the block then goes into the bitmap).
+- Resync: the sync source queues the dirty blocks; the transport calls `pump_resync(n)` to send up to n of them.
+Every change of meta data is saved through the `MetaStore` before the node acts on it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sims.drbd.handshake import AfterSbPolicies, HandshakeSide, HandshakeVerdict, sync_handshake
+from sims.drbd.states import CONNECTED_OR_SYNCING, CState, DState, Role
+from sims.drbd.storage import BlockDevice, Metadata, MetaStore
+from sims.drbd.uuids import (
+    Uuids,
+    adopt_sync_uuid,
+    new_data_generation,
+    resync_finished_source,
+    resync_finished_target,
+    resync_start_source,
+    self_correction,
+    with_role,
+)
+
+Message = dict[str, Any]
+AL_EXTENT_BLOCKS = 64  # 256 KiB activity-log extents at 4 KiB blocks (DRBD: 4 MiB)
+
+
+@dataclass(frozen=True)
+class Refused(Exception):
+    """A state change DRBD refuses: `code` and `message` as in "State change failed: (-2) Need access ..."."""
+
+    code: int
+    message: str
+    exit_code: int = 17
+
+    def __str__(self) -> str:
+        if self.code < 0:
+            return f"0: State change failed: ({self.code}) {self.message}"
+        return f"r0: Failure: ({self.code}) {self.message}"
+
+
+@dataclass
+class Counters:
+    """The /proc/drbd counters (kept in bytes, shown in KiB like DRBD), plus resync progress in blocks."""
+
+    ns: int = 0
+    nr: int = 0
+    dw: int = 0
+    dr: int = 0
+    al: int = 0
+    bm: int = 0
+    resync_total: int = 0
+    resync_done: int = 0
+    resync_moved_total: int = 0
+    split_brains: int = 0
+
+
+@dataclass
+class NodeConfig:
+    policies: AfterSbPolicies = field(default_factory=AfterSbPolicies)
+    al_extents: int = 8
+
+
+class Node:
+    def __init__(
+        self,
+        device: BlockDevice,
+        store: MetaStore,
+        config: NodeConfig | None = None,
+        *,
+        log: Callable[[str], None] = lambda line: None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.device = device
+        self.store = store
+        self.config = config or NodeConfig()
+        self._log = log
+        self.rng = rng or random.Random()
+        self.outbox: list[Message] = []
+        self.write_done: Callable[[int], None] = lambda seq: None
+        self.configured = False
+        self.md = Metadata(Uuids.just_created())
+        self.role = Role.Secondary
+        self.cstate = CState.StandAlone
+        self.disk = DState.Diskless
+        self.peer_role = Role.Unknown
+        self.peer_disk = DState.DUnknown
+        self.tiebreak = False
+        self.discard_my_data = False
+        self.crashed_primary = False
+        self.counters = Counters()
+        self.last_handshake: HandshakeVerdict | None = None
+        self._pending: dict[int, int] = {}
+        self._next_seq = 1
+        self._resync_queue: list[int] = []
+        self._peer_params: Message | None = None
+
+    # ---- logging -----------------------------------------------------------------------------------------------
+    def log(self, text: str) -> None:
+        self._log(f"block drbd0: {text}")
+
+    def log_conn(self, text: str) -> None:
+        self._log(f"d-con r0: {text}")
+
+    def _set_cstate(self, new: CState) -> None:
+        if new != self.cstate:
+            self.log_conn(f"conn( {self.cstate.name} -> {new.name} )")
+            self.cstate = new
+
+    def _set_disk(self, new: DState) -> None:
+        if new != self.disk:
+            self.log(f"disk( {self.disk.name} -> {new.name} )")
+            self.disk = new
+            self.md.consistent = new >= DState.Outdated
+            self.md.outdated = new == DState.Outdated
+
+    def _set_role(self, new: Role) -> None:
+        if new != self.role:
+            self.log(f"role( {self.role.name} -> {new.name} )")
+            self.role = new
+            self.md.uuids = with_role(self.md.uuids, new == Role.Primary)
+            self.md.primary = new == Role.Primary
+            if new == Role.Secondary:
+                self.md.activity_log.clear()
+
+    def _save(self) -> None:
+        self.store.save(self.md)
+
+    # ---- queries -----------------------------------------------------------------------------------------------
+    @property
+    def is_connected(self) -> bool:
+        return self.cstate in CONNECTED_OR_SYNCING
+
+    @property
+    def wants_link(self) -> bool:
+        return self.configured and self.cstate not in (CState.StandAlone, CState.Disconnecting)
+
+    @property
+    def out_of_sync_blocks(self) -> int:
+        return len(self.md.bitmap)
+
+    # ---- administration ----------------------------------------------------------------------------------------
+    def up(self) -> None:
+        """drbdadm up: attach the disk (create-md on first use), then connect."""
+        if self.configured:
+            raise Refused(10, "Device already configured", exit_code=10)
+        md = self.store.load()
+        if md is None:
+            md = Metadata(Uuids.just_created())
+            self.store.save(md)
+            self.log("New drbd meta data block successfully created.")
+        self.md = md
+        self.configured = True
+        self.crashed_primary = md.primary
+        if md.primary:
+            # A Primary went away without demoting: whatever its activity log covered may differ from the peer.
+            for extent in md.activity_log:
+                start = extent * AL_EXTENT_BLOCKS
+                self.md.bitmap.update(range(start, min(start + AL_EXTENT_BLOCKS, self.device.blocks)))
+            self.log(f"Found {len(md.activity_log)} transactions ({len(md.activity_log)} active extents)")
+            md.primary = False
+            md.activity_log.clear()
+        self.role = Role.Secondary
+        self.md.uuids = with_role(self.md.uuids, False)
+        attach = DState.Inconsistent
+        if md.consistent:
+            # fencing dont-care: a consistent, not outdated disk is taken as UpToDate (drbd_nl attach)
+            attach = DState.Outdated if md.outdated else DState.UpToDate
+        self.disk = DState.Diskless
+        self._set_disk(attach)
+        self._save()
+        self.log(f"attached to UUIDs {self.md.uuids.dump()}")
+        self._set_cstate(CState.StandAlone)
+        self.connect()
+
+    def down(self) -> None:
+        if not self.configured:
+            return
+        if self.role == Role.Primary:
+            self.secondary()
+        self.disconnect()
+        self._set_disk(DState.Diskless)
+        self.configured = False
+
+    def connect(self, discard_my_data: bool = False) -> None:
+        self._require_configured()
+        if self.cstate != CState.StandAlone:
+            raise Refused(102, "Local address(port) already in use.", exit_code=10)
+        self.discard_my_data = discard_my_data
+        self._set_cstate(CState.Unconnected)
+        self._set_cstate(CState.WFConnection)
+
+    def disconnect(self) -> None:
+        self._require_configured()
+        if self.cstate == CState.StandAlone:
+            return
+        was_linked = self.cstate not in (CState.WFConnection, CState.Unconnected)
+        self._set_cstate(CState.Disconnecting)
+        if was_linked:
+            self._lose_peer()
+        self._set_cstate(CState.StandAlone)
+
+    def primary(self, force: bool = False) -> None:
+        self._require_configured()
+        if self.role == Role.Primary:
+            return
+        if self.peer_role == Role.Primary and self.is_connected:
+            raise Refused(-1, "Multiple primaries not allowed by config")
+        if self.disk < DState.UpToDate and (not force or self.cstate == CState.SyncTarget):
+            raise Refused(-2, "Need access to UpToDate data")
+        forced_over_bad_data = force and self.disk < DState.UpToDate
+        self._set_role(Role.Primary)
+        if forced_over_bad_data:
+            self._set_disk(DState.UpToDate)
+        if force or (not self.is_connected and self.md.uuids.bitmap == 0):
+            self._new_data_generation()
+        self._save()
+        if self.is_connected:
+            if forced_over_bad_data:
+                self._start_handshake()
+            else:
+                self._send_state()
+
+    def secondary(self) -> None:
+        self._require_configured()
+        if self.role == Role.Secondary:
+            return
+        self._set_role(Role.Secondary)
+        self._save()
+        if self.is_connected:
+            self._send_state()
+
+    def outdate(self) -> None:
+        self._require_configured()
+        if self.role == Role.Primary or self.is_connected:
+            raise Refused(-2, "Need access to UpToDate data" if self.role == Role.Primary else "Device is connected")
+        if self.disk >= DState.Outdated:
+            self._set_disk(DState.Outdated)
+            self._save()
+
+    def _require_configured(self) -> None:
+        if not self.configured:
+            raise Refused(10, "Unknown resource", exit_code=10)
+
+    # ---- data --------------------------------------------------------------------------------------------------
+    def read(self, block: int, *, inspect: bool = False) -> bytes:
+        """Read a block. Like /dev/drbd0, only a Primary can be read; `inspect` reads the backing disk anyway."""
+        self._check_block(block)
+        if self.role != Role.Primary and not inspect:
+            raise Refused(124, "Wrong medium type (only a Primary can be read)", exit_code=5)
+        self.counters.dr += self.device.block_size
+        return self.device.read(block)
+
+    def write(self, block: int, data: bytes) -> int:
+        """Write locally and replicate (protocol C). Returns the sequence number `write_done` will report."""
+        self._check_block(block)
+        if self.role != Role.Primary:
+            raise Refused(30, "Device is not Primary (writes are refused on a Secondary)", exit_code=30)
+        if len(data) != self.device.block_size:
+            raise ValueError(f"a block is {self.device.block_size} bytes, got {len(data)}")
+        self._activate_extent(block // AL_EXTENT_BLOCKS)
+        self.device.write(block, data)
+        self.counters.dw += len(data)
+        seq = self._next_seq
+        self._next_seq += 1
+        if self.cstate in (CState.Connected, CState.SyncSource) and self.peer_disk >= DState.Inconsistent:
+            self._pending[seq] = block
+            self.outbox.append({"t": "data", "seq": seq, "block": block, "data": data})
+            self.counters.ns += len(data)
+        else:
+            self._mark_out_of_sync(block)
+            self.write_done(seq)
+        return seq
+
+    def _check_block(self, block: int) -> None:
+        if not 0 <= block < self.device.blocks:
+            raise ValueError(f"block {block} out of range 0..{self.device.blocks - 1}")
+        if not self.configured or self.disk == DState.Diskless:
+            raise Refused(10, "Unknown resource", exit_code=10)
+
+    def _activate_extent(self, extent: int) -> None:
+        al = self.md.activity_log
+        if al and al[-1] == extent:
+            return
+        if extent in al:
+            al.remove(extent)
+        al.append(extent)
+        del al[: -self.config.al_extents]
+        self.counters.al += 1
+        self._save()
+
+    def _mark_out_of_sync(self, block: int) -> None:
+        if block not in self.md.bitmap:
+            self.md.bitmap.add(block)
+            self.counters.bm += 1
+            self._save()
+
+    def _new_data_generation(self) -> None:
+        self.md.uuids = new_data_generation(self.md.uuids, primary=self.role == Role.Primary, rng=self.rng)
+        self.log(f"new current UUID {self.md.uuids.dump()}")
+
+    # ---- link --------------------------------------------------------------------------------------------------
+    def link_up(self, tiebreak: bool) -> None:
+        """The transport connected us to the peer; `tiebreak` marks the fixed side that resolves conflicts."""
+        if not self.wants_link:
+            return
+        self.tiebreak = tiebreak
+        self.log_conn("Handshake successful: Agreed network protocol version 101")
+        self._start_handshake()
+
+    def _start_handshake(self) -> None:
+        self._set_cstate(CState.WFReportParams)
+        self._peer_params = None
+        self.outbox.append(self._params())
+
+    def _params(self) -> Message:
+        return {
+            "t": "params",
+            "uuids": self.md.uuids.as_list(),
+            "role": self.role.name,
+            "disk": self.disk.name,
+            "bits": len(self.md.bitmap),
+            "crashed_primary": self.crashed_primary,
+            "discard_my_data": self.discard_my_data,
+            "blocks": self.device.blocks,
+        }
+
+    def link_down(self) -> None:
+        """The link to the peer broke (or the transport gave up on it)."""
+        if self.cstate in (CState.StandAlone, CState.WFConnection, CState.Unconnected):
+            return
+        self._set_cstate(CState.NetworkFailure)
+        self._lose_peer()
+        self._set_cstate(CState.Unconnected)
+        self._set_cstate(CState.WFConnection)
+
+    def _lose_peer(self) -> None:
+        if self.cstate == CState.SyncTarget or self._resync_queue:
+            self.log("Resync aborted.")
+        for seq, block in sorted(self._pending.items()):
+            self._mark_out_of_sync(block)
+            self.write_done(seq)
+        self._pending.clear()
+        self._resync_queue.clear()
+        self.outbox.clear()
+        if self.role == Role.Primary and self.md.uuids.bitmap == 0 and self.peer_disk != DState.DUnknown:
+            self._new_data_generation()
+        self._set_peer(Role.Unknown, DState.DUnknown)
+        self._save()
+
+    def _set_peer(self, role: Role, disk: DState) -> None:
+        if role != self.peer_role:
+            self.log(f"peer( {self.peer_role.name} -> {role.name} )")
+            self.peer_role = role
+        if disk != self.peer_disk:
+            self.log(f"pdsk( {self.peer_disk.name} -> {disk.name} )")
+            self.peer_disk = disk
+
+    def _send_state(self) -> None:
+        self.outbox.append({"t": "state", "role": self.role.name, "disk": self.disk.name})
+
+    # ---- messages from the peer --------------------------------------------------------------------------------
+    def receive(self, msg: Message) -> None:
+        if not self.configured or self.cstate in (CState.StandAlone, CState.WFConnection):
+            return
+        handler = getattr(self, f"_on_{msg['t']}")
+        handler(msg)
+
+    def _on_params(self, msg: Message) -> None:
+        if self.cstate != CState.WFReportParams:
+            self._start_handshake()  # the peer renegotiates (e.g. after primary --force)
+        self._peer_params = msg
+        me = HandshakeSide(
+            self.md.uuids,
+            self.role,
+            self.disk,
+            len(self.md.bitmap),
+            crashed_primary=self.crashed_primary,
+            discard_my_data=self.discard_my_data,
+        )
+        peer = HandshakeSide(
+            Uuids.from_list(msg["uuids"]),
+            Role[msg["role"]],
+            DState[msg["disk"]],
+            int(msg["bits"]),
+            crashed_primary=bool(msg["crashed_primary"]),
+            discard_my_data=bool(msg["discard_my_data"]),
+        )
+        verdict = sync_handshake(me, peer, self.config.policies, tiebreak_self=self.tiebreak)
+        self.last_handshake = verdict
+        for line in verdict.log:
+            self.log(line)
+        if "Split-Brain detected" in " ".join(verdict.log):
+            self.counters.split_brains += 1
+        if verdict.aborted:
+            self.outbox.clear()
+            self.disconnect()
+            return
+        self.discard_my_data = False
+        self.crashed_primary = False
+        self.md.uuids = self_correction(self.md.uuids, verdict.rule)
+        if verdict.give_up_primary:
+            self._set_role(Role.Secondary)
+        self._set_peer(peer.role, peer.disk)
+        if verdict.full_sync:
+            self.md.bitmap = set(range(self.device.blocks))
+        self._save()
+        if verdict.conn == CState.Connected:
+            self._set_cstate(CState.Connected)
+            if self.disk >= DState.Outdated and self.peer_disk >= DState.Outdated:
+                self._set_disk(DState.UpToDate)
+                self._set_peer(self.peer_role, DState.UpToDate)
+                self._save()
+            if self.role != peer.role or verdict.give_up_primary:
+                self._send_state()
+            return
+        self._set_cstate(verdict.conn)
+        self.outbox.append({"t": "bitmap", "bits": sorted(self.md.bitmap)})
+
+    def _on_state(self, msg: Message) -> None:
+        self._set_peer(Role[msg["role"]], DState[msg["disk"]])
+
+    def _on_bitmap(self, msg: Message) -> None:
+        self.md.bitmap.update(int(b) for b in msg["bits"])
+        if self.cstate == CState.WFBitMapT:
+            self._set_disk(DState.Inconsistent)
+            self._save()
+            self._set_cstate(CState.WFSyncUUID)
+        elif self.cstate == CState.WFBitMapS:
+            self.md.uuids = resync_start_source(self.md.uuids, self.rng)
+            self._save()
+            self.log(f"updated sync uuid {self.md.uuids.dump()}")
+            self.outbox.append({"t": "sync_uuid", "uuid": self.md.uuids.bitmap})
+            self._set_cstate(CState.SyncSource)
+            self._set_peer(self.peer_role, DState.Inconsistent)
+            self._begin_resync()
+
+    def _on_sync_uuid(self, msg: Message) -> None:
+        self.md.uuids = adopt_sync_uuid(self.md.uuids, int(msg["uuid"]))
+        self.md.uuids = with_role(self.md.uuids, self.role == Role.Primary)
+        self._save()
+        self._set_cstate(CState.SyncTarget)
+        self._begin_resync()
+
+    def _begin_resync(self) -> None:
+        bits = len(self.md.bitmap)
+        kib = bits * self.device.block_size // 1024
+        self.counters.resync_total = bits
+        self.counters.resync_done = 0
+        self.log(f"Began resync as {self.cstate.name} (will sync {kib} KB [{bits} bits set]).")
+        if self.cstate == CState.SyncSource:
+            self._resync_queue = sorted(self.md.bitmap, reverse=True)
+            if not self._resync_queue:
+                self._finish_resync_as_source()
+
+    def pump_resync(self, limit: int) -> int:
+        """Queue up to `limit` resync blocks for the peer (sync source only); returns how many were queued."""
+        sent = 0
+        while self._resync_queue and sent < limit and self.cstate == CState.SyncSource:
+            block = self._resync_queue.pop()
+            if block not in self.md.bitmap:
+                continue
+            self.outbox.append({"t": "rs_data", "block": block, "data": self.device.read(block)})
+            self.counters.ns += self.device.block_size
+            sent += 1
+        return sent
+
+    @property
+    def resync_pending(self) -> int:
+        return len(self._resync_queue)
+
+    def _on_rs_data(self, msg: Message) -> None:
+        if self.cstate != CState.SyncTarget:
+            return
+        block = int(msg["block"])
+        self.device.write(block, msg["data"])
+        self.counters.nr += self.device.block_size
+        self.counters.dw += self.device.block_size
+        self._progress(block)
+        self.outbox.append({"t": "rs_ack", "block": block})
+
+    def _on_rs_ack(self, msg: Message) -> None:
+        if self.cstate != CState.SyncSource:
+            return
+        self._progress(int(msg["block"]))
+        if not self.md.bitmap:
+            self._finish_resync_as_source()
+
+    def _progress(self, block: int) -> None:
+        if block in self.md.bitmap:
+            self.md.bitmap.discard(block)
+            self.counters.resync_done += 1
+            self.counters.resync_moved_total += 1
+            if not self.md.bitmap or self.counters.resync_done % 64 == 0:
+                self._save()
+
+    def _finish_resync_as_source(self) -> None:
+        self.md.uuids = resync_finished_source(self.md.uuids)
+        self._save()
+        self.log(f"Resync done (total {self.counters.resync_done} blocks)")
+        self.outbox.append({"t": "rs_finished", "uuids": self.md.uuids.as_list()})
+        self._set_cstate(CState.Connected)
+        self._set_peer(self.peer_role, DState.UpToDate)
+
+    def _on_rs_finished(self, msg: Message) -> None:
+        if self.cstate != CState.SyncTarget:
+            return
+        source = Uuids.from_list(msg["uuids"])
+        self.md.uuids = resync_finished_target(source, primary=self.role == Role.Primary)
+        self.md.bitmap.clear()
+        self._set_disk(DState.UpToDate)
+        self._save()
+        self.log(f"Resync done (total {self.counters.resync_done} blocks)")
+        self._set_cstate(CState.Connected)
+
+    def _on_data(self, msg: Message) -> None:
+        block = int(msg["block"])
+        self.device.write(block, msg["data"])
+        self.counters.nr += self.device.block_size
+        self.counters.dw += self.device.block_size
+        if self.cstate == CState.Connected and block in self.md.bitmap:
+            self.md.bitmap.discard(block)
+        self.outbox.append({"t": "ack", "seq": msg["seq"]})
+
+    def _on_ack(self, msg: Message) -> None:
+        seq = int(msg["seq"])
+        if self._pending.pop(seq, None) is not None:
+            self.write_done(seq)
+
+    # ---- status ------------------------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        c = self.counters
+        return {
+            "name": "r0",
+            "minor": 0,
+            "configured": self.configured,
+            "role": self.role.name,
+            "peer_role": self.peer_role.name,
+            "cstate": self.cstate.name if self.configured else "Unconfigured",
+            "disk": self.disk.name,
+            "peer_disk": self.peer_disk.name,
+            "uuids": [f"{v:016X}" for v in self.md.uuids.as_list()],
+            "out_of_sync_blocks": len(self.md.bitmap),
+            "block_size": self.device.block_size,
+            "blocks": self.device.blocks,
+            "resync": {
+                "total": c.resync_total,
+                "done": c.resync_done,
+                "moved_total": c.resync_moved_total,
+                "left": len(self.md.bitmap) if self.cstate in (CState.SyncSource, CState.SyncTarget) else 0,
+            },
+            "split_brains": c.split_brains,
+            "counters": {
+                "ns": c.ns // 1024, "nr": c.nr // 1024, "dw": c.dw // 1024, "dr": c.dr // 1024, "al": c.al, "bm": c.bm
+            },
+        }
