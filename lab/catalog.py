@@ -1,0 +1,59 @@
+"""What there is to run: labs, their scenario ids and procedures, read without starting anything.
+
+Scenario ids are found by reading `scenarios/<lab>/test_*.py` (functions `test_<name>` taking the `scenario`
+fixture), so `opslab list` and target checking need neither Docker nor a pytest run.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+from lab.errors import UsageError
+from lab.procedure import Procedure
+from lab.spec import ROOT, lab_names
+
+
+def scenario_files(lab: str) -> list[Path]:
+    return sorted((ROOT / "scenarios" / lab).glob("test_*.py"))
+
+
+def scenario_ids(lab: str) -> list[str]:
+    ids = []
+    for path in scenario_files(lab):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                if any(a.arg == "scenario" for a in node.args.args):
+                    ids.append(f"{lab}/{node.name[len('test_'):]}")
+    return ids
+
+
+def procedures(lab: str) -> dict[str, Procedure]:
+    return dict(importlib.import_module(f"scenarios.{lab}.procedures").PROCEDURES)
+
+
+def resolve_targets(targets: list[str]) -> list[str]:
+    """Check each target (a lab or a scenario id) exists; the error lists what does."""
+    labs = lab_names()
+    out = []
+    for t in targets:
+        lab = t.split("/")[0]
+        if lab not in labs:
+            raise UsageError(f"no lab or scenario named {t!r}", f"labs: {', '.join(labs)}; `opslab list` shows every scenario id")
+        if "/" in t and t not in scenario_ids(lab):
+            raise UsageError(f"lab {lab} has no scenario {t!r}", f"its scenarios: {', '.join(scenario_ids(lab))}")
+        out.append(t)
+    return out
+
+
+def check_procedure_arg(value: str, labs: list[str]) -> None:
+    """Validate `--procedure [NAME=]PATH` before any lab starts: the file reads, NAME exists."""
+    from lab.procedure import load_user_procedure
+    from lab.spec import get_spec
+
+    name, _, path = value.rpartition("=") if "=" in value else ("", "", value)
+    for lab in labs:
+        load_user_procedure(path, get_spec(lab).hosts)
+        if name and name not in procedures(lab):
+            raise UsageError(f"lab {lab} has no procedure {name!r} to replace", f"its procedures: {', '.join(procedures(lab))}")

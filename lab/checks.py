@@ -1,0 +1,78 @@
+"""Judges: checks and invariants, and their three-valued verdicts.
+
+A `Check` reads the lab and the history and returns a `CheckResult` (verdict pass, fail or unknown, a
+one-line detail, and its evidence). An `Invariant` is the same kind of read-only probe, run after every
+step. Neither changes the lab. Verdicts combine as in Jepsen: the worst wins (fail > unknown > pass).
+
+Every check must be able to fail: each check of every lab has a scenario in which it reports `fail`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lab.scenario import ScenarioRun
+
+
+class Verdict(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_RANK = {Verdict.PASS: 0, Verdict.UNKNOWN: 1, Verdict.FAIL: 2}
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """Combine verdicts: fail beats unknown beats pass; nothing to judge is unknown."""
+    vs = list(verdicts)
+    if not vs:
+        return Verdict.UNKNOWN
+    return max(vs, key=_RANK.__getitem__)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    verdict: Verdict
+    detail: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def judge(cls, name: str, ok: bool, detail: str, **evidence: Any) -> CheckResult:
+        return cls(name, Verdict.PASS if ok else Verdict.FAIL, detail, evidence)
+
+    @classmethod
+    def unknown(cls, name: str, detail: str, **evidence: Any) -> CheckResult:
+        return cls(name, Verdict.UNKNOWN, detail, evidence)
+
+
+class Check(ABC):
+    """A read-only judgement, named as a claim (`OutageBelow`, `SinglePrimary`)."""
+
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or type(self).__name__
+
+    @abstractmethod
+    def evaluate(self, run: ScenarioRun) -> CheckResult: ...
+
+    def result(self, ok: bool, detail: str, **evidence: Any) -> CheckResult:
+        return CheckResult.judge(self.name, ok, detail, **evidence)
+
+    def unknown(self, detail: str, **evidence: Any) -> CheckResult:
+        return CheckResult.unknown(self.name, detail, **evidence)
+
+
+class Invariant(Check):
+    """A check cheap enough to run after every step; the run records each violation."""

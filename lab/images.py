@@ -1,0 +1,135 @@
+"""Images without a registry: the base image, then each lab's images, rebuilt only when their inputs change.
+
+The base image `opslab/base:bookworm` is pulled as `debian:bookworm-slim` where a registry answers; otherwise
+it is bootstrapped here (`debootstrap --variant=minbase bookworm`, then `docker import`). A lab's images are
+the services of its compose file that have a `build:` section; each is built with the Docker engine's API and
+labelled with the hash of its inputs (the build context's files, the Dockerfile, the build args, the base
+image's id). An image whose label matches is not rebuilt. Builds print their progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lab import dockerapi
+from lab.errors import CommandError, EnvironmentProblem
+from lab.proc import run
+from lab.spec import LabSpec
+
+BASE = "opslab/base:bookworm"
+BASE_PULL = "debian:bookworm-slim"
+LABEL_INPUTS = "org.opslab.inputs"
+Progress = Callable[[str], None]
+
+
+def tree_hash(context: Path, extra: str = "") -> str:
+    """A hash of every file under `context` (path, mode and content) and `extra`."""
+    h = hashlib.sha256(extra.encode())
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        rel = path.relative_to(context).as_posix()
+        h.update(f"\0{rel}\0{path.stat().st_mode & 0o111}\0".encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _image(name: str) -> Any | None:
+    import docker
+
+    try:
+        return dockerapi.client().images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def ensure_base(progress: Progress) -> str:
+    """The base image's id, pulled or bootstrapped once."""
+    img = _image(BASE)
+    if img is not None:
+        return str(img.id)
+    progress(f"base image: trying `docker pull {BASE_PULL}`")
+    pulled = run(["docker", "pull", "-q", BASE_PULL], check=False, timeout=120)
+    if pulled.returncode == 0:
+        run(["docker", "tag", BASE_PULL, BASE])
+    else:
+        progress("base image: no registry answers; bootstrapping Debian bookworm here (about a minute)")
+        bootstrap_base(progress)
+    img = _image(BASE)
+    if img is None:
+        raise EnvironmentProblem(f"the base image {BASE} could not be made", "run `opslab images` again and read its output")
+    return str(img.id)
+
+
+def bootstrap_base(progress: Progress, arch: str = "amd64", name: str = BASE) -> None:
+    tool = shutil.which("mmdebstrap") or shutil.which("debootstrap")
+    if tool is None:
+        raise EnvironmentProblem("neither mmdebstrap nor debootstrap is installed", "run `opslab doctor --fix`")
+    mirror = os.environ.get("OPSLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    with tempfile.TemporaryDirectory(prefix="opslab-rootfs-") as tmp:
+        root = Path(tmp) / "root"
+        if tool.endswith("mmdebstrap"):
+            argv = [tool, "--variant=minbase", f"--architectures={arch}", "bookworm", str(root), mirror]
+        else:
+            argv = [tool, "--variant=minbase", f"--arch={arch}", "bookworm", str(root), mirror]
+        progress(f"base image: {' '.join(argv)}")
+        run(argv, timeout=1200, hint="check that Debian's package mirror is reachable")
+        progress(f"base image: docker import → {name}")
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        imp = subprocess.run(
+            ["docker", "import", "-c", 'CMD ["/bin/bash"]', "-c", "ENV DEBIAN_FRONTEND=noninteractive", "-", name],
+            stdin=tar.stdout, capture_output=True, text=True,
+        )
+        tar.wait()
+        if imp.returncode != 0:
+            raise CommandError(f"docker import - {name}", imp.returncode, imp.stdout, imp.stderr)
+
+
+def lab_images(spec: LabSpec) -> dict[str, dict[str, Any]]:
+    """{image name: {context, dockerfile, args}} for every service of the lab with a build section."""
+    out: dict[str, dict[str, Any]] = {}
+    for svc, conf in (spec.compose().get("services") or {}).items():
+        build = conf.get("build")
+        if not build:
+            continue
+        build = {"context": build} if isinstance(build, str) else build
+        image = str(conf.get("image", f"opslab/{spec.name}-{svc}:latest"))
+        out[image] = {
+            "context": (spec.compose_dir / build.get("context", ".")).resolve(),
+            "dockerfile": build.get("dockerfile", "Dockerfile"),
+            "args": {str(k): str(v) for k, v in (build.get("args") or {}).items()},
+        }
+    return out
+
+
+def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list[str]:
+    """Build the lab's images whose inputs changed; returns the names built."""
+    base_id = ensure_base(progress)
+    built = []
+    for image, b in lab_images(spec).items():
+        inputs = tree_hash(b["context"], f"{b['dockerfile']}|{sorted(b['args'].items())}|{base_id}")
+        current = _image(image)
+        if current is not None and not force and current.labels.get(LABEL_INPUTS) == inputs:
+            progress(f"{spec.name}: {image} is up to date ({inputs})")
+            continue
+        progress(f"{spec.name}: building {image} (inputs {inputs})")
+        api = dockerapi.client().api
+        last_error = None
+        for chunk in api.build(path=str(b["context"]), dockerfile=b["dockerfile"], tag=image, rm=True,
+                               forcerm=True, decode=True, labels={LABEL_INPUTS: inputs},
+                               buildargs={"BASE": BASE, **b["args"]}):
+            line = str(chunk.get("stream", "")).rstrip()
+            if line.startswith("Step ") or line.startswith("Successfully"):
+                progress(f"  {line}")
+            if "error" in chunk:
+                last_error = chunk.get("error")
+        if last_error:
+            raise CommandError(f"docker build {b['context']} -t {image}", 1, "", str(last_error),
+                               hint="read the build output above; `opslab images --force` rebuilds from scratch")
+        built.append(image)
+    return built

@@ -1,0 +1,339 @@
+"""Lab lifecycle: bring one instance of a lab up, know its hosts, take it down; find what a killed run left.
+
+An instance is one Compose project named `opslab-<lab>-<token>` with its own /24 subnets taken from a pool
+(`OPSLAB_SUBNET_POOL`, default 10.213.0.0/16) that no other Docker network uses, so several labs, and
+several copies of one lab, run side by side. Every container, network and volume carries the labels
+`org.opslab.lab`, `org.opslab.owner` (host:pid:start time of the process that made it) and `org.opslab.keep`.
+
+- `up()` returns when every host is healthy (compose healthchecks, polled with a deadline) and shows progress.
+- `down()` removes containers, networks and volumes of the instance.
+- `with Lab(spec) as lab:` takes the lab down on any exit, Ctrl-C included, unless `keep=True`.
+- `sweep_stale()` removes what runs whose owner process is gone left behind (kept labs excepted);
+  `up()` calls it first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from lab import dockerapi
+from lab.errors import OpslabError, UsageError, WaitTimeout
+from lab.host import DockerTransport, Host
+from lab.images import build_lab
+from lab.proc import run
+from lab.spec import LabSpec
+from lab.wait import wait_until
+
+LABEL_LAB = "org.opslab.lab"
+LABEL_OWNER = "org.opslab.owner"
+LABEL_KEEP = "org.opslab.keep"
+LABEL_PROJECT = "com.docker.compose.project"
+PROJECT_PREFIX = "opslab-"
+LOCK_PATH = Path(tempfile.gettempdir()) / "opslab-subnets.lock"
+
+Progress = Callable[[str], None]
+
+
+def _proc_start(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def owner_token(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_proc_start(pid)}"
+
+
+def owner_alive(token: str) -> bool:
+    """Whether the process that made a resource still runs (another machine's owner counts as alive)."""
+    try:
+        host, pid, start = token.rsplit(":", 2)
+        return host != socket.gethostname() or (_proc_start(int(pid)) == start and start != "")
+    except ValueError:
+        return False
+
+
+def allocate_subnets(count: int, used: list[str], pool: str | None = None) -> list[ipaddress.IPv4Network]:
+    """The first `count` /24s of the pool that overlap no network in `used`."""
+    pool_net = ipaddress.ip_network(pool or os.environ.get("OPSLAB_SUBNET_POOL", "10.213.0.0/16"))
+    taken = [ipaddress.ip_network(u, strict=False) for u in used]
+    free = []
+    for candidate in pool_net.subnets(new_prefix=24):
+        if not any(candidate.overlaps(t) for t in taken):
+            free.append(candidate)  # type: ignore[arg-type]
+            if len(free) == count:
+                return free
+    raise OpslabError(
+        f"no free /24 left in the subnet pool {pool_net}",
+        "take labs down (`opslab down`) or set OPSLAB_SUBNET_POOL to a larger private range",
+    )
+
+
+@contextmanager
+def _subnet_lock() -> Iterator[None]:
+    with open(LOCK_PATH, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def interrupts_as_keyboard() -> Iterator[None]:
+    """SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so every `finally` (heals, down) still runs."""
+
+    def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Lab:
+    def __init__(
+        self,
+        spec: LabSpec,
+        *,
+        params: dict[str, str] | None = None,
+        keep: bool = False,
+        progress: Progress | None = None,
+        project: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.keep = keep
+        self.progress: Progress = progress or (lambda msg: None)
+        self.project = project or f"{PROJECT_PREFIX}{spec.name}-{secrets.token_hex(3)}"
+        self.env: dict[str, str] = spec.param_env(params)
+        self.params = dict(params or {})
+        self._hosts: dict[str, Host] = {}
+        self._override: Path | None = None
+        self.started: float | None = None
+
+    # -- compose -----------------------------------------------------------------------------------
+    def _compose(self, *args: str, stream: bool = False, check: bool = True, timeout: float | None = None) -> Any:
+        files = ["-f", str(self.spec.compose_file)]
+        if self._override:
+            files += ["-f", str(self._override)]
+        env = {**os.environ, **self.env, "COMPOSE_PROJECT_NAME": self.project}
+        return run(
+            ["docker", "compose", "-p", self.project, *files, *args],
+            env=env,
+            stream=stream,
+            check=check,
+            timeout=timeout,
+            cwd=str(self.spec.compose_dir),
+            hint=f"see the hosts' logs with `docker compose -p {self.project} logs`, or run `opslab doctor`",
+        )
+
+    def _write_override(self) -> Path:
+        """A compose override that puts opslab's labels on every service, network and volume."""
+        compose = self.spec.compose()
+        labels = {LABEL_LAB: self.spec.name, LABEL_OWNER: owner_token(), LABEL_KEEP: "1" if self.keep else "0"}
+        doc: dict[str, Any] = {"services": {s: {"labels": labels} for s in compose.get("services", {})}}
+        for kind in ("networks", "volumes"):
+            names = list(compose.get(kind) or {})
+            if names:
+                doc[kind] = {n: {"labels": labels} for n in names}
+        fd, path = tempfile.mkstemp(prefix=f"{self.project}-", suffix=".override.json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh)
+        return Path(path)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def up(self) -> Lab:
+        client = dockerapi.client()
+        sweep_stale(progress=self.progress)
+        build_lab(self.spec, self.progress)
+        self._override = self._write_override()
+        self.progress(f"{self.spec.name}: starting {self.project} ({', '.join(self.spec.hosts)})")
+        t0 = time.monotonic()
+        with _subnet_lock():
+            used = [
+                c["Subnet"]
+                for n in client.api.networks()
+                for c in ((n.get("IPAM") or {}).get("Config") or [])
+                if c.get("Subnet") and ":" not in c["Subnet"]
+            ]
+            nets = self.spec.networks
+            for name, subnet in zip(nets, allocate_subnets(len(nets), used), strict=True):
+                self.env[f"{name.upper()}_NET"] = str(subnet.network_address).rsplit(".", 1)[0]
+            self._compose("up", "-d", "--no-build", "--remove-orphans", timeout=300)
+        self._wait_ready()
+        self.started = time.time()
+        self.progress(f"{self.spec.name}: ready in {time.monotonic() - t0:.1f}s")
+        return self
+
+    def _containers(self) -> list[Any]:
+        return dockerapi.client().containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={self.project}"})
+
+    def _wait_ready(self) -> None:
+        expected = set(self.spec.hosts)
+        last_line = ""
+
+        def all_healthy() -> bool:
+            nonlocal last_line
+            states = {}
+            for c in self._containers():
+                svc = c.labels.get("com.docker.compose.service", c.name)
+                health = (c.attrs.get("State", {}).get("Health") or {}).get("Status")
+                states[svc] = health or c.status
+                if c.status in ("exited", "dead"):
+                    raise OpslabError(
+                        f"host {svc} of {self.project} exited while starting",
+                        f"read its log: docker logs {c.name}",
+                    )
+            waiting = sorted(s for s in expected if states.get(s) not in ("healthy", "running"))
+            line = "waiting for " + ", ".join(f"{s} ({states.get(s, 'absent')})" for s in waiting) if waiting else ""
+            if line and line != last_line:
+                self.progress(f"{self.spec.name}: {line}")
+            last_line = line
+            return not waiting
+
+        try:
+            wait_until(all_healthy, what=f"every host of {self.project} to be healthy", timeout=self.spec.ready_timeout,
+                       interval=0.2, hint=f"read the hosts' logs: docker compose -p {self.project} logs")
+        except WaitTimeout as exc:
+            exc.last = last_line
+            raise
+
+    def down(self) -> None:
+        self.progress(f"{self.spec.name}: removing {self.project}")
+        remove_project(self.project)
+        if self._override:
+            self._override.unlink(missing_ok=True)
+        self._hosts.clear()
+
+    def __enter__(self) -> Lab:
+        try:
+            return self.up()
+        except BaseException:
+            if not self.keep:
+                self.down()
+            raise
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        if self.keep:
+            self.progress(f"{self.spec.name}: kept {self.project}; log in with `opslab shell {self.project} HOST`,"
+                          f" remove with `opslab down {self.project}`")
+        else:
+            self.down()
+
+    # -- what scenarios ask ------------------------------------------------------------------------
+    def container_name(self, host: str) -> str:
+        for c in self._containers():
+            if c.labels.get("com.docker.compose.service") == host:
+                return str(c.name)
+        hosts = ", ".join(self.spec.hosts)
+        raise UsageError(f"lab {self.spec.name} has no host {host!r}", f"its hosts are: {hosts}")
+
+    def host(self, name: str) -> Host:
+        if name not in self._hosts:
+            if name not in self.spec.hosts:
+                raise UsageError(f"lab {self.spec.name} has no host {name!r}",
+                                 f"its hosts are: {', '.join(self.spec.hosts)}")
+            container = self.container_name(name)
+            self._hosts[name] = Host(name, container, DockerTransport(container))
+        return self._hosts[name]
+
+    @property
+    def hosts(self) -> dict[str, Host]:
+        return {name: self.host(name) for name in self.spec.hosts}
+
+    def ip(self, host: str, network: str) -> str:
+        c = dockerapi.client().containers.get(self.container_name(host))
+        nets = c.attrs["NetworkSettings"]["Networks"]
+        return str(nets[f"{self.project}_{network}"]["IPAddress"])
+
+    def net_prefix(self, network: str) -> str:
+        """The first three octets of a lab network ('10.213.4'), as compose got them."""
+        return self.env[f"{network.upper()}_NET"]
+
+    def bridge(self, network: str) -> str:
+        """The Linux bridge on this machine that carries a lab network (for packet capture)."""
+        net = dockerapi.client().networks.get(f"{self.project}_{network}")
+        return str(net.attrs.get("Options", {}).get("com.docker.network.bridge.name") or f"br-{net.id[:12]}")
+
+    def facts(self) -> dict[str, Any]:
+        base: dict[str, Any] = {"project": self.project}
+        for net in self.spec.networks:
+            base[f"{net}_net"] = self.net_prefix(net)
+        base.update(self.spec.facts(self))
+        return base
+
+    def logs(self) -> dict[str, str]:
+        out = {}
+        for c in self._containers():
+            svc = c.labels.get("com.docker.compose.service", c.name)
+            try:
+                out[svc] = c.logs(timestamps=True).decode(errors="replace")
+            except Exception as exc:  # a log we cannot read is reported, not fatal
+                out[svc] = f"(log unavailable: {exc})"
+        return out
+
+
+def remove_project(project: str) -> None:
+    """Remove every container, network and volume of a compose project, found by label."""
+    client = dockerapi.client()
+    flt = {"label": f"{LABEL_PROJECT}={project}"}
+    for c in client.containers.list(all=True, filters=flt):
+        c.remove(force=True, v=True)
+    for n in client.networks.list(filters=flt):
+        n.remove()
+    for v in client.volumes.list(filters=flt):
+        v.remove(force=True)
+
+
+def instances(lab: str | None = None) -> dict[str, dict[str, Any]]:
+    """Every opslab project on this engine: {project: {lab, owner, keep, containers: {host: status}}}."""
+    client = dockerapi.client()
+    found: dict[str, dict[str, Any]] = {}
+    for kind in (client.containers.list(all=True, filters={"label": LABEL_LAB}),
+                 client.networks.list(filters={"label": LABEL_LAB}),
+                 client.volumes.list(filters={"label": LABEL_LAB})):
+        for obj in kind:
+            labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
+            project = labels.get(LABEL_PROJECT)
+            if not project or (lab and labels.get(LABEL_LAB) != lab):
+                continue
+            entry = found.setdefault(project, {"lab": labels.get(LABEL_LAB), "owner": labels.get(LABEL_OWNER, ""),
+                                               "keep": labels.get(LABEL_KEEP) == "1", "containers": {}})
+            if hasattr(obj, "status"):
+                svc = labels.get("com.docker.compose.service", obj.name)
+                health = (obj.attrs.get("State", {}).get("Health") or {}).get("Status")
+                entry["containers"][svc] = health or obj.status
+    return found
+
+
+def sweep_stale(progress: Progress | None = None) -> list[str]:
+    """Remove the instances whose owner process is gone (a killed run), except kept ones."""
+    removed = []
+    for project, info in instances().items():
+        if not info["keep"] and not owner_alive(info["owner"]):
+            if progress:
+                progress(f"removing {project}, left behind by a run that is gone")
+            remove_project(project)
+            removed.append(project)
+    return removed

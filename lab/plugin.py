@@ -1,0 +1,182 @@
+"""The pytest plugin (entry point `pytest11: opslab`): fixtures for scenarios and the report folder.
+
+A scenario is a test function in `scenarios/<lab>/test_*.py` that takes the `scenario` fixture; its id is
+`<lab>/<function name without test_>` and its docstring is its description. The fixture brings a fresh
+instance of the lab up, gives the test a `ScenarioRun`, and afterwards stops workloads, heals faults, judges
+invariants, keeps the logs and takes the lab down (unless `--opslab-keep`), whatever happened.
+
+The test passes exactly when the scenario's verdict is `pass` (see lab.scenario). With `--opslab-report DIR`
+the session writes the report folder (results.json, junit.xml, history.jsonl, logs/, report.html).
+
+Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-procedure [NAME=]PATH,
+--opslab-param KEY=VALUE (repeatable).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab.errors import OpslabError
+from lab.lifecycle import Lab, interrupts_as_keyboard
+from lab.procedure import Procedure, load_user_procedure
+from lab.scenario import ScenarioRun, StepFailed
+from lab.spec import ROOT, get_spec
+
+RESULTS: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
+RUN: pytest.StashKey[ScenarioRun] = pytest.StashKey()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("opslab")
+    g.addoption("--opslab-report", metavar="DIR", help="write the report folder here")
+    g.addoption("--opslab-keep", action="store_true", help="keep each lab after its scenario (for opslab shell)")
+    g.addoption("--opslab-select", metavar="IDS", help="run only these scenario ids or labs (comma separated)")
+    g.addoption("--opslab-procedure", metavar="[NAME=]PATH", help="replace procedure NAME (or every one) by PATH")
+    g.addoption("--opslab-param", metavar="KEY=VALUE", action="append", default=[], help="a lab parameter")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[RESULTS] = []
+    config.addinivalue_line("markers", "scenario: an opslab scenario (set by the plugin)")
+
+
+def scenario_id(item: pytest.Item) -> str | None:
+    path = Path(str(item.path)).resolve()
+    try:
+        rel = path.relative_to(ROOT / "scenarios")
+    except ValueError:
+        return None
+    if len(rel.parts) != 2 or not item.name.startswith("test_"):
+        return None
+    return f"{rel.parts[0]}/{item.name[len('test_'):].split('[')[0]}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("--opslab-select")
+    for item in items:
+        if "scenario" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.scenario)
+            item.add_marker(pytest.mark.docker)
+    if not wanted:
+        return
+    targets = {t.strip() for t in wanted.split(",") if t.strip()}
+    keep, drop = [], []
+    for item in items:
+        sid = scenario_id(item)
+        (keep if sid and (sid in targets or sid.split("/")[0] in targets) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+def _progress(config: pytest.Config) -> Any:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(msg: str) -> None:
+        if reporter is not None:
+            reporter.write_line(msg)
+
+    return say
+
+
+def _override(config: pytest.Config, hosts: list[str]) -> tuple[str | None, Procedure | None]:
+    value = config.getoption("--opslab-procedure")
+    if not value:
+        return None, None
+    name, _, path = value.rpartition("=") if "=" in value else ("", "", value)
+    return (name or None), load_user_procedure(path, hosts)
+
+
+def _params(config: pytest.Config) -> dict[str, str]:
+    out = {}
+    for kv in config.getoption("--opslab-param"):
+        key, sep, value = kv.partition("=")
+        if not sep:
+            raise pytest.UsageError(f"--opslab-param {kv!r} is not KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@pytest.fixture
+def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
+    sid = scenario_id(request.node)
+    if sid is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: the scenario fixture is for scenarios/<lab>/test_*.py")
+    config = request.config
+    lab_name = sid.split("/")[0]
+    spec = get_spec(lab_name)
+    procedures = importlib.import_module(f"scenarios.{lab_name}.procedures").PROCEDURES
+    only, override = _override(config, spec.hosts)
+    if override is not None and only is not None:
+        procedures = {**procedures}
+    marker = request.node.get_closest_marker("lab_params")
+    params = {**(marker.kwargs if marker else {}), **_params(config)}
+    say = _progress(config)
+    lab = Lab(spec, params=params, keep=config.getoption("--opslab-keep"), progress=say)
+    doc = (request.function.__doc__ or "").strip()
+    run = ScenarioRun(sid, lab, description=" ".join(doc.split()), procedures=procedures,
+                      override=override if only is None else None, progress=say)
+    if override is not None and only is not None:
+        run.procedures[only] = override
+    request.node.stash[RUN] = run
+    t0 = time.monotonic()
+    say(f"\n{sid}: {lab.spec.title}")
+    with interrupts_as_keyboard():
+        try:
+            try:
+                lab.up()
+            except OpslabError as exc:
+                run.error = f"the lab did not come up: {exc}"
+                raise
+            yield run
+        finally:
+            try:
+                run.close()
+            finally:
+                if lab.keep:
+                    say(f"{sid}: kept {lab.project}; `opslab shell {lab.project} HOST`, `opslab down {lab.project}`")
+                else:
+                    lab.down()
+                config.stash[RESULTS].append(run.to_dict(time.monotonic() - t0))
+                say(f"{sid}: {run.verdict()}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    run = item.stash.get(RUN, None)
+    if run is None:
+        return (yield)
+    try:
+        yield
+    except StepFailed as exc:
+        run.failure = exc.message
+    except OpslabError as exc:
+        run.error = str(exc)
+    except AssertionError as exc:
+        run.failure = f"assertion in the scenario: {exc}"
+    finally:
+        run.close()
+    if run.verdict() != "pass":
+        raise AssertionError(run.summary())
+    return None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    results = session.config.stash.get(RESULTS, [])
+    folder = session.config.getoption("--opslab-report")
+    if not folder or not results:
+        return
+    from lab.report import write_report
+
+    out = write_report(Path(folder), results)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        verdicts = ", ".join(f"{r['id']}: {r['verdict']}" for r in results)
+        reporter.write_line(f"\nopslab: {verdicts}")
+        reporter.write_line(f"opslab: report in {out.resolve()}/ (report.html, results.json)")

@@ -1,0 +1,114 @@
+"""Steps and procedures as data.
+
+A `Step` is one operator action on one host: the command exactly as an engineer types it, with the outcome
+it expects (exit status, and optionally a pattern its output must match). Commands are templates whose
+`{fact}` fields are the lab's facts (addresses, names), filled in by `render(facts)`, so the same procedure
+prints as a runbook, runs in a scenario and is rehearsed one step at a time.
+
+A user's own procedure replaces a built-in one with `--procedure PATH`:
+- an executable script (`*.sh`, `*.py`, anything with the x bit) runs on this machine as ONE step, with
+  the lab described in its environment (`OPSLAB_PROJECT`, `OPSLAB_HOST_<NAME>` = container, `OPSLAB_<FACT>`),
+  so shell, Ansible or Python automation can drive the lab through `docker exec`;
+- a runbook file (`*.steps`) lists steps, one per line, as `host: command` (`#` starts a comment; a line
+  `host: command  # expect rc=1` expects that exit status).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from lab.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Step:
+    host: str
+    command: str
+    title: str = ""
+    expect_rc: int | None = 0
+    expect_output: str | None = None
+    timeout: float = 120.0
+    local: bool = False  # runs on this machine (a user's script), not in a host
+
+    def render(self, facts: Mapping[str, object]) -> Step:
+        return replace(self, command=fill(self.command, facts), title=fill(self.title, facts))
+
+    def judge(self, rc: int, output: str) -> tuple[bool, str]:
+        """Whether the step did what it expected, and why not."""
+        if self.expect_rc is not None and rc != self.expect_rc:
+            return False, f"exit status {rc}, expected {self.expect_rc}"
+        if self.expect_output is not None and not re.search(self.expect_output, output, re.M):
+            return False, f"output does not match /{self.expect_output}/"
+        return True, ""
+
+
+@dataclass(frozen=True)
+class Procedure:
+    name: str
+    title: str
+    steps: tuple[Step, ...]
+    description: str = ""
+    source: str = field(default="built-in", compare=False)
+
+    def render(self, facts: Mapping[str, object]) -> Procedure:
+        return replace(self, steps=tuple(s.render(facts) for s in self.steps))
+
+    def runbook(self) -> str:
+        """The procedure as a person reads it: numbered steps, host and command."""
+        lines = [f"{self.name}: {self.title}"]
+        if self.description:
+            lines.append(self.description)
+        for i, s in enumerate(self.steps, 1):
+            expect = "" if s.expect_rc == 0 else f"   (expect exit {s.expect_rc})"
+            lines.append(f"{i:2d}. [{s.host}] {s.title}" if s.title else f"{i:2d}. [{s.host}]")
+            lines.append(f"      {s.command}{expect}")
+        return "\n".join(lines)
+
+
+def fill(template: str, facts: Mapping[str, object]) -> str:
+    """Fill `{fact}` fields; an unknown field is a clear error naming the facts there are."""
+    try:
+        return template.format_map(dict(facts))
+    except KeyError as exc:
+        known = ", ".join(sorted(facts))
+        raise UsageError(
+            f"the step {template!r} names the fact {exc.args[0]!r}, which this lab does not have",
+            f"use one of: {known}",
+        ) from None
+
+
+def fields(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
+def load_user_procedure(path: str | os.PathLike[str], hosts: list[str]) -> Procedure:
+    """A user's procedure from a script or a `.steps` runbook; errors say what is wrong and where."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"procedure file {p} does not exist", "give the path of a script or a .steps file")
+    if p.suffix == ".steps":
+        steps = []
+        for no, raw in enumerate(p.read_text().splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            m = re.match(r"^([\w.-]+):\s*(.+?)(?:\s+#\s*expect\s+rc=(\d+))?\s*$", line)
+            if not m:
+                raise UsageError(f"{p}:{no}: cannot read {raw!r}", "write each step as `host: command`")
+            host, command, rc = m.group(1), m.group(2), m.group(3)
+            if host not in hosts:
+                raise UsageError(f"{p}:{no}: no host {host!r} in this lab", f"hosts are: {', '.join(hosts)}")
+            steps.append(Step(host, command, expect_rc=int(rc) if rc else 0))
+        if not steps:
+            raise UsageError(f"{p} has no steps", "write one step per line as `host: command`")
+        return Procedure(p.stem, f"user runbook {p.name}", tuple(steps), source=str(p))
+    if not os.access(p, os.X_OK) and p.suffix not in (".sh", ".py"):
+        raise UsageError(f"{p} is neither executable nor a .steps runbook", f"chmod +x {p}, or name it *.steps")
+    runner = {".sh": "sh ", ".py": "python3 "}.get(p.suffix, "") if not os.access(p, os.X_OK) else ""
+    step = Step("local", f"{runner}{p.resolve()}", title=f"user script {p.name}", local=True, timeout=1800)
+    return Procedure(p.stem, f"user script {p.name}", (step,), source=str(p))

@@ -1,0 +1,349 @@
+"""The scenario engine: one run of lab + procedure + faults + workload + checks, recorded in a history.
+
+A `ScenarioRun` is what a scenario's test function drives:
+
+    run.start(PingService(...))           # workload, stopped at the end
+    run.procedure("migrate_with_garp")    # steps from scenarios/<lab>/procedures.py (or the user's script)
+    with run.fault(DropArp(...)): ...      # a fault, healed on leaving the block whatever happens
+    run.check(OutageBelow(1.0))            # a judgement, expected to pass ...
+    run.check(OutageBelow(1.0), expect="fail")   # ... or to fail, in a scenario reproducing a failure
+
+The scenario's verdict: `pass` when every check gave its expected verdict (a scenario that reproduces a known
+failure passes when the lab shows and detects it), `fail` when one did not or a step failed, `unknown` when a
+check could not decide or nothing was checked, `error` when the run itself broke (the lab did not come up).
+`close()` stops workloads, heals every fault still active, runs the invariants' verdicts and keeps the hosts'
+logs; it always runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lab.checks import Check, CheckResult, Invariant, Verdict, worst
+from lab.errors import OpslabError
+from lab.faults import Fault
+from lab.history import History
+from lab.host import Host
+from lab.lifecycle import Lab
+from lab.procedure import Procedure, Step
+from lab.wait import wait_until
+from lab.workloads import Op, Workload
+
+Progress = Callable[[str], None]
+
+
+class StepFailed(OpslabError):
+    """A step did not have the outcome it expected: the procedure stops there."""
+
+    exit_code = 1
+
+
+@dataclass
+class StepRecord:
+    host: str
+    command: str
+    title: str
+    rc: int
+    ok: bool
+    started: float
+    duration_s: float
+    stdout: str
+    stderr: str
+    why: str = ""
+
+
+@dataclass
+class FaultRecord:
+    name: str
+    detail: str
+    invoked: float
+    healed: float | None = None
+    heal_ok: bool | None = None
+
+
+@dataclass
+class JudgedCheck:
+    result: CheckResult
+    expected: Verdict
+    at: float
+
+    @property
+    def as_expected(self) -> bool:
+        return self.result.verdict == self.expected
+
+
+class ScenarioRun:
+    def __init__(
+        self,
+        scenario_id: str,
+        lab: Lab,
+        *,
+        description: str = "",
+        procedures: dict[str, Procedure] | None = None,
+        override: Procedure | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.id = scenario_id
+        self.lab = lab
+        self.description = description
+        self.procedures = dict(procedures or {})
+        self.override = override
+        self.progress: Progress = progress or (lambda msg: None)
+        self.history = History()
+        self.steps: list[StepRecord] = []
+        self.faults: list[FaultRecord] = []
+        self.checks: list[JudgedCheck] = []
+        self.metrics: dict[str, float] = {}
+        self.invariants: list[tuple[Invariant, Verdict]] = []
+        self._violations: dict[str, list[CheckResult]] = {}
+        self._active_faults: list[tuple[Fault, FaultRecord]] = []
+        self._workloads: list[Workload] = []
+        self.ops: dict[str, list[Op]] = {}
+        self.started = time.time()
+        self.error: str | None = None
+        self.failure: str | None = None
+        self.logs: dict[str, str] = {}
+        self._facts: dict[str, Any] | None = None
+        self.closed = False
+
+    # -- the lab -----------------------------------------------------------------------------------
+    def host(self, name: str) -> Host:
+        return self.lab.host(name)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        if self._facts is None:
+            self._facts = self.lab.facts()
+        return self._facts
+
+    # -- doers -------------------------------------------------------------------------------------
+    def step(self, step: Step, *, check: bool = True) -> StepRecord:
+        """Run one step; a step whose outcome differs from what it expects stops the procedure."""
+        s = step.render(self.facts)
+        t0 = time.time()
+        if s.local:
+            rc, out, err = self._run_local(s)
+        else:
+            r = self.host(s.host).run(s.command)
+            rc, out, err = r.rc, r.stdout, r.stderr
+        ok, why = s.judge(rc, out + err)
+        rec = StepRecord(s.host, s.command, s.title, rc, ok, t0, time.time() - t0, out, err, why)
+        self.steps.append(rec)
+        self.history.add("step", s.title or s.command, host=s.host, ok=ok, t=t0, detail=s.command, rc=rc,
+                         duration_s=rec.duration_s)
+        mark = "ok" if ok else f"FAILED ({why})"
+        self.progress(f"  [{s.host}] $ {s.command}  → {mark} ({rec.duration_s:.1f}s)")
+        self._run_invariants(s.title or s.command)
+        if check and not ok:
+            tail = (err or out).strip().splitlines()[-3:]
+            raise StepFailed(f"step failed on {s.host}: {s.command}: {why}" + (f": {' / '.join(tail)}" if tail else ""),
+                             "the procedure stopped here; the report has the step's output")
+        return rec
+
+    def _run_local(self, step: Step) -> tuple[int, str, str]:
+        env = {**os.environ, "OPSLAB_PROJECT": self.lab.project, "OPSLAB_LAB": self.lab.spec.name}
+        for name in self.lab.spec.hosts:
+            env[f"OPSLAB_HOST_{name.upper()}"] = self.lab.container_name(name)
+        for key, value in self.facts.items():
+            env[f"OPSLAB_{key.upper()}"] = str(value)
+        try:
+            p = subprocess.run(step.command, shell=True, env=env, text=True, capture_output=True,
+                               timeout=step.timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return 124, "", f"timed out after {step.timeout:g}s"
+        return p.returncode, p.stdout, p.stderr
+
+    def procedure(self, name: str) -> Procedure:
+        """Run a named procedure of this lab, or the user's own in its place (`--procedure`)."""
+        if self.override is not None:
+            proc = self.override
+            self.note(f"procedure {name} replaced by {proc.source}")
+        elif name in self.procedures:
+            proc = self.procedures[name]
+        else:
+            raise OpslabError(f"lab {self.lab.spec.name} has no procedure {name!r}",
+                              f"procedures: {', '.join(sorted(self.procedures))}")
+        self.progress(f"{self.id}: procedure {proc.name} ({len(proc.steps)} steps)")
+        for s in proc.steps:
+            self.step(s)
+        return proc
+
+    @contextmanager
+    def fault(self, fault: Fault) -> Iterator[Fault]:
+        self.inject(fault)
+        try:
+            yield fault
+        finally:
+            self.heal(fault)
+
+    def inject(self, fault: Fault) -> None:
+        """Invoke a fault; it stays until `heal(fault)` or the end of the run, where it is always healed."""
+        rec = FaultRecord(fault.name, fault.describe(), time.time())
+        self.faults.append(rec)
+        self._active_faults.append((fault, rec))
+        self.progress(f"  fault: {fault.describe()}")
+        self.history.add("fault", fault.name, detail=fault.describe())
+        fault.invoke(self)
+
+    def heal(self, fault: Fault) -> None:
+        for i, (f, rec) in enumerate(self._active_faults):
+            if f is fault:
+                del self._active_faults[i]
+                try:
+                    fault.heal(self)
+                    rec.heal_ok = True
+                except Exception as exc:
+                    rec.heal_ok = False
+                    self.history.add("heal", fault.name, ok=False, detail=f"heal failed: {exc}")
+                    raise
+                finally:
+                    rec.healed = time.time()
+                self.progress(f"  healed: {fault.describe()}")
+                self.history.add("heal", fault.name, ok=True, detail=fault.describe())
+                return
+
+    def start(self, workload: Workload) -> Workload:
+        self._workloads.append(workload)
+        self.history.add("workload", workload.name, detail="start")
+        workload.start(self)
+        return workload
+
+    def stop(self, workload: Workload) -> list[Op]:
+        self._workloads.remove(workload)
+        ops = workload.stop(self)
+        self.ops[workload.name] = ops
+        for op in ops:
+            self.history.add("op", workload.name, ok=op.ok, t=op.t, detail=op.value)
+        self.history.add("workload", workload.name, detail=f"stop: {len(ops)} operations")
+        return ops
+
+    # -- judges ------------------------------------------------------------------------------------
+    def check(self, check: Check, *, expect: str = "pass") -> CheckResult:
+        expected = Verdict(expect)
+        try:
+            result = check.evaluate(self)
+        except OpslabError as exc:
+            result = CheckResult.unknown(check.name, f"could not judge: {exc.message}")
+        self.checks.append(JudgedCheck(result, expected, time.time()))
+        ok = result.verdict == expected
+        self.history.add("check", result.name, ok=ok, detail=result.detail, verdict=str(result.verdict),
+                         expected=str(expected))
+        note = "" if ok else f"   (expected {expected})"
+        self.progress(f"  check {result.name}: {result.verdict} — {result.detail}{note}")
+        return result
+
+    def watch(self, invariant: Invariant, *, expect: str = "pass") -> None:
+        """Run this invariant after every step from now on; its verdict joins the checks at the end."""
+        self.invariants.append((invariant, Verdict(expect)))
+        self._violations.setdefault(invariant.name, [])
+
+    def _run_invariants(self, after: str) -> None:
+        for inv, _ in self.invariants:
+            try:
+                r = inv.evaluate(self)
+            except OpslabError as exc:
+                r = CheckResult.unknown(inv.name, f"could not probe: {exc.message}")
+            if r.verdict != Verdict.PASS:
+                self._violations[inv.name].append(r)
+            self.history.add("invariant", inv.name, ok=r.verdict == Verdict.PASS, detail=f"after {after}: {r.detail}")
+
+    def wait_for(self, probe: Callable[[], Any], *, what: str, timeout: float, interval: float = 0.05) -> Any:
+        """Poll a read-only condition with a deadline (a precondition, not a judgement); noted in the history."""
+        t0 = time.time()
+        value = wait_until(probe, what=what, timeout=timeout, interval=interval)
+        self.history.add("note", "wait", detail=f"{what}: after {time.time() - t0:.2f}s", t=t0)
+        return value
+
+    def metric(self, name: str, value: float) -> None:
+        self.metrics[name] = round(float(value), 3)
+        self.history.add("metric", name, detail=f"{value:.3f}", value=value)
+
+    def note(self, text: str) -> None:
+        self.history.add("note", "note", detail=text)
+
+    # -- end ---------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop workloads, heal what is still broken, judge the invariants, keep the logs. Runs once."""
+        if self.closed:
+            return
+        self.closed = True
+        problems = []
+        for w in list(self._workloads):
+            try:
+                self.stop(w)
+            except Exception as exc:
+                problems.append(f"stopping {w.name}: {exc}")
+        for fault, _ in reversed(list(self._active_faults)):
+            try:
+                self.heal(fault)
+            except Exception as exc:
+                problems.append(f"healing {fault.name}: {exc}")
+        for inv, expected in self.invariants:
+            bad = self._violations.get(inv.name, [])
+            held = [e for e in self.history.events("invariant", inv.name)]
+            if bad:
+                verdict = worst(r.verdict for r in bad)
+                result = CheckResult(inv.name, verdict, f"violated after {len(bad)} of {len(held)} steps: {bad[0].detail}",
+                                     {"violations": [r.detail for r in bad]})
+            else:
+                result = CheckResult(inv.name, Verdict.PASS if held else Verdict.UNKNOWN,
+                                     f"held after all {len(held)} steps" if held else "never probed")
+            self.checks.append(JudgedCheck(result, expected, time.time()))
+            self.history.add("check", inv.name, ok=result.verdict == expected, detail=result.detail,
+                             verdict=str(result.verdict), expected=str(expected))
+        try:
+            self.logs = self.lab.logs()
+        except Exception as exc:
+            problems.append(f"reading logs: {exc}")
+        if problems and self.error is None:
+            self.error = "; ".join(problems)
+
+    def verdict(self) -> str:
+        if self.error:
+            return "error"
+        if self.failure or any(not c.as_expected and c.result.verdict != Verdict.UNKNOWN for c in self.checks):
+            return "fail"
+        if not self.checks or any(c.result.verdict == Verdict.UNKNOWN and not c.as_expected for c in self.checks):
+            return "unknown"
+        return "pass"
+
+    def summary(self) -> str:
+        lines = [f"{self.id}: {self.verdict()}"]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        if self.failure:
+            lines.append(f"  failure: {self.failure}")
+        for c in self.checks:
+            mark = "✓" if c.as_expected else "✗"
+            lines.append(f"  {mark} {c.result.name}: {c.result.verdict} (expected {c.expected}) — {c.result.detail}")
+        if not self.checks:
+            lines.append("  no check was made: a scenario that judges nothing proves nothing")
+        return "\n".join(lines)
+
+    def to_dict(self, duration_s: float) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "lab": self.lab.spec.name,
+            "verdict": self.verdict(),
+            "duration_s": round(duration_s, 3),
+            "started": self.started,
+            "project": self.lab.project,
+            "description": self.description,
+            "steps": [asdict(s) for s in self.steps],
+            "faults": [asdict(f) for f in self.faults],
+            "checks": [
+                {"name": c.result.name, "verdict": str(c.result.verdict), "detail": c.result.detail,
+                 "expected": str(c.expected), "evidence": c.result.evidence}
+                for c in self.checks
+            ],
+            "metrics": dict(self.metrics),
+            "error": self.error or self.failure,
+            "history": self.history.to_dicts(),
+            "logs": self.logs,
+        }

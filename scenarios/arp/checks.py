@@ -1,0 +1,160 @@
+"""Judges of the arp lab. Each one only reads the lab, the capture or the history.
+
+Which scenario shows each failing: OutageBelow → migrate_without_garp; OutageMatchesLifetime →
+migrate_with_garp; GatewayKnowsNewMac and ClientReachesService → garp_lost (before the repeat);
+AnnouncedByArp → migrate_without_garp (nothing sent) and arping_variants (strict, iputils -U with a target);
+NoAddressConflict and SingleOwner → duplicate_ip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.capture import Capture, arp_fields
+from lab.checks import Check, CheckResult, Invariant
+from lab.scenario import ScenarioRun
+from lab.workloads import longest_gap
+
+WORKLOAD = "PingService"
+
+
+def outage(run: ScenarioRun, since: float) -> tuple[float, float] | None:
+    """(start, length) of the client's longest silence since `since`, or None when it has no data."""
+    ops = run.ops.get(WORKLOAD)
+    if not ops:
+        return None
+    return longest_gap(ops, start=since - 1.0)
+
+
+class OutageBelow(Check):
+    """The client saw no silence longer than `limit_s` after the migration started."""
+
+    def __init__(self, limit_s: float, since: float) -> None:
+        self.limit_s = limit_s
+        self.since = since
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        gap = outage(run, self.since)
+        if gap is None:
+            return self.unknown("the client's traffic was not recorded")
+        start, length = gap
+        return self.result(length < self.limit_s, f"longest outage {length:.2f}s (limit {self.limit_s:g}s)",
+                           outage_s=round(length, 3), outage_start=start, limit_s=self.limit_s)
+
+
+class OutageMatchesLifetime(Check):
+    """The outage is what the gateway's cache timers predict: from lifetime−1 s to lifetime+reachable+1 s."""
+
+    def __init__(self, since: float) -> None:
+        self.since = since
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        gap = outage(run, self.since)
+        if gap is None:
+            return self.unknown("the client's traffic was not recorded")
+        gw = run.host("gateway")
+        dev = gw.net.dev_for(run.facts["gateway_ip"])
+        timers = {k: int(gw.sysctl(f"net.ipv4.neigh.{dev}.{k}"))
+                  for k in ("delay_first_probe_time", "ucast_solicit", "retrans_time_ms", "base_reachable_time_ms")}
+        lifetime = timers["delay_first_probe_time"] + timers["ucast_solicit"] * timers["retrans_time_ms"] / 1000
+        low, high = lifetime - 1.0, lifetime + 1.5 * timers["base_reachable_time_ms"] / 1000 + 1.0
+        length = gap[1]
+        return self.result(low <= length <= high,
+                           f"outage {length:.2f}s; the gateway's timers predict {low:.1f}–{high:.1f}s",
+                           outage_s=round(length, 3), lifetime_s=lifetime, timers=timers)
+
+
+class GatewayKnowsNewMac(Check):
+    """The gateway's neighbour entry for the service IP holds the new server's MAC."""
+
+    label = "GatewayKnowsNewMac"
+
+    def __init__(self, owner: str = "new", when: str = "") -> None:
+        self.owner = owner
+        if when:
+            self.label = f"GatewayKnowsNewMac@{when}"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        vip = run.facts["vip"]
+        entry = run.host("gateway").net.neigh(vip)
+        want = run.host(self.owner).net.mac()
+        if entry is None or entry.mac is None:
+            return self.result(False, f"the gateway has no MAC for {vip}", entry=str(entry), want=want)
+        return self.result(entry.mac == want, f"gateway: {vip} at {entry.mac} ({entry.state}); {self.owner} is {want}",
+                           gateway_mac=entry.mac, state=entry.state, want=want)
+
+
+class ClientReachesService(Check):
+    """A fresh ping from the client to the service IP is answered within two seconds."""
+
+    label = "ClientReachesService"
+
+    def __init__(self, when: str = "") -> None:
+        if when:
+            self.label = f"ClientReachesService@{when}"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        vip = run.facts["vip"]
+        r = run.host("client").run("ping -n -c 2 -i 0.2 -W 2 %s", vip)
+        return self.result(r.rc == 0, f"ping {vip}: " + (r.stdout.strip().splitlines() or ["no output"])[-2],
+                           rc=r.rc)
+
+
+class AnnouncedByArp(Check):
+    """The new server sent an ARP frame announcing the service IP with its MAC, seen on the LAN.
+
+    `strict=True` asks for a true gratuitous ARP (sender IP = target IP = service IP, RFC 5227's
+    announcement); otherwise any broadcast ARP from the new MAC with the service IP as sender will do (Linux
+    updates an existing entry from either).
+    """
+
+    def __init__(self, capture: Capture, since: float, *, strict: bool = False, sender: str = "new") -> None:
+        self.capture = capture
+        self.since = since
+        self.strict = strict
+        self.sender = sender
+        self.label = "AnnouncedByGratuitousArp" if strict else "AnnouncedByArp"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        vip = run.facts["vip"]
+        mac = run.host(self.sender).net.mac()
+        frames: list[dict[str, Any]] = [
+            f for f in map(arp_fields, self.capture.packets)
+            if f["t"] >= self.since and f["sender_mac"] == mac and f["sender_ip"] == vip and f["op"] == "request"
+            and f["eth_dst"] == "ff:ff:ff:ff:ff:ff"
+        ]
+        good = [f for f in frames if f["gratuitous"]] if self.strict else frames
+        what = "gratuitous ARP (sender = target = service IP)" if self.strict else "broadcast ARP from the service IP"
+        if good:
+            f = good[0]
+            return self.result(True, f"{what} seen: {f['sender_ip']} is-at {f['sender_mac']}, target {f['target_ip']}",
+                               frames=frames)
+        if frames:
+            f = frames[0]
+            return self.result(False, f"no {what}; seen {f['op']} {f['sender_ip']} → {f['target_ip']} instead",
+                               frames=frames)
+        return self.result(False, f"no {what} from {self.sender} ({mac}) on the LAN", frames=frames)
+
+
+class NoAddressConflict(Check):
+    """Duplicate address detection (`arping -D`) from the new server gets no answer for the service IP."""
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        vip = run.facts["vip"]
+        r = run.host("new").run("arping -D -c 2 -w 3 -I eth0 %s", vip)
+        replies = [line for line in r.stdout.splitlines() if line.startswith(("Unicast reply", "Broadcast reply"))]
+        if r.rc not in (0, 1):
+            return self.unknown(f"arping -D failed (exit {r.rc}): {r.stderr.strip()}")
+        return self.result(r.rc == 0, "no other host answers for " + vip if r.rc == 0
+                           else f"{vip} is also held by another host: {replies[0] if replies else r.stdout.strip()}",
+                           rc=r.rc, replies=replies)
+
+
+class SingleOwner(Invariant):
+    """At most one server holds the service IP."""
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        vip = run.facts["vip"]
+        owners = [h for h in ("old", "new") if run.host(h).net.has_address(vip)]
+        return self.result(len(owners) <= 1, f"{vip} held by {', '.join(owners) or 'nobody'}", owners=owners)
+REHEARSAL_INVARIANTS = [SingleOwner]

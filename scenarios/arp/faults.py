@@ -1,0 +1,45 @@
+"""Faults of the arp lab."""
+
+from __future__ import annotations
+
+import re
+
+from lab.faults import Fault
+from lab.scenario import ScenarioRun
+
+TABLE = "opslab_fault"
+
+
+class DropArp(Fault):
+    """The gateway loses the first `count` ARP frames that a host sends for the service IP.
+
+    An nftables rule in the gateway's `arp` family input hook drops frames whose sender MAC is the host's and
+    sender IP the service IP, until a quota of `count` frames (28 bytes of ARP each) is used up; later ones pass.
+    """
+
+    FRAME = 28
+
+    def __init__(self, sender_host: str = "new", count: int = 1) -> None:
+        self.sender_host = sender_host
+        self.count = count
+
+    def describe(self) -> str:
+        return f"the gateway drops the first {self.count} ARP frame(s) from {self.sender_host} for the service IP"
+
+    def invoke(self, run: ScenarioRun) -> None:
+        mac = run.host(self.sender_host).net.mac()
+        match = f"arp saddr ether {mac} arp saddr ip {run.facts['vip']}"
+        run.host("gateway").check_output(
+            f"nft add table arp {TABLE} && "
+            f"nft add chain arp {TABLE} input '{{ type filter hook input priority 0; }}' && "
+            f"nft add rule arp {TABLE} input {match} quota over {self.count * self.FRAME} bytes accept && "
+            f"nft add rule arp {TABLE} input {match} counter drop"
+        )
+
+    def heal(self, run: ScenarioRun) -> None:
+        run.host("gateway").run(f"nft delete table arp {TABLE}")
+
+    def dropped(self, run: ScenarioRun) -> int:
+        """How many frames the rule has dropped so far (read from its counter)."""
+        out = run.host("gateway").run(f"nft list table arp {TABLE}").stdout
+        return sum(int(n) for n in re.findall(r"counter packets (\d+) bytes \d+ drop", out))
