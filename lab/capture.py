@@ -30,7 +30,7 @@ class Capture:
             from scapy.all import AsyncSniffer
         except ImportError as exc:  # pragma: no cover - scapy is a dependency
             raise EnvironmentProblem("scapy is not installed", "pip install -e . (or make demo)") from exc
-        self._sniffer = AsyncSniffer(iface=self.iface, lfilter=self._keep, store=True)
+        self._sniffer = AsyncSniffer(iface=self.iface, lfilter=self._keep, store=False, prn=self._packets.append)
         self._sniffer.start()
         deadline = time.monotonic() + 5
         while not getattr(self._sniffer, "running", False) and time.monotonic() < deadline:
@@ -40,7 +40,7 @@ class Capture:
     def stop(self) -> list[Any]:
         if self._sniffer is not None:
             try:
-                self._packets = list(self._sniffer.stop() or [])
+                self._sniffer.stop()
             except Exception as exc:
                 raise EnvironmentProblem(f"packet capture on {self.iface} failed: {exc}",
                                          "captures need root on this machine") from exc
@@ -49,7 +49,8 @@ class Capture:
 
     @property
     def packets(self) -> list[Any]:
-        return self._packets if self._sniffer is None else list(self._sniffer.results or [])
+        """The frames seen so far (while running too)."""
+        return list(self._packets)
 
 
 def arp_only(packet: Any) -> bool:

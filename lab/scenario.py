@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from lab.capture import Capture
 from lab.checks import Check, CheckResult, Invariant, Verdict, worst
 from lab.errors import OpslabError
 from lab.faults import Fault
@@ -111,6 +112,7 @@ class ScenarioRun:
         self.logs: dict[str, str] = {}
         self._facts: dict[str, Any] | None = None
         self.closed = False
+        self._cleanups: list[tuple[str, Callable[[], Any]]] = []
 
     # -- the lab -----------------------------------------------------------------------------------
     def host(self, name: str) -> Host:
@@ -208,6 +210,12 @@ class ScenarioRun:
                 self.history.add("heal", fault.name, ok=True, detail=fault.describe())
                 return
 
+    def capture(self, network: str, keep: Callable[[Any], bool] | None = None) -> Capture:
+        """Start a packet capture on a lab network; it is stopped at the end of the run at the latest."""
+        cap = Capture(self.lab, network, keep).start()
+        self._cleanups.append((f"capture on {network}", cap.stop))
+        return cap
+
     def start(self, workload: Workload) -> Workload:
         self._workloads.append(workload)
         self.history.add("workload", workload.name, detail="start")
@@ -279,6 +287,11 @@ class ScenarioRun:
                 self.stop(w)
             except Exception as exc:
                 problems.append(f"stopping {w.name}: {exc}")
+        for what, cleanup in reversed(self._cleanups):
+            try:
+                cleanup()
+            except Exception as exc:
+                problems.append(f"{what}: {exc}")
         for fault, _ in reversed(list(self._active_faults)):
             try:
                 self.heal(fault)

@@ -36,7 +36,7 @@ class Stage:
 
 def begin(run: ScenarioRun) -> Stage:
     run.step(SERVICE_ON_OLD)
-    capture = Capture(run.lab, "lan", keep=arp_only).start()
+    capture = run.capture("lan", keep=arp_only)
     ping = PingService()
     run.start(ping)
     gw, vip, old_mac = run.host("gateway"), run.facts["vip"], run.host("old").net.mac()
@@ -75,6 +75,7 @@ def test_migrate_without_garp(scenario: ScenarioRun) -> None:
     """The seed's failure: the IP moves, nobody tells the gateway; the client's traffic goes to the old MAC
     until the gateway's entry expires, and the outage matches the gateway's cache lifetime."""
     run = scenario
+    run.watch(SingleOwner())
     stage = begin(run)
     run.procedure("migrate_without_garp")
     until_answered(run, stage, timeout=run.facts["lifetime_s"] + run.facts["reachable_max_s"] + 10)
@@ -90,7 +91,6 @@ def test_migrate_with_garp(scenario: ScenarioRun) -> None:
     """The seed's fix: after moving the IP, `arping -s <ip> -c1 -U <gw>` (iputils) from the new server; the
     gateway updates its entry at once and the client's outage is under a second."""
     run = scenario
-    run.watch(SingleOwner())
     stage = begin(run)
     run.procedure("migrate_with_garp")
     until_answered(run, stage, timeout=5)
