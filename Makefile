@@ -1,0 +1,47 @@
+# opslab's two commands. Each sets up whatever is missing on a fresh Debian machine (as root), then runs:
+#   make demo   one real lab scenario end to end (the arp lab's runbook), its verdict and report folder
+#   make test   the whole test suite: unit tests, sims, integration tests and every lab scenario
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+REPORTS ?= reports
+APT := DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: setup host images demo test unit lint type bench clean
+
+$(BIN)/opslab: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3 python3-venv; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+host: $(BIN)/opslab
+	$(BIN)/opslab doctor --fix
+
+images: host
+	$(BIN)/opslab images
+
+setup: images
+
+demo: setup
+	$(BIN)/opslab run arp/migrate_with_garp --report $(REPORTS)/demo
+
+test: setup
+	$(BIN)/python -m pytest -ra tests scenarios --opslab-report $(REPORTS)/test
+
+unit: $(BIN)/opslab
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: $(BIN)/opslab
+	$(BIN)/ruff check lab sims scenarios tests bench
+
+type: $(BIN)/opslab
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/arp_bench.py
+
+clean:
+	-$(BIN)/opslab down
+	rm -rf $(REPORTS)
