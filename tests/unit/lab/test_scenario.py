@@ -1,0 +1,129 @@
+"""The scenario engine with a fake lab: verdicts, heals that always run, invariants, user scripts."""
+
+from pathlib import Path
+
+import pytest
+
+from lab.checks import Check, CheckResult, Invariant
+from lab.faults import Fault
+from lab.procedure import Procedure, Step, load_user_procedure
+from lab.scenario import ScenarioRun, StepFailed
+
+
+class Fixed(Check):
+    def __init__(self, ok: bool | None, label: str = "Fixed") -> None:
+        self.ok = ok
+        self.label = label
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        return self.unknown("can't tell") if self.ok is None else self.result(self.ok, "fixed")
+
+
+class Recording(Fault):
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def invoke(self, run: ScenarioRun) -> None:
+        self.calls.append("invoke")
+
+    def heal(self, run: ScenarioRun) -> None:
+        self.calls.append("heal")
+
+
+def make(fake_lab, **kw) -> ScenarioRun:  # type: ignore[no-untyped-def]
+    procs = {"move": Procedure("move", "m", (Step("old", "ip addr del {vip}/24 dev eth0"),))}
+    return ScenarioRun("fake/x", fake_lab, procedures=procs, **kw)
+
+
+def test_pass_needs_every_check_as_expected(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    run.check(Fixed(True))
+    run.check(Fixed(False, "Broken"), expect="fail")
+    run.close()
+    assert run.verdict() == "pass"
+
+
+def test_a_check_that_differs_from_its_expectation_fails_the_scenario(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    run.check(Fixed(True), expect="fail")
+    run.close()
+    assert run.verdict() == "fail" and "expected fail" in run.summary()
+
+
+def test_no_check_or_an_undecided_one_is_unknown(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    run.close()
+    assert run.verdict() == "unknown"
+    run2 = make(fake_lab)
+    run2.check(Fixed(None))
+    run2.close()
+    assert run2.verdict() == "unknown"
+
+
+def test_steps_render_facts_and_a_failed_step_stops_with_its_reason(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    fake_lab.transports["old"].replies["ip addr del"] = (2, "RTNETLINK answers: Cannot assign requested address")
+    run = make(fake_lab)
+    with pytest.raises(StepFailed) as e:
+        run.procedure("move")
+    assert fake_lab.transports["old"].commands == ["ip addr del 10.9.0.100/24 dev eth0"]
+    assert "exit status 2" in e.value.message and "Cannot assign" in e.value.message
+    assert run.steps[0].ok is False
+
+
+def test_a_fault_is_healed_at_close_even_when_the_scenario_broke(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    fault = Recording()
+    run.inject(fault)
+    run.close()
+    assert fault.calls == ["invoke", "heal"]
+    assert run.faults[0].heal_ok is True and run.faults[0].healed is not None
+
+
+def test_a_fault_block_heals_on_exception(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    fault = Recording()
+    with pytest.raises(RuntimeError), run.fault(fault):
+        raise RuntimeError("boom")
+    assert fault.calls == ["invoke", "heal"]
+    run.close()
+    assert fault.calls == ["invoke", "heal"]  # not healed twice
+
+
+class NeverTwo(Invariant):
+    def __init__(self) -> None:
+        self.n = 0
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        self.n += 1
+        return self.result(self.n != 2, f"probe {self.n}")
+
+
+def test_invariants_run_after_every_step_and_report_violations(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    run.watch(NeverTwo())
+    for _ in range(3):
+        run.step(Step("new", "true"))
+    run.close()
+    judged = {c.result.name: c.result for c in run.checks}
+    assert judged["NeverTwo"].verdict == "fail" and "1 of 3 steps" in judged["NeverTwo"].detail
+    assert run.verdict() == "fail"
+
+
+def test_a_user_script_replaces_the_procedure_and_sees_the_lab(fake_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "mine.sh"
+    script.write_text('echo "$OPSLAB_VIP $OPSLAB_HOST_OLD"\n')
+    run = make(fake_lab, override=load_user_procedure(script, fake_lab.spec.hosts))
+    run.procedure("move")
+    assert run.steps[0].stdout.strip() == "10.9.0.100 opslab-fake-000000-old-1"
+    assert fake_lab.transports["old"].commands == []
+
+
+def test_result_dict_has_the_report_contract(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    run.check(Fixed(True))
+    run.metric("outage_s", 0.25)
+    run.close()
+    d = run.to_dict(1.5)
+    assert {"id", "lab", "verdict", "duration_s", "steps", "faults", "checks", "metrics"} <= set(d)
+    assert d["checks"][0] == {"name": "Fixed", "verdict": "pass", "detail": "fixed", "expected": "pass", "evidence": {}}
+    assert d["metrics"] == {"outage_s": 0.25} and d["logs"]["old"] == "log of old\n"

@@ -1,0 +1,127 @@
+"""The arp lab's judges on canned data: each one shown passing and failing, no Docker."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from lab.checks import Verdict
+from lab.scenario import ScenarioRun
+from lab.workloads import Op
+from scenarios.arp.checks import (
+    AnnouncedByArp,
+    GatewayKnowsNewMac,
+    NoAddressConflict,
+    OutageBelow,
+    OutageMatchesLifetime,
+    SingleOwner,
+)
+from scenarios.arp.workloads import parse_ping
+
+NEW_MAC, OLD_MAC = "02:42:0a:00:00:0c", "02:42:0a:00:00:0b"
+
+
+def link(mac: str) -> tuple[int, str]:
+    return 0, json.dumps([{"ifname": "eth0", "address": mac}])
+
+
+def neigh(mac: str) -> tuple[int, str]:
+    return 0, json.dumps([{"dst": "10.9.0.100", "dev": "eth0", "lladdr": mac, "state": ["REACHABLE"]}])
+
+
+def addrs(*ips: str) -> tuple[int, str]:
+    return 0, json.dumps([{"ifname": "eth0", "addr_info": [{"family": "inet", "local": ip} for ip in ips]}])
+
+
+def ping_ops(gap_from: float, gap_to: float) -> list[Op]:
+    ts = [round(i * 0.1, 1) for i in range(100)]
+    return [Op(t, not (gap_from < t < gap_to)) for t in ts]
+
+
+@pytest.fixture
+def run(fake_lab) -> ScenarioRun:  # type: ignore[no-untyped-def]
+    return ScenarioRun("arp/x", fake_lab)
+
+
+def test_ping_output_becomes_operations() -> None:
+    text = ("[1700000000.100000] 64 bytes from 10.9.0.100: icmp_seq=1 ttl=63 time=0.1 ms\n"
+            "[1700000000.200000] no answer yet for icmp_seq=2\n"
+            "[1700000000.300000] From 10.9.1.20 icmp_seq=3 Destination Host Unreachable\n")
+    ops = parse_ping(text)
+    assert [(o.t, o.ok) for o in ops] == [(1700000000.1, True), (1700000000.2, False), (1700000000.3, False)]
+    assert "Destination Host Unreachable" in ops[2].value
+
+
+def test_outage_below(run: ScenarioRun) -> None:
+    run.ops["PingService"] = ping_ops(2.0, 8.5)
+    assert OutageBelow(1.0, since=0.0).evaluate(run).verdict == Verdict.FAIL
+    run.ops["PingService"] = ping_ops(2.0, 2.25)
+    assert OutageBelow(1.0, since=0.0).evaluate(run).verdict == Verdict.PASS
+    run.ops.clear()
+    assert OutageBelow(1.0, since=0.0).evaluate(run).verdict == Verdict.UNKNOWN
+
+
+def timers(fake_lab, delay: int = 3) -> None:  # type: ignore[no-untyped-def]
+    gw = fake_lab.transports["gateway"].replies
+    gw["ip -j addr show"] = addrs("10.9.0.10")
+    gw["delay_first_probe_time"] = (0, f"{delay}\n")
+    gw["ucast_solicit"] = (0, "3\n")
+    gw["retrans_time_ms"] = (0, "1000\n")
+    gw["base_reachable_time_ms"] = (0, "500\n")
+
+
+def test_outage_matches_lifetime_reads_the_gateways_timers(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+    timers(fake_lab)
+    run.ops["PingService"] = ping_ops(1.0, 7.4)  # 6.4 s: lifetime 6 s plus part of reachable time
+    r = OutageMatchesLifetime(since=0.0).evaluate(run)
+    assert r.verdict == Verdict.PASS and r.evidence["lifetime_s"] == 6.0
+    run.ops["PingService"] = ping_ops(1.0, 1.3)  # the gratuitous ARP made it short
+    assert OutageMatchesLifetime(since=0.0).evaluate(run).verdict == Verdict.FAIL
+
+
+def test_gateway_knows_new_mac(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+    fake_lab.transports["new"].replies["ip -j link show"] = link(NEW_MAC)
+    fake_lab.transports["gateway"].replies["ip -j neigh"] = neigh(OLD_MAC)
+    r = GatewayKnowsNewMac(when="x").evaluate(run)
+    assert r.verdict == Verdict.FAIL and r.name == "GatewayKnowsNewMac@x"
+    fake_lab.transports["gateway"].replies["ip -j neigh"] = neigh(NEW_MAC)
+    assert GatewayKnowsNewMac().evaluate(run).verdict == Verdict.PASS
+
+
+def frame(t: float, psrc: str, pdst: str, mac: str = NEW_MAC) -> SimpleNamespace:
+    from scapy.layers.l2 import ARP, Ether
+
+    p = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=psrc, pdst=pdst)
+    p.time = t
+    return p  # type: ignore[return-value]
+
+
+def test_announced_by_arp_and_the_strict_gratuitous_form(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+    fake_lab.transports["new"].replies["ip -j link show"] = link(NEW_MAC)
+    cap = SimpleNamespace(packets=[frame(10.0, "10.9.0.100", "10.9.0.10")])
+    assert AnnouncedByArp(cap, since=5.0).evaluate(run).verdict == Verdict.PASS  # type: ignore[arg-type]
+    strict = AnnouncedByArp(cap, since=5.0, strict=True).evaluate(run)  # type: ignore[arg-type]
+    assert strict.verdict == Verdict.FAIL and "10.9.0.100 → 10.9.0.10" in strict.detail
+    cap.packets.append(frame(11.0, "10.9.0.100", "10.9.0.100"))
+    assert AnnouncedByArp(cap, since=5.0, strict=True).evaluate(run).verdict == Verdict.PASS  # type: ignore[arg-type]
+    assert AnnouncedByArp(cap, since=20.0).evaluate(run).verdict == Verdict.FAIL  # type: ignore[arg-type]
+    other = SimpleNamespace(packets=[frame(10.0, "10.9.0.100", "10.9.0.10", mac=OLD_MAC)])
+    assert AnnouncedByArp(other, since=0.0).evaluate(run).verdict == Verdict.FAIL  # type: ignore[arg-type]
+
+
+def test_no_address_conflict(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+    fake_lab.transports["new"].replies["arping -D"] = (0, "Sent 2 probes\nReceived 0 response(s)\n")
+    assert NoAddressConflict().evaluate(run).verdict == Verdict.PASS
+    fake_lab.transports["new"].replies["arping -D"] = (1, "Unicast reply from 10.9.0.100 [02:42:0A:00:00:0B]\n")
+    assert NoAddressConflict().evaluate(run).verdict == Verdict.FAIL
+    fake_lab.transports["new"].replies["arping -D"] = (2, "arping: socket: Operation not permitted")
+    assert NoAddressConflict().evaluate(run).verdict == Verdict.UNKNOWN
+
+
+def test_single_owner(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+    fake_lab.transports["old"].replies["ip -j addr show"] = addrs("10.9.0.11", "10.9.0.100")
+    fake_lab.transports["new"].replies["ip -j addr show"] = addrs("10.9.0.12")
+    assert SingleOwner().evaluate(run).verdict == Verdict.PASS
+    fake_lab.transports["new"].replies["ip -j addr show"] = addrs("10.9.0.12", "10.9.0.100")
+    r = SingleOwner().evaluate(run)
+    assert r.verdict == Verdict.FAIL and r.evidence["owners"] == ["old", "new"]
