@@ -42,8 +42,9 @@ class Capture:
             try:
                 self._sniffer.stop()
             except Exception as exc:
-                raise EnvironmentProblem(f"packet capture on {self.iface} failed: {exc}",
-                                         "captures need root on this machine") from exc
+                raise EnvironmentProblem(
+                    f"packet capture on {self.iface} failed: {exc}", "captures need root on this machine"
+                ) from exc
             self._sniffer = None
         return self._packets
 

@@ -25,7 +25,7 @@ def scenario_ids(lab: str) -> list[str]:
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                 if any(a.arg == "scenario" for a in node.args.args):
-                    ids.append(f"{lab}/{node.name[len('test_'):]}")
+                    ids.append(f"{lab}/{node.name[len('test_') :]}")
     return ids
 
 
@@ -40,7 +40,9 @@ def resolve_targets(targets: list[str]) -> list[str]:
     for t in targets:
         lab = t.split("/")[0]
         if lab not in labs:
-            raise UsageError(f"no lab or scenario named {t!r}", f"labs: {', '.join(labs)}; `opslab list` shows every scenario id")
+            raise UsageError(
+                f"no lab or scenario named {t!r}", f"labs: {', '.join(labs)}; `opslab list` shows every scenario id"
+            )
         if "/" in t and t not in scenario_ids(lab):
             raise UsageError(f"lab {lab} has no scenario {t!r}", f"its scenarios: {', '.join(scenario_ids(lab))}")
         out.append(t)
@@ -56,4 +58,6 @@ def check_procedure_arg(value: str, labs: list[str]) -> None:
     for lab in labs:
         load_user_procedure(path, get_spec(lab).hosts)
         if name and name not in procedures(lab):
-            raise UsageError(f"lab {lab} has no procedure {name!r} to replace", f"its procedures: {', '.join(procedures(lab))}")
+            raise UsageError(
+                f"lab {lab} has no procedure {name!r} to replace", f"its procedures: {', '.join(procedures(lab))}"
+            )

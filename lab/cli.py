@@ -35,7 +35,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     findings = doctor.fix(say) if args.fix else doctor.diagnose()
     for f in findings:
-        say(f"{'ok  ' if f.ok else 'MISSING'} {f.name}: {f.detail}" + (f"\n        Hint: {f.hint}" if f.hint and not f.ok else ""))
+        say(
+            f"{'ok  ' if f.ok else 'MISSING'} {f.name}: {f.detail}"
+            + (f"\n        Hint: {f.hint}" if f.hint and not f.ok else "")
+        )
     needed = [f for f in findings if not f.ok and f.name in ("docker engine", "compose v2")]
     return 1 if needed else 0
 
@@ -103,8 +106,10 @@ def _projects(target: str | None) -> list[str]:
         return [target]
     if target in lab_names():
         return sorted(p for p, info in found.items() if info["lab"] == target)
-    raise UsageError(f"no lab or running instance named {target!r}",
-                     f"running: {', '.join(sorted(found)) or 'none'}; labs: {', '.join(lab_names())}")
+    raise UsageError(
+        f"no lab or running instance named {target!r}",
+        f"running: {', '.join(sorted(found)) or 'none'}; labs: {', '.join(lab_names())}",
+    )
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -142,14 +147,17 @@ def cmd_shell(args: argparse.Namespace) -> int:
         raise UsageError(f"{len(projects)} instances of {args.target} run", f"name one: {', '.join(projects)}")
     info = instances()[projects[0]]
     if args.host not in info["containers"]:
-        raise UsageError(f"{projects[0]} has no host {args.host!r}", f"its hosts: {', '.join(sorted(info['containers']))}")
-    from lab.lifecycle import LABEL_PROJECT
+        raise UsageError(
+            f"{projects[0]} has no host {args.host!r}", f"its hosts: {', '.join(sorted(info['containers']))}"
+        )
     from lab import dockerapi
+    from lab.lifecycle import LABEL_PROJECT
 
-    containers = dockerapi.client().containers.list(filters={"label": [f"{LABEL_PROJECT}={projects[0]}",
-                                                                     f"com.docker.compose.service={args.host}"]})
+    containers = dockerapi.client().containers.list(
+        filters={"label": [f"{LABEL_PROJECT}={projects[0]}", f"com.docker.compose.service={args.host}"]}
+    )
     if not containers:
-        raise UsageError(f"host {args.host} of {projects[0]} is not running", f"`opslab status` shows its state")
+        raise UsageError(f"host {args.host} of {projects[0]} is not running", "`opslab status` shows its state")
     name = containers[0].name
     argv = ["docker", "exec", "-it" if sys.stdin.isatty() else "-i", name, "bash"]
     if args.command:
@@ -168,8 +176,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     labs = sorted({t.split("/")[0] for t in targets})
     report = Path(args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     files = [str(f) for lab in labs for f in scenario_files(lab)]
-    argv = [*files, "-p", "no:cacheprovider", "-q", "--rootdir", str(ROOT), "--opslab-select", ",".join(targets),
-            "--opslab-report", str(report), f"--junitxml={report / 'pytest-junit.xml'}"]
+    argv = [
+        *files,
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--rootdir",
+        str(ROOT),
+        "--opslab-select",
+        ",".join(targets),
+        "--opslab-report",
+        str(report),
+        f"--junitxml={report / 'pytest-junit.xml'}",
+    ]
     if args.keep:
         argv.append("--opslab-keep")
     if args.procedure:

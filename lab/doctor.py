@@ -56,34 +56,53 @@ def check_engine() -> Finding:
 def check_compose() -> Finding:
     r = _quiet(["docker", "compose", "version", "--short"])
     if r is None or r.returncode != 0:
-        return Finding("compose v2", False, "`docker compose` is not installed",
-                       "opslab doctor --fix installs Debian's docker-compose (v2) as a CLI plugin")
+        return Finding(
+            "compose v2",
+            False,
+            "`docker compose` is not installed",
+            "opslab doctor --fix installs Debian's docker-compose (v2) as a CLI plugin",
+        )
     return Finding("compose v2", True, f"docker compose {r.stdout.strip()}")
 
 
 def check_binfmt() -> Finding:
     entry = BINFMT / "qemu-arm"
     if not entry.exists():
-        return Finding("binfmt arm", False, "qemu-arm is not registered with binfmt_misc (needed by the openvpn lab)",
-                       "opslab doctor --fix installs qemu-user-static and binfmt-support")
+        return Finding(
+            "binfmt arm",
+            False,
+            "qemu-arm is not registered with binfmt_misc (needed by the openvpn lab)",
+            "opslab doctor --fix installs qemu-user-static and binfmt-support",
+        )
     text = entry.read_text()
     flags = next((ln.split()[1] for ln in text.splitlines() if ln.startswith("flags:") and len(ln.split()) > 1), "")
     enabled = text.startswith("enabled")
-    return Finding("binfmt arm", enabled and "F" in flags,
-                   f"qemu-arm {'enabled' if enabled else 'disabled'}, flags {flags or '-'}",
-                   "" if enabled and "F" in flags else "opslab doctor --fix")
+    return Finding(
+        "binfmt arm",
+        enabled and "F" in flags,
+        f"qemu-arm {'enabled' if enabled else 'disabled'}, flags {flags or '-'}",
+        "" if enabled and "F" in flags else "opslab doctor --fix",
+    )
 
 
 def check_tun() -> Finding:
     ok = Path("/dev/net/tun").exists()
-    return Finding("/dev/net/tun", ok, "present" if ok else "missing (the openvpn lab needs it)",
-                   "" if ok else "load the tun module on the host (modprobe tun) or run on a machine that has it")
+    return Finding(
+        "/dev/net/tun",
+        ok,
+        "present" if ok else "missing (the openvpn lab needs it)",
+        "" if ok else "load the tun module on the host (modprobe tun) or run on a machine that has it",
+    )
 
 
 def check_bootstrap() -> Finding:
     tool = shutil.which("mmdebstrap") or shutil.which("debootstrap")
-    return Finding("base image tools", tool is not None, tool or "neither mmdebstrap nor debootstrap",
-                   "" if tool else "opslab doctor --fix installs debootstrap")
+    return Finding(
+        "base image tools",
+        tool is not None,
+        tool or "neither mmdebstrap nor debootstrap",
+        "" if tool else "opslab doctor --fix installs debootstrap",
+    )
 
 
 def diagnose() -> list[Finding]:
@@ -98,8 +117,12 @@ def _apt(progress: Progress, *packages: str, target: str | None = None) -> None:
         _apt.updated = True  # type: ignore[attr-defined]
     progress(f"apt-get install {' '.join(packages)}" + (f" (from {target})" if target else ""))
     argv = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
-    run(argv + (["-t", target] if target else []) + list(packages), env=env, timeout=1200,
-        hint="this needs root and Debian's package mirror")
+    run(
+        argv + (["-t", target] if target else []) + list(packages),
+        env=env,
+        timeout=1200,
+        hint="this needs root and Debian's package mirror",
+    )
 
 
 def _compose_candidates() -> str:
@@ -113,8 +136,10 @@ def install_compose(progress: Progress) -> None:
         _apt(progress, "docker-compose")
         return
     progress("compose v2 is not in this release; adding Debian trixie (pinned low) for docker-compose only")
-    TRIXIE_SOURCES.write_text("Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\n"
-                              "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
+    TRIXIE_SOURCES.write_text(
+        "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
     TRIXIE_PIN.write_text("Package: *\nPin: release n=trixie\nPin-Priority: 100\n")
     _apt.updated = False  # type: ignore[attr-defined]
     _apt(progress, "docker-compose", target="trixie")
@@ -129,8 +154,9 @@ def start_dockerd(progress: Progress) -> None:
     progress(f"starting dockerd in the background (log: {DOCKERD_LOG})")
     log = open(DOCKERD_LOG, "ab")
     subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-    wait_until(lambda: check_engine().ok, what="dockerd to answer", timeout=60, interval=0.5,
-               hint=f"read {DOCKERD_LOG}")
+    wait_until(
+        lambda: check_engine().ok, what="dockerd to answer", timeout=60, interval=0.5, hint=f"read {DOCKERD_LOG}"
+    )
 
 
 def enable_binfmt(progress: Progress) -> None:
@@ -146,11 +172,14 @@ def enable_binfmt(progress: Progress) -> None:
 
 def fix(progress: Progress) -> list[Finding]:
     if os.geteuid() != 0:
-        raise EnvironmentProblem("opslab doctor --fix installs packages and starts dockerd: it needs root",
-                                 "run it as root (sudo opslab doctor --fix)")
+        raise EnvironmentProblem(
+            "opslab doctor --fix installs packages and starts dockerd: it needs root",
+            "run it as root (sudo opslab doctor --fix)",
+        )
     if shutil.which("apt-get") is None:
-        raise EnvironmentProblem("--fix knows Debian and Ubuntu (apt-get) only",
-                                 "install Docker, Compose v2 and qemu-user-static by hand")
+        raise EnvironmentProblem(
+            "--fix knows Debian and Ubuntu (apt-get) only", "install Docker, Compose v2 and qemu-user-static by hand"
+        )
     if shutil.which("dockerd") is None:
         _apt(progress, "docker.io", "iptables")
     if not check_compose().ok:

@@ -35,9 +35,7 @@ class EnvironmentProblem(OpslabError):
 class CommandError(OpslabError):
     """A command ran and failed; names the command exactly as run, its exit code and output."""
 
-    def __init__(
-        self, command: str, rc: int, stdout: str = "", stderr: str = "", hint: str | None = None
-    ) -> None:
+    def __init__(self, command: str, rc: int, stdout: str = "", stderr: str = "", hint: str | None = None) -> None:
         out = (stderr or stdout).strip()
         tail = "\n".join(out.splitlines()[-8:])
         super().__init__(f"command failed (exit {rc}): {command}" + (f"\n{tail}" if tail else ""), hint)

@@ -64,9 +64,7 @@ class History:
 
     def events(self, kind: str | None = None, name: str | None = None) -> list[Event]:
         with self._lock:
-            return [
-                e for e in self._events if (kind is None or e.kind == kind) and (name is None or e.name == name)
-            ]
+            return [e for e in self._events if (kind is None or e.kind == kind) and (name is None or e.name == name)]
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events())

@@ -62,7 +62,9 @@ def ensure_base(progress: Progress) -> str:
         bootstrap_base(progress)
     img = _image(BASE)
     if img is None:
-        raise EnvironmentProblem(f"the base image {BASE} could not be made", "run `opslab images` again and read its output")
+        raise EnvironmentProblem(
+            f"the base image {BASE} could not be made", "run `opslab images` again and read its output"
+        )
     return str(img.id)
 
 
@@ -83,7 +85,9 @@ def bootstrap_base(progress: Progress, arch: str = "amd64", name: str = BASE) ->
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         imp = subprocess.run(
             ["docker", "import", "-c", 'CMD ["/bin/bash"]', "-c", "ENV DEBIAN_FRONTEND=noninteractive", "-", name],
-            stdin=tar.stdout, capture_output=True, text=True,
+            stdin=tar.stdout,
+            capture_output=True,
+            text=True,
         )
         tar.wait()
         if imp.returncode != 0:
@@ -120,16 +124,28 @@ def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list
         progress(f"{spec.name}: building {image} (inputs {inputs})")
         api = dockerapi.client().api
         last_error = None
-        for chunk in api.build(path=str(b["context"]), dockerfile=b["dockerfile"], tag=image, rm=True,
-                               forcerm=True, decode=True, labels={LABEL_INPUTS: inputs},
-                               buildargs={"BASE": BASE, **b["args"]}):
+        for chunk in api.build(
+            path=str(b["context"]),
+            dockerfile=b["dockerfile"],
+            tag=image,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            labels={LABEL_INPUTS: inputs},
+            buildargs={"BASE": BASE, **b["args"]},
+        ):
             line = str(chunk.get("stream", "")).rstrip()
             if line.startswith("Step ") or line.startswith("Successfully"):
                 progress(f"  {line}")
             if "error" in chunk:
                 last_error = chunk.get("error")
         if last_error:
-            raise CommandError(f"docker build {b['context']} -t {image}", 1, "", str(last_error),
-                               hint="read the build output above; `opslab images --force` rebuilds from scratch")
+            raise CommandError(
+                f"docker build {b['context']} -t {image}",
+                1,
+                "",
+                str(last_error),
+                hint="read the build output above; `opslab images --force` rebuilds from scratch",
+            )
         built.append(image)
     return built

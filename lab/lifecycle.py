@@ -70,12 +70,12 @@ def owner_alive(token: str) -> bool:
 
 def allocate_subnets(count: int, used: list[str], pool: str | None = None) -> list[ipaddress.IPv4Network]:
     """The first `count` /24s of the pool that overlap no network in `used`."""
-    pool_net = ipaddress.ip_network(pool or os.environ.get("OPSLAB_SUBNET_POOL", "10.213.0.0/16"))
+    pool_net = ipaddress.IPv4Network(pool or os.environ.get("OPSLAB_SUBNET_POOL", "10.213.0.0/16"))
     taken = [ipaddress.ip_network(u, strict=False) for u in used]
-    free = []
+    free: list[ipaddress.IPv4Network] = []
     for candidate in pool_net.subnets(new_prefix=24):
         if not any(candidate.overlaps(t) for t in taken):
-            free.append(candidate)  # type: ignore[arg-type]
+            free.append(candidate)
             if len(free) == count:
                 return free
     raise OpslabError(
@@ -213,8 +213,13 @@ class Lab:
             return not waiting
 
         try:
-            wait_until(all_healthy, what=f"every host of {self.project} to be healthy", timeout=self.spec.ready_timeout,
-                       interval=0.2, hint=f"read the hosts' logs: docker compose -p {self.project} logs")
+            wait_until(
+                all_healthy,
+                what=f"every host of {self.project} to be healthy",
+                timeout=self.spec.ready_timeout,
+                interval=0.2,
+                hint=f"read the hosts' logs: docker compose -p {self.project} logs",
+            )
         except WaitTimeout as exc:
             exc.last = last_line
             raise
@@ -236,8 +241,10 @@ class Lab:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         if self.keep:
-            self.progress(f"{self.spec.name}: kept {self.project}; log in with `opslab shell {self.project} HOST`,"
-                          f" remove with `opslab down {self.project}`")
+            self.progress(
+                f"{self.spec.name}: kept {self.project}; log in with `opslab shell {self.project} HOST`,"
+                f" remove with `opslab down {self.project}`"
+            )
         else:
             self.down()
 
@@ -252,8 +259,9 @@ class Lab:
     def host(self, name: str) -> Host:
         if name not in self._hosts:
             if name not in self.spec.hosts:
-                raise UsageError(f"lab {self.spec.name} has no host {name!r}",
-                                 f"its hosts are: {', '.join(self.spec.hosts)}")
+                raise UsageError(
+                    f"lab {self.spec.name} has no host {name!r}", f"its hosts are: {', '.join(self.spec.hosts)}"
+                )
             container = self.container_name(name)
             self._hosts[name] = Host(name, container, DockerTransport(container))
         return self._hosts[name]
@@ -310,16 +318,25 @@ def instances(lab: str | None = None) -> dict[str, dict[str, Any]]:
     """Every opslab project on this engine: {project: {lab, owner, keep, containers: {host: status}}}."""
     client = dockerapi.client()
     found: dict[str, dict[str, Any]] = {}
-    for kind in (client.containers.list(all=True, filters={"label": LABEL_LAB}),
-                 client.networks.list(filters={"label": LABEL_LAB}),
-                 client.volumes.list(filters={"label": LABEL_LAB})):
+    for kind in (
+        client.containers.list(all=True, filters={"label": LABEL_LAB}),
+        client.networks.list(filters={"label": LABEL_LAB}),
+        client.volumes.list(filters={"label": LABEL_LAB}),
+    ):
         for obj in kind:
             labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
             project = labels.get(LABEL_PROJECT)
             if not project or (lab and labels.get(LABEL_LAB) != lab):
                 continue
-            entry = found.setdefault(project, {"lab": labels.get(LABEL_LAB), "owner": labels.get(LABEL_OWNER, ""),
-                                               "keep": labels.get(LABEL_KEEP) == "1", "containers": {}})
+            entry = found.setdefault(
+                project,
+                {
+                    "lab": labels.get(LABEL_LAB),
+                    "owner": labels.get(LABEL_OWNER, ""),
+                    "keep": labels.get(LABEL_KEEP) == "1",
+                    "containers": {},
+                },
+            )
             if hasattr(obj, "status"):
                 svc = labels.get("com.docker.compose.service", obj.name)
                 health = (obj.attrs.get("State", {}).get("Health") or {}).get("Status")

@@ -54,7 +54,7 @@ def scenario_id(item: pytest.Item) -> str | None:
         return None
     if len(rel.parts) != 2 or not item.name.startswith("test_"):
         return None
-    return f"{rel.parts[0]}/{item.name[len('test_'):].split('[')[0]}"
+    return f"{rel.parts[0]}/{item.name[len('test_') :].split('[')[0]}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -66,7 +66,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not wanted:
         return
     targets = {t.strip() for t in wanted.split(",") if t.strip()}
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         sid = scenario_id(item)
         (keep if sid and (sid in targets or sid.split("/")[0] in targets) else drop).append(item)
@@ -120,8 +121,14 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     say = _progress(config)
     lab = Lab(spec, params=params, keep=config.getoption("--opslab-keep"), progress=say)
     doc = (request.function.__doc__ or "").strip()
-    run = ScenarioRun(sid, lab, description=" ".join(doc.split()), procedures=procedures,
-                      override=override if only is None else None, progress=say)
+    run = ScenarioRun(
+        sid,
+        lab,
+        description=" ".join(doc.split()),
+        procedures=procedures,
+        override=override if only is None else None,
+        progress=say,
+    )
     if override is not None and only is not None:
         run.procedures[only] = override
     request.node.stash[RUN] = run

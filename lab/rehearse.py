@@ -33,8 +33,10 @@ def rehearse(lab_name: str, procedure: str, *, yes: bool, keep: bool, params: di
     if procedure not in procs:
         raise UsageError(f"lab {lab_name} has no procedure {procedure!r}", f"its procedures: {', '.join(procs)}")
     if not yes and not sys.stdin.isatty():
-        raise UsageError("rehearse asks before each step, but there is no terminal to ask on",
-                         "run it in a terminal, or add --yes to run every step without asking")
+        raise UsageError(
+            "rehearse asks before each step, but there is no terminal to ask on",
+            "run it in a terminal, or add --yes to run every step without asking",
+        )
     checks = importlib.import_module(f"scenarios.{lab_name}.checks")
     invariants = [cls() for cls in getattr(checks, "REHEARSAL_INVARIANTS", [])]
     lab = Lab(spec, params=params, keep=keep, progress=print)
@@ -69,5 +71,6 @@ def rehearse(lab_name: str, procedure: str, *, yes: bool, keep: bool, params: di
                 r = inv.evaluate(run)
                 mark = "ok" if r.verdict == Verdict.PASS else str(r.verdict).upper()
                 print(f"  invariant {r.name}: {mark} — {r.detail}")
-        print(f"\nrehearsal of {procedure}: {'all steps as expected' if not failed else f'{failed} step(s) not as expected'}")
+        outcome = f"{failed} step(s) not as expected" if failed else "all steps as expected"
+        print(f"\nrehearsal of {procedure}: {outcome}")
     return 1 if failed else 0

@@ -493,8 +493,7 @@ def _metrics_table(metrics: Mapping[str, Any]) -> str:
     if not metrics:
         return ""
     rows = "".join(
-        f'<tr><td>{_esc(name)}</td><td class="num">{_esc(_number(value))}</td></tr>'
-        for name, value in metrics.items()
+        f'<tr><td>{_esc(name)}</td><td class="num">{_esc(_number(value))}</td></tr>' for name, value in metrics.items()
     )
     return (
         '<h3>Metrics</h3><table style="width:auto"><thead><tr><th>metric</th><th>value</th></tr></thead>'
@@ -503,9 +502,7 @@ def _metrics_table(metrics: Mapping[str, Any]) -> str:
 
 
 def _events_list(history: list[Mapping[str, Any]], t0: float) -> str:
-    notes = sorted(
-        (e for e in history if e.get("kind") in ("metric", "note", "lab")), key=lambda e: _num(e.get("t"))
-    )
+    notes = sorted((e for e in history if e.get("kind") in ("metric", "note", "lab")), key=lambda e: _num(e.get("t")))
     if not notes:
         return ""
     rows = "".join(
@@ -580,9 +577,7 @@ def _timeline(scenario: Mapping[str, Any]) -> str:
     history = list(scenario.get("history") or [])
     steps = [s for s in scenario.get("steps") or [] if s.get("started") is not None]
     faults = [f for f in scenario.get("faults") or [] if f.get("invoked") is not None]
-    ops = sorted(
-        ((_num(e.get("t")) - t0, e.get("ok")) for e in history if e.get("kind") == "op"), key=lambda o: o[0]
-    )
+    ops = sorted(((_num(e.get("t")) - t0, e.get("ok")) for e in history if e.get("kind") == "op"), key=lambda o: o[0])
     marks = [e for e in history if e.get("kind") in ("check", "invariant")]
     workload_marks = [e for e in history if e.get("kind") == "workload"]
 
@@ -635,8 +630,7 @@ def _timeline(scenario: Mapping[str, Any]) -> str:
         label = f"{_text(fault.get('name'))}: {_text(fault.get('detail'))} (+{start:.2f}s → "
         label += f"+{end:.2f}s)" if healed is not None else "never healed)"
         out.append(
-            f'<rect x="{x1}" y="{_TOP}" width="{width}" height="{bottom - _TOP}" fill="#f9ab00" '
-            'opacity="0.10"/>'
+            f'<rect x="{x1}" y="{_TOP}" width="{width}" height="{bottom - _TOP}" fill="#f9ab00" opacity="0.10"/>'
         )
         dash = "" if healed is not None else ' stroke-dasharray="4 2"'
         out.append(
@@ -644,10 +638,7 @@ def _timeline(scenario: Mapping[str, Any]) -> str:
             f'opacity="0.75" stroke="#e37400"{dash}><title>{_esc(label)}</title></rect>'
         )
         if width > 60:
-            out.append(
-                f'<text x="{x1 + 4}" y="{y + _LANE_H / 2 + 4}" fill="#202124">'
-                f"{_esc(fault.get('name'))}</text>"
-            )
+            out.append(f'<text x="{x1 + 4}" y="{y + _LANE_H / 2 + 4}" fill="#202124">{_esc(fault.get("name"))}</text>')
 
     y = lane_y("steps")
     for s in steps:
@@ -676,8 +667,7 @@ def _timeline(scenario: Mapping[str, Any]) -> str:
         colour = _COLOUR.get(ok, _COLOUR[None])
         tx = x(rel)
         out.append(
-            f'<line x1="{tx}" y1="{y + 5}" x2="{tx}" y2="{y + _LANE_H - 5}" stroke="{colour}" '
-            'stroke-width="1.5"/>'
+            f'<line x1="{tx}" y1="{y + 5}" x2="{tx}" y2="{y + _LANE_H - 5}" stroke="{colour}" stroke-width="1.5"/>'
         )
     for event in workload_marks:
         tx = x(_num(event.get("t")) - t0)

@@ -137,15 +137,18 @@ class ScenarioRun:
         ok, why = s.judge(rc, out + err)
         rec = StepRecord(s.host, s.command, s.title, rc, ok, t0, time.time() - t0, out, err, why)
         self.steps.append(rec)
-        self.history.add("step", s.title or s.command, host=s.host, ok=ok, t=t0, detail=s.command, rc=rc,
-                         duration_s=rec.duration_s)
+        self.history.add(
+            "step", s.title or s.command, host=s.host, ok=ok, t=t0, detail=s.command, rc=rc, duration_s=rec.duration_s
+        )
         mark = "ok" if ok else f"FAILED ({why})"
         self.progress(f"  [{s.host}] $ {s.command}  → {mark} ({rec.duration_s:.1f}s)")
         self._run_invariants(s.title or s.command)
         if check and not ok:
             tail = (err or out).strip().splitlines()[-3:]
-            raise StepFailed(f"step failed on {s.host}: {s.command}: {why}" + (f": {' / '.join(tail)}" if tail else ""),
-                             "the procedure stopped here; the report has the step's output")
+            raise StepFailed(
+                f"step failed on {s.host}: {s.command}: {why}" + (f": {' / '.join(tail)}" if tail else ""),
+                "the procedure stopped here; the report has the step's output",
+            )
         return rec
 
     def _run_local(self, step: Step) -> tuple[int, str, str]:
@@ -155,8 +158,15 @@ class ScenarioRun:
         for key, value in self.facts.items():
             env[f"OPSLAB_{key.upper()}"] = str(value)
         try:
-            p = subprocess.run(step.command, shell=True, env=env, text=True, capture_output=True,
-                               timeout=step.timeout, stdin=subprocess.DEVNULL)
+            p = subprocess.run(
+                step.command,
+                shell=True,
+                env=env,
+                text=True,
+                capture_output=True,
+                timeout=step.timeout,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             return 124, "", f"timed out after {step.timeout:g}s"
         return p.returncode, p.stdout, p.stderr
@@ -169,8 +179,10 @@ class ScenarioRun:
         elif name in self.procedures:
             proc = self.procedures[name]
         else:
-            raise OpslabError(f"lab {self.lab.spec.name} has no procedure {name!r}",
-                              f"procedures: {', '.join(sorted(self.procedures))}")
+            raise OpslabError(
+                f"lab {self.lab.spec.name} has no procedure {name!r}",
+                f"procedures: {', '.join(sorted(self.procedures))}",
+            )
         self.progress(f"{self.id}: procedure {proc.name} ({len(proc.steps)} steps)")
         for s in proc.steps:
             self.step(s)
@@ -240,8 +252,9 @@ class ScenarioRun:
             result = CheckResult.unknown(check.name, f"could not judge: {exc.message}")
         self.checks.append(JudgedCheck(result, expected, time.time()))
         ok = result.verdict == expected
-        self.history.add("check", result.name, ok=ok, detail=result.detail, verdict=str(result.verdict),
-                         expected=str(expected))
+        self.history.add(
+            "check", result.name, ok=ok, detail=result.detail, verdict=str(result.verdict), expected=str(expected)
+        )
         note = "" if ok else f"   (expected {expected})"
         self.progress(f"  check {result.name}: {result.verdict} — {result.detail}{note}")
         return result
@@ -302,14 +315,27 @@ class ScenarioRun:
             held = [e for e in self.history.events("invariant", inv.name)]
             if bad:
                 verdict = worst(r.verdict for r in bad)
-                result = CheckResult(inv.name, verdict, f"violated after {len(bad)} of {len(held)} steps: {bad[0].detail}",
-                                     {"violations": [r.detail for r in bad]})
+                result = CheckResult(
+                    inv.name,
+                    verdict,
+                    f"violated after {len(bad)} of {len(held)} steps: {bad[0].detail}",
+                    {"violations": [r.detail for r in bad]},
+                )
             else:
-                result = CheckResult(inv.name, Verdict.PASS if held else Verdict.UNKNOWN,
-                                     f"held after all {len(held)} steps" if held else "never probed")
+                result = CheckResult(
+                    inv.name,
+                    Verdict.PASS if held else Verdict.UNKNOWN,
+                    f"held after all {len(held)} steps" if held else "never probed",
+                )
             self.checks.append(JudgedCheck(result, expected, time.time()))
-            self.history.add("check", inv.name, ok=result.verdict == expected, detail=result.detail,
-                             verdict=str(result.verdict), expected=str(expected))
+            self.history.add(
+                "check",
+                inv.name,
+                ok=result.verdict == expected,
+                detail=result.detail,
+                verdict=str(result.verdict),
+                expected=str(expected),
+            )
         try:
             self.logs = self.lab.logs()
         except Exception as exc:
@@ -351,8 +377,13 @@ class ScenarioRun:
             "steps": [asdict(s) for s in self.steps],
             "faults": [asdict(f) for f in self.faults],
             "checks": [
-                {"name": c.result.name, "verdict": str(c.result.verdict), "detail": c.result.detail,
-                 "expected": str(c.expected), "evidence": c.result.evidence}
+                {
+                    "name": c.result.name,
+                    "verdict": str(c.result.verdict),
+                    "detail": c.result.detail,
+                    "expected": str(c.expected),
+                    "evidence": c.result.evidence,
+                }
                 for c in self.checks
             ],
             "metrics": dict(self.metrics),

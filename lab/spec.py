@@ -49,7 +49,7 @@ class LabSpec:
         return self.compose_dir / "compose.yaml"
 
     def compose(self) -> dict[str, Any]:
-        return yaml.safe_load(self.compose_file.read_text())  # type: ignore[no-any-return]
+        return yaml.safe_load(self.compose_file.read_text())
 
     @property
     def hosts(self) -> list[str]:
@@ -69,7 +69,9 @@ class LabSpec:
 
 
 def lab_names() -> list[str]:
-    return sorted(p.parent.name for p in (ROOT / "scenarios").glob("*/lab.py") if (ROOT / "compose" / p.parent.name).is_dir())
+    return sorted(
+        p.parent.name for p in (ROOT / "scenarios").glob("*/lab.py") if (ROOT / "compose" / p.parent.name).is_dir()
+    )
 
 
 def get_spec(name: str) -> LabSpec:

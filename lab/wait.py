@@ -32,7 +32,6 @@ def wait_until(
         try:
             value = probe()
         except Exception as exc:  # a probe that fails is "not yet"; keep what it said
-            value = None  # type: ignore[assignment]
             last = f"{type(exc).__name__}: {exc}"
         else:
             if value:

@@ -38,8 +38,13 @@ class OutageBelow(Check):
         if gap is None:
             return self.unknown("the client's traffic was not recorded")
         start, length = gap
-        return self.result(length < self.limit_s, f"longest outage {length:.2f}s (limit {self.limit_s:g}s)",
-                           outage_s=round(length, 3), outage_start=start, limit_s=self.limit_s)
+        return self.result(
+            length < self.limit_s,
+            f"longest outage {length:.2f}s (limit {self.limit_s:g}s)",
+            outage_s=round(length, 3),
+            outage_start=start,
+            limit_s=self.limit_s,
+        )
 
 
 class OutageMatchesLifetime(Check):
@@ -54,14 +59,20 @@ class OutageMatchesLifetime(Check):
             return self.unknown("the client's traffic was not recorded")
         gw = run.host("gateway")
         dev = gw.net.dev_for(run.facts["gateway_ip"])
-        timers = {k: int(gw.sysctl(f"net.ipv4.neigh.{dev}.{k}"))
-                  for k in ("delay_first_probe_time", "ucast_solicit", "retrans_time_ms", "base_reachable_time_ms")}
+        timers = {
+            k: int(gw.sysctl(f"net.ipv4.neigh.{dev}.{k}"))
+            for k in ("delay_first_probe_time", "ucast_solicit", "retrans_time_ms", "base_reachable_time_ms")
+        }
         lifetime = timers["delay_first_probe_time"] + timers["ucast_solicit"] * timers["retrans_time_ms"] / 1000
         low, high = lifetime - 1.0, lifetime + 1.5 * timers["base_reachable_time_ms"] / 1000 + 1.0
         length = gap[1]
-        return self.result(low <= length <= high,
-                           f"outage {length:.2f}s; the gateway's timers predict {low:.1f}–{high:.1f}s",
-                           outage_s=round(length, 3), lifetime_s=lifetime, timers=timers)
+        return self.result(
+            low <= length <= high,
+            f"outage {length:.2f}s; the gateway's timers predict {low:.1f}–{high:.1f}s",
+            outage_s=round(length, 3),
+            lifetime_s=lifetime,
+            timers=timers,
+        )
 
 
 class GatewayKnowsNewMac(Check):
@@ -80,8 +91,13 @@ class GatewayKnowsNewMac(Check):
         want = run.host(self.owner).net.mac()
         if entry is None or entry.mac is None:
             return self.result(False, f"the gateway has no MAC for {vip}", entry=str(entry), want=want)
-        return self.result(entry.mac == want, f"gateway: {vip} at {entry.mac} ({entry.state}); {self.owner} is {want}",
-                           gateway_mac=entry.mac, state=entry.state, want=want)
+        return self.result(
+            entry.mac == want,
+            f"gateway: {vip} at {entry.mac} ({entry.state}); {self.owner} is {want}",
+            gateway_mac=entry.mac,
+            state=entry.state,
+            want=want,
+        )
 
 
 class ClientReachesService(Check):
@@ -96,8 +112,7 @@ class ClientReachesService(Check):
     def evaluate(self, run: ScenarioRun) -> CheckResult:
         vip = run.facts["vip"]
         r = run.host("client").run("ping -n -c 2 -i 0.2 -W 2 %s", vip)
-        return self.result(r.rc == 0, f"ping {vip}: " + (r.stdout.strip().splitlines() or ["no output"])[-2],
-                           rc=r.rc)
+        return self.result(r.rc == 0, f"ping {vip}: " + (r.stdout.strip().splitlines() or ["no output"])[-2], rc=r.rc)
 
 
 class AnnouncedByArp(Check):
@@ -119,20 +134,26 @@ class AnnouncedByArp(Check):
         vip = run.facts["vip"]
         mac = run.host(self.sender).net.mac()
         frames: list[dict[str, Any]] = [
-            f for f in map(arp_fields, self.capture.packets)
-            if f["t"] >= self.since and f["sender_mac"] == mac and f["sender_ip"] == vip and f["op"] == "request"
+            f
+            for f in map(arp_fields, self.capture.packets)
+            if f["t"] >= self.since
+            and f["sender_mac"] == mac
+            and f["sender_ip"] == vip
+            and f["op"] == "request"
             and f["eth_dst"] == "ff:ff:ff:ff:ff:ff"
         ]
         good = [f for f in frames if f["gratuitous"]] if self.strict else frames
         what = "gratuitous ARP (sender = target = service IP)" if self.strict else "broadcast ARP from the service IP"
         if good:
             f = good[0]
-            return self.result(True, f"{what} seen: {f['sender_ip']} is-at {f['sender_mac']}, target {f['target_ip']}",
-                               frames=frames)
+            return self.result(
+                True, f"{what} seen: {f['sender_ip']} is-at {f['sender_mac']}, target {f['target_ip']}", frames=frames
+            )
         if frames:
             f = frames[0]
-            return self.result(False, f"no {what}; seen {f['op']} {f['sender_ip']} → {f['target_ip']} instead",
-                               frames=frames)
+            return self.result(
+                False, f"no {what}; seen {f['op']} {f['sender_ip']} → {f['target_ip']} instead", frames=frames
+            )
         return self.result(False, f"no {what} from {self.sender} ({mac}) on the LAN", frames=frames)
 
 
@@ -145,9 +166,14 @@ class NoAddressConflict(Check):
         replies = [line for line in r.stdout.splitlines() if line.startswith(("Unicast reply", "Broadcast reply"))]
         if r.rc not in (0, 1):
             return self.unknown(f"arping -D failed (exit {r.rc}): {r.stderr.strip()}")
-        return self.result(r.rc == 0, "no other host answers for " + vip if r.rc == 0
-                           else f"{vip} is also held by another host: {replies[0] if replies else r.stdout.strip()}",
-                           rc=r.rc, replies=replies)
+        return self.result(
+            r.rc == 0,
+            "no other host answers for " + vip
+            if r.rc == 0
+            else f"{vip} is also held by another host: {replies[0] if replies else r.stdout.strip()}",
+            rc=r.rc,
+            replies=replies,
+        )
 
 
 class SingleOwner(Invariant):
@@ -157,4 +183,6 @@ class SingleOwner(Invariant):
         vip = run.facts["vip"]
         owners = [h for h in ("old", "new") if run.host(h).net.has_address(vip)]
         return self.result(len(owners) <= 1, f"{vip} held by {', '.join(owners) or 'nobody'}", owners=owners)
+
+
 REHEARSAL_INVARIANTS = [SingleOwner]

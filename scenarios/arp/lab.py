@@ -40,8 +40,12 @@ SPEC = LabSpec(
     name="arp",
     title="move a service IP to another server; stale ARP cache and the gratuitous-ARP fix",
     params=(
-        Param("delay_first_probe_s", "3", "seconds the gateway uses a stale entry before probing it",
-              "ARP_DELAY_FIRST_PROBE_S"),
+        Param(
+            "delay_first_probe_s",
+            "3",
+            "seconds the gateway uses a stale entry before probing it",
+            "ARP_DELAY_FIRST_PROBE_S",
+        ),
         Param("ucast_solicit", "3", "unicast probes to the cached MAC before giving up", "ARP_UCAST_SOLICIT"),
         Param("retrans_ms", "1000", "milliseconds between probes", "ARP_RETRANS_MS"),
         Param("base_reachable_ms", "500", "base reachable time of a confirmed entry", "ARP_BASE_REACHABLE_MS"),

@@ -5,20 +5,30 @@ from lab.procedure import Procedure, Step
 SERVICE_ON_OLD = Step("old", "ip addr add {vip}/{prefix} dev eth0", "the service IP lives on the old server")
 REMOVE_FROM_OLD = Step("old", "ip addr del {vip}/{prefix} dev eth0", "remove the service IP from the old server")
 ADD_ON_NEW = Step("new", "ip addr add {vip}/{prefix} dev eth0", "add the service IP on the new server")
-GARP = Step("new", "arping -s {vip} -c1 -U {gateway_ip}",
-            "gratuitous ARP: tell the gateway the service IP's new MAC (iputils arping)")
+GARP = Step(
+    "new",
+    "arping -s {vip} -c1 -U {gateway_ip}",
+    "gratuitous ARP: tell the gateway the service IP's new MAC (iputils arping)",
+)
 GARP_THREE = Step("new", "arping -s {vip} -c 3 -U {gateway_ip}", "gratuitous ARP again, three times")
 
 PROCEDURES = {
     p.name: p
     for p in (
         Procedure("start_service", "put the service IP on the old server", (SERVICE_ON_OLD,)),
-        Procedure("migrate_without_garp", "move the service IP, and forget to tell the gateway",
-                  (REMOVE_FROM_OLD, ADD_ON_NEW)),
-        Procedure("migrate_with_garp", "move the service IP and announce it with a gratuitous ARP (the runbook)",
-                  (REMOVE_FROM_OLD, ADD_ON_NEW, GARP)),
-        Procedure("migrate_keeping_old", "add the service IP on the new server while the old one still has it",
-                  (ADD_ON_NEW, GARP)),
+        Procedure(
+            "migrate_without_garp", "move the service IP, and forget to tell the gateway", (REMOVE_FROM_OLD, ADD_ON_NEW)
+        ),
+        Procedure(
+            "migrate_with_garp",
+            "move the service IP and announce it with a gratuitous ARP (the runbook)",
+            (REMOVE_FROM_OLD, ADD_ON_NEW, GARP),
+        ),
+        Procedure(
+            "migrate_keeping_old",
+            "add the service IP on the new server while the old one still has it",
+            (ADD_ON_NEW, GARP),
+        ),
         Procedure("repeat_garp", "announce the service IP again, three times (arping -c 3)", (GARP_THREE,)),
     )
 }

@@ -45,8 +45,12 @@ def begin(run: ScenarioRun) -> Stage:
         e = gw.net.neigh(vip)
         return e is not None and e.state == "REACHABLE" and e.mac == old_mac
 
-    run.wait_for(fresh, what=f"the gateway's entry for {vip} to be freshly confirmed",
-                 timeout=run.facts["lifetime_s"] + 15, interval=0.02)
+    run.wait_for(
+        fresh,
+        what=f"the gateway's entry for {vip} to be freshly confirmed",
+        timeout=run.facts["lifetime_s"] + 15,
+        interval=0.02,
+    )
     return Stage(ping, capture, time.time())
 
 
@@ -54,11 +58,13 @@ def until_answered(run: ScenarioRun, stage: Stage, timeout: float) -> None:
     """Wait until the gateway points at the new server and the client is answered again."""
     new_mac = run.host("new").net.mac()
     gw, vip = run.host("gateway"), run.facts["vip"]
-    run.wait_for(lambda: (e := gw.net.neigh(vip)) is not None and e.mac == new_mac,
-                 what="the gateway to learn the new MAC", timeout=timeout)
+    run.wait_for(
+        lambda: (e := gw.net.neigh(vip)) is not None and e.mac == new_mac,
+        what="the gateway to learn the new MAC",
+        timeout=timeout,
+    )
     learned = time.time()
-    run.wait_for(lambda: stage.ping.answered_since(run, learned), what="the client to be answered again",
-                 timeout=5)
+    run.wait_for(lambda: stage.ping.answered_since(run, learned), what="the client to be answered again", timeout=5)
 
 
 def finish(run: ScenarioRun, stage: Stage) -> None:
@@ -151,15 +157,32 @@ def test_arping_variants(scenario: ScenarioRun) -> None:
     run.check(AnnouncedByArp(stage.capture, t_runbook, strict=True), expect="fail")
     t_true = time.time()
     run.step(Step("new", "arping -U -c1 -I eth0 {vip}", "iputils: a true gratuitous ARP (target = own address)"))
-    run.step(Step("new", f"{HABETS} -s {{vip}} -c1 -U {{gateway_ip}}", "Habets' arping given the runbook's line",
-                  expect_rc=1, expect_output="Weird MAC addr"))
+    run.step(
+        Step(
+            "new",
+            f"{HABETS} -s {{vip}} -c1 -U {{gateway_ip}}",
+            "Habets' arping given the runbook's line",
+            expect_rc=1,
+            expect_output="Weird MAC addr",
+        )
+    )
     t_habets = time.time()
     run.step(Step("new", f"{HABETS} -S {{vip}} -U -c1 -i eth0 {{gateway_ip}}", "Habets' arping, its own syntax"))
-    run.wait_for(lambda: any(arp_fields(p)["t"] >= t_habets and arp_fields(p)["sender_ip"] == run.facts["vip"]
-                             for p in stage.capture.packets), what="Habets' frame on the LAN", timeout=5)
+    run.wait_for(
+        lambda: any(
+            arp_fields(p)["t"] >= t_habets and arp_fields(p)["sender_ip"] == run.facts["vip"]
+            for p in stage.capture.packets
+        ),
+        what="Habets' frame on the LAN",
+        timeout=5,
+    )
     finish(run, stage)
     frames = [arp_fields(p) for p in stage.capture.packets if arp_fields(p)["sender_ip"] == run.facts["vip"]]
-    run.note("ARP frames from the service IP: " + "; ".join(
-        f"{f['op']} {f['sender_ip']}→{f['target_ip']} eth {f['eth_dst']} arp-dst {f['target_mac']}" for f in frames))
+    run.note(
+        "ARP frames from the service IP: "
+        + "; ".join(
+            f"{f['op']} {f['sender_ip']}→{f['target_ip']} eth {f['eth_dst']} arp-dst {f['target_mac']}" for f in frames
+        )
+    )
     run.check(AnnouncedByArp(stage.capture, t_true, strict=True))
     run.check(GatewayKnowsNewMac())

@@ -35,8 +35,11 @@ class PingService(Workload):
     def start(self, run: ScenarioRun) -> None:
         target = run.facts[self.target_fact]
         run.host(self.host).run_background(f"exec ping -D -O -n -i {self.interval_s} -W 1 {target}", self.log)
-        run.wait_for(lambda: "bytes from" in run.host(self.host).read_file(self.log),
-                     what=f"the first answer to the client's ping of {target}", timeout=10)
+        run.wait_for(
+            lambda: "bytes from" in run.host(self.host).read_file(self.log),
+            what=f"the first answer to the client's ping of {target}",
+            timeout=10,
+        )
 
     def stop(self, run: ScenarioRun) -> list[Op]:
         h = run.host(self.host)

@@ -20,8 +20,11 @@ pytestmark = pytest.mark.docker
 def leftovers(project: str) -> list[str]:
     c = dockerapi.client()
     flt = {"label": f"{LABEL_PROJECT}={project}"}
-    return ([x.name for x in c.containers.list(all=True, filters=flt)]
-            + [x.name for x in c.networks.list(filters=flt)] + [x.name for x in c.volumes.list(filters=flt)])
+    return (
+        [x.name for x in c.containers.list(all=True, filters=flt)]
+        + [x.name for x in c.networks.list(filters=flt)]
+        + [x.name for x in c.volumes.list(filters=flt)]
+    )
 
 
 def test_two_copies_run_side_by_side_and_down_removes_everything() -> None:
@@ -38,8 +41,14 @@ def test_two_copies_run_side_by_side_and_down_removes_everything() -> None:
 
 def run_script(body: str) -> subprocess.Popen[str]:
     code = textwrap.dedent(body)
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def project_from(proc: subprocess.Popen[str]) -> str:
@@ -82,20 +91,36 @@ def test_what_a_killed_run_left_is_swept_at_the_next_start() -> None:
 
 
 def test_a_kept_lab_is_not_swept_and_the_cli_manages_it() -> None:
-    up = subprocess.run([sys.executable, "-m", "lab", "up", "arp"], cwd=ROOT, capture_output=True, text=True,
-                        stdin=subprocess.DEVNULL, timeout=300)
+    up = subprocess.run(
+        [sys.executable, "-m", "lab", "up", "arp"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
     assert up.returncode == 0, up.stderr
     project = next(w for w in up.stdout.split() if w.startswith("opslab-arp-"))
     try:
         assert project not in sweep_stale()  # its owner (the `up` process) is gone, but it was kept
         status = subprocess.run([sys.executable, "-m", "lab", "status"], cwd=ROOT, capture_output=True, text=True)
         assert project in status.stdout and "kept" in status.stdout
-        bad = subprocess.run([sys.executable, "-m", "lab", "shell", project, "nosuchhost"], cwd=ROOT,
-                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        bad = subprocess.run(
+            [sys.executable, "-m", "lab", "shell", project, "nosuchhost"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
         assert bad.returncode == 2 and "no host 'nosuchhost'" in bad.stderr and "Hint: its hosts:" in bad.stderr
         assert "Traceback" not in bad.stderr
-        ok = subprocess.run([sys.executable, "-m", "lab", "shell", project, "old", "hostname"], cwd=ROOT,
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        ok = subprocess.run(
+            [sys.executable, "-m", "lab", "shell", project, "old", "hostname"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
         assert ok.stdout.strip() == "old"
     finally:
         down = subprocess.run([sys.executable, "-m", "lab", "down", project], cwd=ROOT, capture_output=True, text=True)
@@ -104,7 +129,14 @@ def test_a_kept_lab_is_not_swept_and_the_cli_manages_it() -> None:
 
 def test_a_stopped_engine_is_one_line_with_a_hint() -> None:
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
-    p = subprocess.run([sys.executable, "-m", "lab", "up", "arp"], cwd=ROOT, capture_output=True, text=True,
-                       env=env, stdin=subprocess.DEVNULL, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "lab", "up", "arp"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
     assert p.returncode == 3
     assert "Docker engine is not reachable" in p.stderr and "Hint:" in p.stderr and "Traceback" not in p.stderr

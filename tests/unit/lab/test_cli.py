@@ -33,6 +33,10 @@ def test_list_shows_labs_and_ids(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_rehearse_without_a_terminal_asks_for_yes() -> None:
-    p = subprocess.run([sys.executable, "-m", "lab", "rehearse", "arp", "migrate_with_garp"],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "lab", "rehearse", "arp", "migrate_with_garp"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 2 and "Hint:" in p.stderr and "--yes" in p.stderr and "Traceback" not in p.stderr

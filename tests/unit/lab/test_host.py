@@ -6,9 +6,18 @@ from lab.errors import CommandError
 from lab.host import FakeTransport, Host
 
 NEIGH = json.dumps([{"dst": "10.9.0.100", "dev": "eth0", "lladdr": "02:42:0A:00:00:0B", "state": ["STALE"]}])
-ADDR = json.dumps([{"ifname": "eth0", "addr_info": [{"family": "inet", "local": "10.9.0.12"},
-                                                     {"family": "inet", "local": "10.9.0.100"},
-                                                     {"family": "inet6", "local": "fe80::1"}]}])
+ADDR = json.dumps(
+    [
+        {
+            "ifname": "eth0",
+            "addr_info": [
+                {"family": "inet", "local": "10.9.0.12"},
+                {"family": "inet", "local": "10.9.0.100"},
+                {"family": "inet6", "local": "fe80::1"},
+            ],
+        }
+    ]
+)
 
 
 def host(replies: dict) -> tuple[Host, FakeTransport]:

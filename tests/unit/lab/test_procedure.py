@@ -8,8 +8,11 @@ from lab.procedure import Procedure, Step, load_user_procedure
 
 
 def test_render_fills_facts_and_runbook_prints_every_step() -> None:
-    p = Procedure("move", "move it", (Step("new", "ip addr add {vip}/24 dev eth0", "add {vip}"),
-                                      Step("new", "arping -D {vip}", expect_rc=1)))
+    p = Procedure(
+        "move",
+        "move it",
+        (Step("new", "ip addr add {vip}/24 dev eth0", "add {vip}"), Step("new", "arping -D {vip}", expect_rc=1)),
+    )
     r = p.render({"vip": "10.0.0.5"})
     assert r.steps[0].command == "ip addr add 10.0.0.5/24 dev eth0"
     text = r.runbook()

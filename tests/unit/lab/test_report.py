@@ -16,9 +16,7 @@ T0 = 1_700_000_000.0
 EVIL = "<script>alert('x')</script> & \"quotes\""
 
 
-def _step(
-    host: str, command: str, started: float, *, ok: bool = True, rc: int = 0, **kw: Any
-) -> dict[str, Any]:
+def _step(host: str, command: str, started: float, *, ok: bool = True, rc: int = 0, **kw: Any) -> dict[str, Any]:
     return {
         "host": host,
         "command": command,
@@ -316,9 +314,7 @@ def test_history_is_every_event_sorted_by_time_with_its_scenario(folder: Path, s
     assert {e["scenario"] for e in events} == {s["id"] for s in scenarios}
     # Scenarios overlap in time, so sorting interleaves them rather than concatenating.
     order = [e["scenario"] for e in events]
-    assert order.index("arp/stale_arp_without_garp") < len(order) - 1 - order[::-1].index(
-        "arp/migrate_with_garp"
-    )
+    assert order.index("arp/stale_arp_without_garp") < len(order) - 1 - order[::-1].index("arp/migrate_with_garp")
     assert events[0] == {
         "t": T0 + 0.1,
         "kind": "lab",

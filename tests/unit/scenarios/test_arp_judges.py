@@ -44,9 +44,11 @@ def run(fake_lab) -> ScenarioRun:  # type: ignore[no-untyped-def]
 
 
 def test_ping_output_becomes_operations() -> None:
-    text = ("[1700000000.100000] 64 bytes from 10.9.0.100: icmp_seq=1 ttl=63 time=0.1 ms\n"
-            "[1700000000.200000] no answer yet for icmp_seq=2\n"
-            "[1700000000.300000] From 10.9.1.20 icmp_seq=3 Destination Host Unreachable\n")
+    text = (
+        "[1700000000.100000] 64 bytes from 10.9.0.100: icmp_seq=1 ttl=63 time=0.1 ms\n"
+        "[1700000000.200000] no answer yet for icmp_seq=2\n"
+        "[1700000000.300000] From 10.9.1.20 icmp_seq=3 Destination Host Unreachable\n"
+    )
     ops = parse_ping(text)
     assert [(o.t, o.ok) for o in ops] == [(1700000000.1, True), (1700000000.2, False), (1700000000.3, False)]
     assert "Destination Host Unreachable" in ops[2].value
