@@ -157,7 +157,7 @@ class Node:
     def up(self) -> None:
         """drbdadm up: attach the disk (create-md on first use), then connect."""
         if self.configured:
-            raise Refused(10, "Device already configured", exit_code=10)
+            raise Refused(161, "Minor or volume exists already (delete it first)", exit_code=10)
         md = self.store.load()
         if md is None:
             md = Metadata(Uuids.just_created())

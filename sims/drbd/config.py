@@ -1,0 +1,183 @@
+"""Reading a DRBD-style resource file (`/etc/drbd.d/r0.res`) into one node's view of resource r0.
+
+Contract: `load_resource(path, node=None) -> ResourceConfig` parses the drbd.conf grammar (`word ... ;` and
+`word ... { ... }`, `#` comments), picks the `on <host>` section for this node (default: the host name, as drbdadm
+does) and the other one as the peer. Understood: `net { after-sb-0pri/1pri/2pri; rr-conflict; }`,
+`disk { al-extents; resync-rate; }`, `protocol C;`, and per `on` section `disk`, `address`, `meta-disk`. What only
+the stand-in needs sits in a `sim { control; log; size; block-size; }` section, at resource level or inside an `on`
+section (which wins). Mistakes raise `ConfigError` with a message and a hint. Nothing else reads the file.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from sims.drbd.handshake import POLICIES_0PRI, POLICIES_1PRI, POLICIES_2PRI, RR_CONFLICT_POLICIES, AfterSbPolicies
+from sims.drbd.storage import BLOCK_SIZE
+
+DEFAULT_CONFIG = Path("/etc/drbd.d/r0.res")
+DEFAULT_SIZE = 4 * 1024 * 1024
+
+Section = dict[str, object]
+
+
+class ConfigError(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class ResourceConfig:
+    name: str
+    node: str
+    peer: str
+    disk: Path
+    meta: Path
+    address: tuple[str, int]
+    peer_address: tuple[str, int]
+    control: Path
+    log: Path | None
+    size: int
+    block_size: int
+    policies: AfterSbPolicies
+    al_extents: int
+    resync_rate_kib: int  # 0 = as fast as the link goes
+
+    @property
+    def blocks(self) -> int:
+        return self.size // self.block_size
+
+    @property
+    def holds_tiebreak(self) -> bool:
+        """The fixed side that resolves conflicts: the one with the smaller address."""
+        return self.address < self.peer_address
+
+
+def _tokens(text: str) -> list[str]:
+    text = re.sub(r"#[^\n]*", "", text)
+    return re.findall(r'"[^"]*"|[{};]|[^\s{};]+', text)
+
+
+def parse(text: str) -> Section:
+    """The file as nested dicts: `key -> value` for `key value;`, `key -> Section` for `key { }`."""
+    tokens = _tokens(text)
+    pos = 0
+
+    def block(depth: int) -> Section:
+        nonlocal pos
+        out: Section = {}
+        words: list[str] = []
+        while pos < len(tokens):
+            tok = tokens[pos]
+            pos += 1
+            if tok == ";":
+                if words:
+                    out[words[0]] = " ".join(w.strip('"') for w in words[1:])
+                words = []
+            elif tok == "{":
+                out[" ".join(words)] = block(depth + 1)
+                words = []
+            elif tok == "}":
+                if depth == 0:
+                    raise ConfigError("unbalanced '}'", "check the braces of the resource file")
+                return out
+            else:
+                words.append(tok)
+        if depth:
+            raise ConfigError("missing '}' at end of file", "check the braces of the resource file")
+        if words:
+            raise ConfigError(f"missing ';' after '{' '.join(words)}'", "end every statement with ';'")
+        return out
+
+    return block(0)
+
+
+def _size(value: str) -> int:
+    m = re.fullmatch(r"(\d+)([kKmMgG]?)", value)
+    if not m:
+        raise ConfigError(f"bad size '{value}'", "write sizes like 4M, 512K or 4096")
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()]
+
+
+def _address(value: str) -> tuple[str, int]:
+    value = value.removeprefix("ipv4 ").strip()
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"bad address '{value}'", "write addresses as IP:PORT, e.g. 10.0.0.1:7789")
+    return host, int(port)
+
+
+def _choice(section: Section, key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = str(section.get(key, default))
+    if value not in allowed:
+        raise ConfigError(f"{key}: unknown policy '{value}'", f"use one of: {', '.join(allowed)}")
+    return value
+
+
+def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource: str = "r0") -> ResourceConfig:
+    try:
+        tree = parse(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}", "pass the resource file with -c/--config") from e
+    res = tree.get(f"resource {resource}")
+    if not isinstance(res, dict):
+        raise ConfigError(f"'{resource}' not defined in your config (for this host).",
+                          f"{path} needs a 'resource {resource} {{ ... }}' section")
+    hosts = {k.split(None, 1)[1]: v for k, v in res.items() if k.startswith("on ") and isinstance(v, dict)}
+    me = node or socket.gethostname()
+    if me not in hosts:
+        raise ConfigError(f"'{resource}' not defined in your config (for this host '{me}').",
+                          f"add 'on {me} {{ ... }}' or pass --node with one of: {', '.join(sorted(hosts))}")
+    others = [h for h in hosts if h != me]
+    if len(others) != 1:
+        raise ConfigError(f"resource {resource} needs exactly two 'on' sections", "DRBD 8.4 pairs two nodes")
+    mine, theirs = hosts[me], hosts[others[0]]
+    assert isinstance(mine, dict) and isinstance(theirs, dict)
+    net = res.get("net", {})
+    disk_opts = res.get("disk", {})
+    sim: Section = {}
+    for layer in (res.get("sim", {}), mine.get("sim", {})):
+        if isinstance(layer, dict):
+            sim.update(layer)
+    assert isinstance(net, dict) and isinstance(disk_opts, dict)
+    if str(res.get("protocol", "C")) != "C":
+        raise ConfigError("only protocol C is modelled", "set 'protocol C;'")
+    for key in ("disk", "address"):
+        if key not in mine or key not in theirs:
+            raise ConfigError(f"'on' sections need '{key}'", f"add '{key} ...;' to both 'on' sections")
+    disk = Path(str(mine["disk"]))
+    meta_disk = str(mine.get("meta-disk", "internal"))
+    meta = disk.with_name(disk.name + ".md.json") if meta_disk == "internal" else Path(meta_disk)
+    policies = AfterSbPolicies(
+        after_sb_0pri=_choice(net, "after-sb-0pri", POLICIES_0PRI + POLICIES_1PRI[1:], "disconnect"),
+        after_sb_1pri=_choice(net, "after-sb-1pri", POLICIES_1PRI + POLICIES_0PRI[1:], "disconnect"),
+        after_sb_2pri=_choice(net, "after-sb-2pri", POLICIES_2PRI + POLICIES_1PRI[1:] + POLICIES_0PRI[1:],
+                              "disconnect"),
+        rr_conflict=_choice(net, "rr-conflict", RR_CONFLICT_POLICIES, "disconnect"),
+        always_asbp="always-asbp" in net,
+    )
+    size = _size(str(sim.get("size", DEFAULT_SIZE)))
+    block_size = _size(str(sim.get("block-size", BLOCK_SIZE)))
+    if size % block_size or size <= 0:
+        raise ConfigError(f"size {size} is not a multiple of block-size {block_size}", "use e.g. size 4M;")
+    log = sim.get("log")
+    return ResourceConfig(
+        name=resource,
+        node=me,
+        peer=others[0],
+        disk=disk,
+        meta=meta,
+        address=_address(str(mine["address"])),
+        peer_address=_address(str(theirs["address"])),
+        control=Path(str(sim.get("control", f"/run/drbd-sim/{resource}.sock"))),
+        log=Path(str(log)) if log else None,
+        size=size,
+        block_size=block_size,
+        policies=policies,
+        al_extents=int(str(disk_opts.get("al-extents", 8))),
+        resync_rate_kib=_size(str(disk_opts.get("resync-rate", "0"))) // 1024,
+    )

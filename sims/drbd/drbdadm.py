@@ -1,0 +1,201 @@
+"""A `drbdadm`-style command line for the stand-in: the words, output and exit codes of drbdadm 8.4.
+
+Contract: `drbdadm [-c FILE] [--node NAME] COMMAND [OPTIONS] RESOURCE`, COMMAND one of up, down, primary [--force],
+secondary, connect [--discard-my-data], disconnect, outdate, role (alias state), cstate, dstate,
+status [--json]. `up` starts the node's daemon when none answers. Output on stdout as drbdadm prints it
+(`Primary/Secondary`, `Connected`, `UpToDate/UpToDate`, /proc/drbd lines for status); refusals on stderr in DRBD's
+words followed by the drbdsetup line, with DRBD's exit codes (17 for a refused state change, 10 for resource or
+configuration errors, 20 for usage). Every error this program reports ends with a `Hint:` line; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sims.drbd.client import DaemonUnavailable, Volume, VolumeError
+from sims.drbd.config import DEFAULT_CONFIG, ConfigError, ResourceConfig, load_resource
+
+COMMANDS = ("up", "down", "primary", "secondary", "connect", "disconnect", "outdate", "role", "state", "cstate",
+            "dstate", "status")
+EXIT_USAGE = 20
+EXIT_CONFIG = 10
+VERSION = "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: opslab-userspace-stand-in"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="drbdadm", add_help=True, description="drbdadm 8.4 look-alike for the opslab DRBD stand-in")
+    p.add_argument("-c", "--config", type=Path, default=Path(os.environ.get("DRBD_SIM_CONFIG", DEFAULT_CONFIG)))
+    p.add_argument("--node", default=os.environ.get("DRBD_SIM_NODE"))
+    p.add_argument("command", metavar="COMMAND")
+    p.add_argument("resource", metavar="RESOURCE")
+    p.add_argument("--force", "-f", action="store_true", help="primary: even without UpToDate data")
+    p.add_argument("--discard-my-data", action="store_true", help="connect: be the split-brain victim")
+    p.add_argument("--json", action="store_true", help="status: machine-readable")
+    return p
+
+
+def fail(message: str, hint: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    print(f"Hint: {hint}", file=sys.stderr)
+    return code
+
+
+def proc_drbd(status: dict[str, Any]) -> str:
+    """The /proc/drbd lines of minor 0."""
+    if not status.get("configured"):
+        return f"{VERSION}\n 0: cs:Unconfigured"
+    c = status["counters"]
+    kib = status["block_size"] // 1024 or 1
+    oos = status["out_of_sync_blocks"] * status["block_size"] // 1024
+    lines = [
+        VERSION,
+        f" 0: cs:{status['cstate']} ro:{status['role']}/{status['peer_role']} "
+        f"ds:{status['disk']}/{status['peer_disk']} C r-----",
+        f"    ns:{c['ns']} nr:{c['nr']} dw:{c['dw']} dr:{c['dr']} al:{c['al']} bm:{c['bm']} lo:0 pe:0 ua:0 ap:0 "
+        f"ep:1 wo:f oos:{oos}",
+    ]
+    rs = status["resync"]
+    if status["cstate"] in ("SyncSource", "SyncTarget") and rs["total"]:
+        total_k, left_k = rs["total"] * kib, rs["left"] * kib
+        done = 1 - left_k / total_k
+        bar = "=" * int(done * 18) + ">" + "." * (18 - int(done * 18))
+        lines.append(f"\t[{bar}] sync'ed: {done * 100:.1f}% ({left_k}/{total_k})K")
+        elapsed = rs.get("elapsed_s") or 0
+        speed = int((total_k - left_k) / elapsed) if elapsed else 0
+        finish = int(left_k / speed) if speed else 0
+        lines.append(f"\tfinish: {finish // 3600}:{finish // 60 % 60:02d}:{finish % 60:02d} "
+                     f"speed: {speed:,} ({speed:,}) K/sec")
+    return "\n".join(lines)
+
+
+def _start_daemon(cfg: ResourceConfig, args: argparse.Namespace) -> None:
+    cmd = [sys.executable, "-m", "sims.drbd.daemon", "-c", str(args.config), "--node", cfg.node, "--quiet"]
+    log = open(cfg.log, "a") if cfg.log else subprocess.DEVNULL  # noqa: SIM115
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
+
+
+def _wait_for_daemon(cfg: ResourceConfig, deadline_s: float = 15.0) -> Volume:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        volume = Volume(cfg.control)
+        try:
+            volume.status()
+            return volume
+        except DaemonUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def run(argv: list[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except UsageError as e:
+        return fail(f"drbdadm: {e}", "usage: drbdadm [-c FILE] COMMAND [--force|--discard-my-data|--json] r0",
+                    EXIT_USAGE)
+    if args.command not in COMMANDS:
+        return fail(f"drbdadm: Unknown command '{args.command}'", f"use one of: {', '.join(COMMANDS)}", EXIT_USAGE)
+    try:
+        cfg = load_resource(args.config, args.node, args.resource)
+    except ConfigError as e:
+        return fail(str(e), e.hint, EXIT_CONFIG)
+    volume = Volume(cfg.control)
+    try:
+        return _dispatch(args, cfg, volume)
+    except DaemonUnavailable as e:
+        if args.command == "down":
+            return 0
+        return fail(f"0: Failure: (127) Device minor not allocated\n{e}",
+                    f"bring the resource up first: drbdadm up {cfg.name}", EXIT_CONFIG)
+    except VolumeError as e:
+        return _refused(args, cfg, e)
+    finally:
+        volume.close()
+
+
+def _drbdsetup_line(args: argparse.Namespace, cfg: ResourceConfig) -> str:
+    words = {"primary": "primary 0" + (" --force" if args.force else ""), "secondary": "secondary 0",
+             "connect": f"connect {cfg.name} ipv4:{cfg.address[0]}:{cfg.address[1]} "
+                        f"ipv4:{cfg.peer_address[0]}:{cfg.peer_address[1]}"
+                        + (" --discard-my-data" if args.discard_my_data else ""),
+             "up": "attach 0", "outdate": "outdate 0", "disconnect": f"disconnect {cfg.name}"}
+    return f"drbdsetup-84 {words.get(args.command, args.command + ' 0')}"
+
+
+def _refused(args: argparse.Namespace, cfg: ResourceConfig, e: VolumeError) -> int:
+    hints = {
+        -1: "another node is Primary: demote it first (drbdadm secondary r0 there)",
+        -2: "this disk is not UpToDate: let the resync finish, or force it with drbdadm primary --force r0",
+        102: "the resource is already connecting or connected: drbdadm disconnect r0 first",
+        161: "the resource is already up",
+    }
+    hint = hints.get(e.code or 0, "see the DRBD log of this node")
+    print(str(e), file=sys.stderr)
+    print(f"Command '{_drbdsetup_line(args, cfg)}' terminated with exit code {e.exit_code}", file=sys.stderr)
+    print(f"Hint: {hint}", file=sys.stderr)
+    return e.exit_code
+
+
+def _dispatch(args: argparse.Namespace, cfg: ResourceConfig, volume: Volume) -> int:
+    cmd = args.command
+    if cmd == "up":
+        try:
+            status = volume.status()
+        except DaemonUnavailable:
+            _start_daemon(cfg, args)
+            volume = _wait_for_daemon(cfg)
+            status = volume.status()
+        if status["configured"]:
+            raise VolumeError("0: Failure: (161) Minor or volume exists already (delete it first)", 10, 161)
+        volume.request("up")
+        volume.close()
+        return 0
+    if cmd in ("down", "secondary", "disconnect", "outdate"):
+        volume.request(cmd)
+        return 0
+    if cmd == "primary":
+        volume.request("primary", force=args.force)
+        return 0
+    if cmd == "connect":
+        volume.request("connect", discard_my_data=args.discard_my_data)
+        return 0
+    status = volume.status()
+    if cmd == "status":
+        print(json.dumps(status, indent=1) if args.json else proc_drbd(status))
+        return 0
+    if not status["configured"]:
+        raise DaemonUnavailable("the resource is down", 10)
+    if cmd in ("role", "state"):
+        print(f"{status['role']}/{status['peer_role']}")
+    elif cmd == "cstate":
+        print(status["cstate"])
+    elif cmd == "dstate":
+        print(f"{status['disk']}/{status['peer_disk']}")
+    return 0
+
+
+def main() -> int:
+    return run(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

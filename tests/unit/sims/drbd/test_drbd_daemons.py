@@ -1,0 +1,104 @@
+"""Two real daemons on 127.0.0.x: replication, a broken link, resync of exactly the dirty blocks, split brain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from drbd_helpers import Cluster, two_daemons, wait_until
+
+BS = 4096
+
+
+def block(tag: int) -> bytes:
+    return tag.to_bytes(4, "big") * (BS // 4)
+
+
+def both(cluster: Cluster, cstate: str, disk: str = "UpToDate") -> bool:
+    sa, sb = cluster.status("alpha"), cluster.status("beta")
+    return all(s["cstate"] == cstate and s["disk"] == disk and s["peer_disk"] == disk for s in (sa, sb))
+
+
+def make_alpha_primary(c: Cluster) -> None:
+    wait_until(lambda: both(c, "Connected", "Inconsistent"), "both nodes Connected and Inconsistent")
+    assert c.drbdadm("alpha", "primary", "--force", "r0").returncode == 0
+    wait_until(lambda: both(c, "Connected"), "the initial full sync to finish")
+
+
+def test_resync_moves_exactly_the_dirty_blocks(tmp_path: Path) -> None:
+    with two_daemons(tmp_path) as c:
+        make_alpha_primary(c)
+        with c.volume("alpha") as alpha, c.volume("beta") as beta:
+            for n in range(10):
+                alpha.write_block(n, block(n + 1))
+                # protocol C: when the write returns, the peer's disk has it
+                assert beta.read_block(n, inspect=True) == block(n + 1)
+            moved_before = c.status("beta")["resync"]["moved_total"]
+
+            assert c.drbdadm("alpha", "disconnect", "r0").returncode == 0
+            wait_until(lambda: c.status("beta")["cstate"] == "WFConnection", "beta to notice the link is gone")
+            assert c.status("alpha")["cstate"] == "StandAlone"
+            dirty = [3, 4, 17, 100, 200, 201, 255]
+            for i, n in enumerate(dirty):
+                alpha.write_block(n, block(1000 + i))
+            assert c.status("alpha")["out_of_sync_blocks"] == len(dirty)
+
+            assert c.drbdadm("alpha", "connect", "r0").returncode == 0
+            wait_until(lambda: both(c, "Connected"), "the resync after reconnecting to finish")
+            target = c.status("beta")["resync"]
+            assert target["total"] == len(dirty)
+            assert target["moved_total"] - moved_before == len(dirty)
+            assert c.status("alpha")["out_of_sync_blocks"] == 0
+        assert c.image("alpha") == c.image("beta")
+        assert "Began resync as SyncTarget (will sync 28 KB [7 bits set])." in c.log("beta")
+        assert c.drbdadm("beta", "role", "r0").stdout == "Secondary/Primary\n"
+        assert c.drbdadm("alpha", "cstate", "r0").stdout == "Connected\n"
+        assert c.drbdadm("alpha", "dstate", "r0").stdout == "UpToDate/UpToDate\n"
+        assert " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----" in c.drbdadm(
+            "alpha", "status", "r0").stdout
+
+
+def test_split_brain_detected_and_recovered_by_hand(tmp_path: Path) -> None:
+    with two_daemons(tmp_path) as c:
+        make_alpha_primary(c)
+        for node in ("alpha", "beta"):
+            assert c.drbdadm(node, "disconnect", "r0").returncode == 0
+        refused = c.drbdadm("beta", "primary", "r0")
+        assert refused.returncode == 0, refused.stderr  # apart, beta's UpToDate data may be promoted
+        with c.volume("alpha") as alpha, c.volume("beta") as beta:
+            alpha.write_block(1, block(11))
+            beta.write_block(2, block(22))
+        for node in ("alpha", "beta"):
+            assert c.drbdadm(node, "connect", "r0").returncode == 0
+        wait_until(lambda: c.status("alpha")["cstate"] == c.status("beta")["cstate"] == "StandAlone",
+                   "both sides to drop the connection")
+        for node in ("alpha", "beta"):
+            log = c.log(node)
+            assert "uuid_compare()=100 by rule 90" in log
+            assert "Split-Brain detected but unresolved, dropping connection!" in log
+
+        assert c.drbdadm("beta", "secondary", "r0").returncode == 0
+        assert c.drbdadm("beta", "connect", "--discard-my-data", "r0").returncode == 0
+        assert c.drbdadm("alpha", "connect", "r0").returncode == 0
+        wait_until(lambda: both(c, "Connected"), "the victim to resync from the survivor")
+        assert c.image("alpha") == c.image("beta")
+        assert "Split-Brain detected, manually solved. Sync from peer node" in c.log("beta")
+
+
+def test_interrupted_resync_leaves_target_inconsistent(tmp_path: Path) -> None:
+    with two_daemons(tmp_path, disk="resync-rate 200K;") as c:
+        wait_until(lambda: both(c, "Connected", "Inconsistent"), "both nodes Connected and Inconsistent")
+        assert c.drbdadm("alpha", "primary", "--force", "r0").returncode == 0
+        wait_until(lambda: 0 < c.status("beta")["resync"]["done"], "the full sync to make progress")
+        progress = c.drbdadm("beta", "status", "r0").stdout
+        assert "sync'ed:" in progress
+        c.kill("alpha")
+        wait_until(lambda: c.status("beta")["cstate"] == "WFConnection", "beta to lose its sync source")
+        status = c.status("beta")
+        assert status["disk"] == "Inconsistent" and 0 < status["out_of_sync_blocks"] < 256
+        refused = c.drbdadm("beta", "primary", "r0")
+        assert refused.returncode == 17
+        assert refused.stderr.splitlines()[0] == "0: State change failed: (-2) Need access to UpToDate data"
+        assert refused.stderr.splitlines()[-1].startswith("Hint: ")
+        c.start("alpha")  # the old source comes back (crashed as Primary) and finishes the job
+        wait_until(lambda: both(c, "Connected"), "the resync to resume and finish")
+        assert c.image("alpha") == c.image("beta")
