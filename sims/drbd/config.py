@@ -125,13 +125,17 @@ def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource
         raise ConfigError(f"cannot read {path}: {e.strerror}", "pass the resource file with -c/--config") from e
     res = tree.get(f"resource {resource}")
     if not isinstance(res, dict):
-        raise ConfigError(f"'{resource}' not defined in your config (for this host).",
-                          f"{path} needs a 'resource {resource} {{ ... }}' section")
+        raise ConfigError(
+            f"'{resource}' not defined in your config (for this host).",
+            f"{path} needs a 'resource {resource} {{ ... }}' section",
+        )
     hosts = {k.split(None, 1)[1]: v for k, v in res.items() if k.startswith("on ") and isinstance(v, dict)}
     me = node or socket.gethostname()
     if me not in hosts:
-        raise ConfigError(f"'{resource}' not defined in your config (for this host '{me}').",
-                          f"add 'on {me} {{ ... }}' or pass --node with one of: {', '.join(sorted(hosts))}")
+        raise ConfigError(
+            f"'{resource}' not defined in your config (for this host '{me}').",
+            f"add 'on {me} {{ ... }}' or pass --node with one of: {', '.join(sorted(hosts))}",
+        )
     others = [h for h in hosts if h != me]
     if len(others) != 1:
         raise ConfigError(f"resource {resource} needs exactly two 'on' sections", "DRBD 8.4 pairs two nodes")
@@ -155,8 +159,9 @@ def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource
     policies = AfterSbPolicies(
         after_sb_0pri=_choice(net, "after-sb-0pri", POLICIES_0PRI + POLICIES_1PRI[1:], "disconnect"),
         after_sb_1pri=_choice(net, "after-sb-1pri", POLICIES_1PRI + POLICIES_0PRI[1:], "disconnect"),
-        after_sb_2pri=_choice(net, "after-sb-2pri", POLICIES_2PRI + POLICIES_1PRI[1:] + POLICIES_0PRI[1:],
-                              "disconnect"),
+        after_sb_2pri=_choice(
+            net, "after-sb-2pri", POLICIES_2PRI + POLICIES_1PRI[1:] + POLICIES_0PRI[1:], "disconnect"
+        ),
         rr_conflict=_choice(net, "rr-conflict", RR_CONFLICT_POLICIES, "disconnect"),
         always_asbp="always-asbp" in net,
     )

@@ -159,7 +159,7 @@ class Daemon:
                 self._dialing = True
                 try:
                     await self._dial()
-                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+                except (TimeoutError, OSError, asyncio.IncompleteReadError):
                     pass
                 finally:
                     self._dialing = False

@@ -22,8 +22,20 @@ from typing import Any, NoReturn
 from sims.drbd.client import DaemonUnavailable, Volume, VolumeError
 from sims.drbd.config import DEFAULT_CONFIG, ConfigError, ResourceConfig, load_resource
 
-COMMANDS = ("up", "down", "primary", "secondary", "connect", "disconnect", "outdate", "role", "state", "cstate",
-            "dstate", "status")
+COMMANDS = (
+    "up",
+    "down",
+    "primary",
+    "secondary",
+    "connect",
+    "disconnect",
+    "outdate",
+    "role",
+    "state",
+    "cstate",
+    "dstate",
+    "status",
+)
 EXIT_USAGE = 20
 EXIT_CONFIG = 10
 VERSION = "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: opslab-userspace-stand-in"
@@ -79,8 +91,9 @@ def proc_drbd(status: dict[str, Any]) -> str:
         elapsed = rs.get("elapsed_s") or 0
         speed = int((total_k - left_k) / elapsed) if elapsed else 0
         finish = int(left_k / speed) if speed else 0
-        lines.append(f"\tfinish: {finish // 3600}:{finish // 60 % 60:02d}:{finish % 60:02d} "
-                     f"speed: {speed:,} ({speed:,}) K/sec")
+        lines.append(
+            f"\tfinish: {finish // 3600}:{finish // 60 % 60:02d}:{finish % 60:02d} speed: {speed:,} ({speed:,}) K/sec"
+        )
     return "\n".join(lines)
 
 
@@ -110,8 +123,9 @@ def run(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)
     except UsageError as e:
-        return fail(f"drbdadm: {e}", "usage: drbdadm [-c FILE] COMMAND [--force|--discard-my-data|--json] r0",
-                    EXIT_USAGE)
+        return fail(
+            f"drbdadm: {e}", "usage: drbdadm [-c FILE] COMMAND [--force|--discard-my-data|--json] r0", EXIT_USAGE
+        )
     if args.command not in COMMANDS:
         return fail(f"drbdadm: Unknown command '{args.command}'", f"use one of: {', '.join(COMMANDS)}", EXIT_USAGE)
     try:
@@ -124,8 +138,11 @@ def run(argv: list[str]) -> int:
     except DaemonUnavailable as e:
         if args.command == "down":
             return 0
-        return fail(f"0: Failure: (127) Device minor not allocated\n{e}",
-                    f"bring the resource up first: drbdadm up {cfg.name}", EXIT_CONFIG)
+        return fail(
+            f"0: Failure: (127) Device minor not allocated\n{e}",
+            f"bring the resource up first: drbdadm up {cfg.name}",
+            EXIT_CONFIG,
+        )
     except VolumeError as e:
         return _refused(args, cfg, e)
     finally:
@@ -133,11 +150,15 @@ def run(argv: list[str]) -> int:
 
 
 def _drbdsetup_line(args: argparse.Namespace, cfg: ResourceConfig) -> str:
-    words = {"primary": "primary 0" + (" --force" if args.force else ""), "secondary": "secondary 0",
-             "connect": f"connect {cfg.name} ipv4:{cfg.address[0]}:{cfg.address[1]} "
-                        f"ipv4:{cfg.peer_address[0]}:{cfg.peer_address[1]}"
-                        + (" --discard-my-data" if args.discard_my_data else ""),
-             "up": "attach 0", "outdate": "outdate 0", "disconnect": f"disconnect {cfg.name}"}
+    words = {
+        "primary": "primary 0" + (" --force" if args.force else ""),
+        "secondary": "secondary 0",
+        "connect": f"connect {cfg.name} ipv4:{cfg.address[0]}:{cfg.address[1]} "
+        f"ipv4:{cfg.peer_address[0]}:{cfg.peer_address[1]}" + (" --discard-my-data" if args.discard_my_data else ""),
+        "up": "attach 0",
+        "outdate": "outdate 0",
+        "disconnect": f"disconnect {cfg.name}",
+    }
     return f"drbdsetup-84 {words.get(args.command, args.command + ' 0')}"
 
 

@@ -207,9 +207,7 @@ def sync_handshake(
                 log.append("Doing a full sync, since UUIDs where ambiguous.")
                 hg *= 2
             give_up = (
-                hg < 0
-                and me.role == Role.Primary
-                and policies.for_primaries(primaries) == "call-pri-lost-after-sb"
+                hg < 0 and me.role == Role.Primary and policies.for_primaries(primaries) == "call-pri-lost-after-sb"
             )
             if give_up:
                 log.append("Successfully gave up primary role.")

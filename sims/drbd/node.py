@@ -565,6 +565,11 @@ class Node:
             },
             "split_brains": c.split_brains,
             "counters": {
-                "ns": c.ns // 1024, "nr": c.nr // 1024, "dw": c.dw // 1024, "dr": c.dr // 1024, "al": c.al, "bm": c.bm
+                "ns": c.ns // 1024,
+                "nr": c.nr // 1024,
+                "dw": c.dw // 1024,
+                "dr": c.dr // 1024,
+                "al": c.al,
+                "bm": c.bm,
             },
         }

@@ -16,8 +16,9 @@ from sims.drbd.storage import MemoryDevice, MemoryMetaStore
 
 
 class Pair:
-    def __init__(self, blocks: int = 16, block_size: int = 512, config: NodeConfig | None = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, blocks: int = 16, block_size: int = 512, config: NodeConfig | None = None, seed: int = 0
+    ) -> None:
         self.blocks = blocks
         self.block_size = block_size
         self.config = config or NodeConfig()
@@ -33,8 +34,13 @@ class Pair:
             self._boot(name)
 
     def _boot(self, name: str) -> Node:
-        node = Node(self.devices[name], self.stores[name], self.config, log=self.logs[name].append,
-                    rng=random.Random(self.rng.getrandbits(32)))
+        node = Node(
+            self.devices[name],
+            self.stores[name],
+            self.config,
+            log=self.logs[name].append,
+            rng=random.Random(self.rng.getrandbits(32)),
+        )
         node.write_done = self.acked[name].add
         self.nodes[name] = node
         return node

@@ -79,14 +79,10 @@ def uuid_compare(
     if s_cur == p_cur:
         # Rules 34-37 test the raw bitmap UUIDs for zero, as DRBD does.
         if peer.bitmap == 0 and me.bitmap != 0:
-            lined_up = masked(me.bitmap) == masked(peer.history[0]) and masked(me.history[0]) == masked(
-                peer.history[1]
-            )
+            lined_up = masked(me.bitmap) == masked(peer.history[0]) and masked(me.history[0]) == masked(peer.history[1])
             return 1, (34 if lined_up else 36)
         if me.bitmap == 0 and peer.bitmap != 0:
-            lined_up = masked(me.history[0]) == masked(peer.bitmap) and masked(me.history[1]) == masked(
-                peer.history[0]
-            )
+            lined_up = masked(me.history[0]) == masked(peer.bitmap) and masked(me.history[1]) == masked(peer.history[0])
             return -1, (35 if lined_up else 37)
         crashed = (1 if crashed_self else 0) + (2 if crashed_peer else 0)
         if crashed == 0:

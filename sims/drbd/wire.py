@@ -18,7 +18,7 @@ MAX_HEADER = 1 << 24
 
 
 def encode_frame(msg: dict[str, Any]) -> bytes:
-    payload = msg.get("data", b"")
+    payload: bytes = msg.get("data", b"")
     header = json.dumps({k: v for k, v in msg.items() if k != "data"}, separators=(",", ":")).encode()
     return _HEADER.pack(len(header), len(payload)) + header + payload
 

@@ -78,13 +78,18 @@ class Cluster:
     def drbdadm(self, node: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "sims.drbd.drbdadm", "-c", str(self.config), "--node", node, *args],
-            capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=30,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=_env(),
+            timeout=30,
         )
 
     def start(self, node: str) -> None:
         self.procs[node] = subprocess.Popen(
             [sys.executable, "-m", "sims.drbd.daemon", "-c", str(self.config), "--node", node, "--up", "--quiet"],
-            cwd=ROOT, env=_env(),
+            cwd=ROOT,
+            env=_env(),
         )
         wait_until(lambda: self.status(node), f"the {node} daemon to answer")
 

@@ -53,8 +53,10 @@ def test_resync_moves_exactly_the_dirty_blocks(tmp_path: Path) -> None:
         assert c.drbdadm("beta", "role", "r0").stdout == "Secondary/Primary\n"
         assert c.drbdadm("alpha", "cstate", "r0").stdout == "Connected\n"
         assert c.drbdadm("alpha", "dstate", "r0").stdout == "UpToDate/UpToDate\n"
-        assert " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----" in c.drbdadm(
-            "alpha", "status", "r0").stdout
+        assert (
+            " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----"
+            in c.drbdadm("alpha", "status", "r0").stdout
+        )
 
 
 def test_split_brain_detected_and_recovered_by_hand(tmp_path: Path) -> None:
@@ -69,8 +71,10 @@ def test_split_brain_detected_and_recovered_by_hand(tmp_path: Path) -> None:
             beta.write_block(2, block(22))
         for node in ("alpha", "beta"):
             assert c.drbdadm(node, "connect", "r0").returncode == 0
-        wait_until(lambda: c.status("alpha")["cstate"] == c.status("beta")["cstate"] == "StandAlone",
-                   "both sides to drop the connection")
+        wait_until(
+            lambda: c.status("alpha")["cstate"] == c.status("beta")["cstate"] == "StandAlone",
+            "both sides to drop the connection",
+        )
         for node in ("alpha", "beta"):
             log = c.log(node)
             assert "uuid_compare()=100 by rule 90" in log

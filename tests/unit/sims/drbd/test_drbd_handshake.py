@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from sims.drbd import AfterSbPolicies, CState, DState, HandshakeSide, Role, SplitSide, Uuids, after_split_brain
-from sims.drbd import sync_handshake
+from sims.drbd import (
+    AfterSbPolicies,
+    CState,
+    DState,
+    HandshakeSide,
+    Role,
+    SplitSide,
+    Uuids,
+    after_split_brain,
+    sync_handshake,
+)
 
 P, S = "Primary", "Secondary"
 
@@ -87,8 +96,9 @@ def test_after_sb_2pri(policy: str, zero: str, expected: str) -> None:
 A, B, C, D = 0xA000, 0xB000, 0xC000, 0xD000
 
 
-def hs(uuids: Uuids, role: Role = Role.Secondary, disk: DState = DState.UpToDate, changed: int = 0,
-       discard: bool = False) -> HandshakeSide:
+def hs(
+    uuids: Uuids, role: Role = Role.Secondary, disk: DState = DState.UpToDate, changed: int = 0, discard: bool = False
+) -> HandshakeSide:
     return HandshakeSide(uuids, role, disk, changed, discard_my_data=discard)
 
 
@@ -97,18 +107,30 @@ SPLIT_PEER = Uuids(D | 1, A, (C, 0))
 
 
 def test_split_brain_unresolved_drops_connection() -> None:
-    verdict = sync_handshake(hs(SPLIT_ME, Role.Primary, changed=3), hs(SPLIT_PEER, Role.Primary, changed=2),
-                             AfterSbPolicies(), tiebreak_self=False)
+    verdict = sync_handshake(
+        hs(SPLIT_ME, Role.Primary, changed=3),
+        hs(SPLIT_PEER, Role.Primary, changed=2),
+        AfterSbPolicies(),
+        tiebreak_self=False,
+    )
     assert verdict.conn == CState.StandAlone
     assert "uuid_compare()=100 by rule 90" in verdict.log
     assert verdict.log[-1] == "Split-Brain detected but unresolved, dropping connection!"
 
 
 def test_discard_my_data_settles_split_brain_on_both_sides() -> None:
-    victim = sync_handshake(hs(SPLIT_PEER, changed=2, discard=True), hs(SPLIT_ME, Role.Primary, changed=3),
-                            AfterSbPolicies(), tiebreak_self=False)
-    survivor = sync_handshake(hs(SPLIT_ME, Role.Primary, changed=3), hs(SPLIT_PEER, changed=2, discard=True),
-                              AfterSbPolicies(), tiebreak_self=True)
+    victim = sync_handshake(
+        hs(SPLIT_PEER, changed=2, discard=True),
+        hs(SPLIT_ME, Role.Primary, changed=3),
+        AfterSbPolicies(),
+        tiebreak_self=False,
+    )
+    survivor = sync_handshake(
+        hs(SPLIT_ME, Role.Primary, changed=3),
+        hs(SPLIT_PEER, changed=2, discard=True),
+        AfterSbPolicies(),
+        tiebreak_self=True,
+    )
     assert (victim.conn, survivor.conn) == (CState.WFBitMapT, CState.WFBitMapS)
     assert "Split-Brain detected, manually solved. Sync from peer node" in victim.log
 
@@ -122,32 +144,43 @@ def test_automatic_recovery_by_policy() -> None:
 
 def test_call_pri_lost_after_sb_makes_the_losing_primary_give_up() -> None:
     policies = AfterSbPolicies(after_sb_0pri="discard-least-changes", after_sb_1pri="call-pri-lost-after-sb")
-    verdict = sync_handshake(hs(SPLIT_ME, Role.Primary, changed=1), hs(SPLIT_PEER, changed=4), policies,
-                             tiebreak_self=False)
+    verdict = sync_handshake(
+        hs(SPLIT_ME, Role.Primary, changed=1), hs(SPLIT_PEER, changed=4), policies, tiebreak_self=False
+    )
     assert verdict.conn == CState.WFBitMapT and verdict.give_up_primary
 
 
 def test_unrelated_data_aborts() -> None:
-    verdict = sync_handshake(hs(Uuids(A, 0, (0x10, 0x20))), hs(Uuids(B, 0, (0x30, 0x50))), AfterSbPolicies(),
-                             tiebreak_self=False)
+    verdict = sync_handshake(
+        hs(Uuids(A, 0, (0x10, 0x20))), hs(Uuids(B, 0, (0x30, 0x50))), AfterSbPolicies(), tiebreak_self=False
+    )
     assert verdict.conn == CState.StandAlone and verdict.log[-1] == "Unrelated data, aborting!"
 
 
 def test_primary_refuses_to_become_sync_target() -> None:
-    verdict = sync_handshake(hs(Uuids(A | 1, 0, (C, 0)), Role.Primary), hs(Uuids(B, A, (C, 0))),
-                             AfterSbPolicies(), tiebreak_self=False)
+    verdict = sync_handshake(
+        hs(Uuids(A | 1, 0, (C, 0)), Role.Primary), hs(Uuids(B, A, (C, 0))), AfterSbPolicies(), tiebreak_self=False
+    )
     assert verdict.hg == -1 and verdict.rule == 50
     assert verdict.log[-1] == "I shall become SyncTarget, but I am primary!"
 
 
 def test_inconsistent_side_becomes_target_by_disk_state() -> None:
-    verdict = sync_handshake(hs(Uuids(A, 0, (0, 0)), disk=DState.Inconsistent), hs(Uuids(A, 0, (0, 0))),
-                             AfterSbPolicies(), tiebreak_self=False)
+    verdict = sync_handshake(
+        hs(Uuids(A, 0, (0, 0)), disk=DState.Inconsistent),
+        hs(Uuids(A, 0, (0, 0))),
+        AfterSbPolicies(),
+        tiebreak_self=False,
+    )
     assert verdict.conn == CState.WFBitMapT
     assert "Becoming sync target due to disk states." in verdict.log
 
 
 def test_just_created_versus_data_is_full_sync() -> None:
-    verdict = sync_handshake(hs(Uuids.just_created(), disk=DState.Inconsistent), hs(Uuids(A, 0, (0, 0))),
-                             AfterSbPolicies(), tiebreak_self=False)
+    verdict = sync_handshake(
+        hs(Uuids.just_created(), disk=DState.Inconsistent),
+        hs(Uuids(A, 0, (0, 0))),
+        AfterSbPolicies(),
+        tiebreak_self=False,
+    )
     assert verdict.conn == CState.WFBitMapT and verdict.full_sync

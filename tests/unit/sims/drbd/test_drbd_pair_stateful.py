@@ -107,7 +107,7 @@ class TwoNodes(RuleBasedStateMachine):
         if not self.pair.heal():
             return
         self.pair.settle()
-        new_lines = [line for n in ("a", "b") for line in self.pair.logs[n][marks[n]:]]
+        new_lines = [line for n in ("a", "b") for line in self.pair.logs[n][marks[n] :]]
         if both_wrote_apart:
             event("reconnect after both wrote apart")
             assert any("Split-Brain detected" in line for line in new_lines), "split brain went unnoticed"
@@ -127,7 +127,7 @@ class TwoNodes(RuleBasedStateMachine):
         self.pair.cut()
         for name in syncing:
             event("resync interrupted")
-            assert self.pair.nodes[name].disk == DState.Inconsistent, "an interrupted resync target must stay Inconsistent"
+            assert self.pair.nodes[name].disk == DState.Inconsistent, "interrupted resync target not Inconsistent"
 
     @rule(name=NAMES, force=st.booleans())
     def promote(self, name: str, force: bool) -> None:
@@ -197,8 +197,9 @@ class TwoNodesWithAutoRecovery(TwoNodes):
     )
 
 
-SETTINGS = settings(max_examples=150, stateful_step_count=30, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow], database=None)
+SETTINGS = settings(
+    max_examples=150, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
 TestTwoNodes = TwoNodes.TestCase
 TestTwoNodes.settings = SETTINGS
 TestTwoNodesWithAutoRecovery = TwoNodesWithAutoRecovery.TestCase
