@@ -25,6 +25,12 @@ from lab.spec import LabSpec
 
 BASE = "opslab/base:bookworm"
 BASE_PULL = "debian:bookworm-slim"
+# base images a Dockerfile may name in its build args (`BASE: opslab/base:bookworm-armhf`): Debian arch, platform
+BASES = {
+    BASE: ("amd64", "linux/amd64"),
+    "opslab/base:bookworm-armhf": ("armhf", "linux/arm/v7"),
+    "opslab/base:bookworm-arm64": ("arm64", "linux/arm64"),
+}
 LABEL_INPUTS = "org.opslab.inputs"
 Progress = Callable[[str], None]
 
@@ -48,23 +54,24 @@ def _image(name: str) -> Any | None:
         return None
 
 
-def ensure_base(progress: Progress) -> str:
-    """The base image's id, pulled or bootstrapped once."""
-    img = _image(BASE)
+def ensure_base(progress: Progress, name: str = BASE) -> str:
+    """The base image's id, pulled or bootstrapped once (ARM ones run under qemu through binfmt)."""
+    if name not in BASES:
+        raise EnvironmentProblem(f"unknown base image {name}", f"use one of: {', '.join(BASES)}")
+    img = _image(name)
     if img is not None:
         return str(img.id)
-    progress(f"base image: trying `docker pull {BASE_PULL}`")
-    pulled = run(["docker", "pull", "-q", BASE_PULL], check=False, timeout=120)
+    arch, platform = BASES[name]
+    progress(f"base image {name}: trying `docker pull --platform {platform} {BASE_PULL}`")
+    pulled = run(["docker", "pull", "-q", "--platform", platform, BASE_PULL], check=False, timeout=120)
     if pulled.returncode == 0:
-        run(["docker", "tag", BASE_PULL, BASE])
+        run(["docker", "tag", BASE_PULL, name])
     else:
-        progress("base image: no registry answers; bootstrapping Debian bookworm here (about a minute)")
-        bootstrap_base(progress)
-    img = _image(BASE)
+        progress(f"base image {name}: no registry answers; bootstrapping Debian bookworm/{arch} here (minutes)")
+        bootstrap_base(progress, arch=arch, name=name)
+    img = _image(name)
     if img is None:
-        raise EnvironmentProblem(
-            f"the base image {BASE} could not be made", "run `opslab images` again and read its output"
-        )
+        raise EnvironmentProblem(f"the base image {name} could not be made", "run `opslab images` and read its output")
     return str(img.id)
 
 
@@ -113,9 +120,10 @@ def lab_images(spec: LabSpec) -> dict[str, dict[str, Any]]:
 
 def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list[str]:
     """Build the lab's images whose inputs changed; returns the names built."""
-    base_id = ensure_base(progress)
     built = []
     for image, b in lab_images(spec).items():
+        base = b["args"].get("BASE", BASE)
+        base_id = ensure_base(progress, base)
         inputs = tree_hash(b["context"], f"{b['dockerfile']}|{sorted(b['args'].items())}|{base_id}")
         current = _image(image)
         if current is not None and not force and current.labels.get(LABEL_INPUTS) == inputs:
@@ -132,7 +140,7 @@ def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list
             forcerm=True,
             decode=True,
             labels={LABEL_INPUTS: inputs},
-            buildargs={"BASE": BASE, **b["args"]},
+            buildargs={**b["args"], "BASE": base},
         ):
             line = str(chunk.get("stream", "")).rstrip()
             if line.startswith("Step ") or line.startswith("Successfully"):
