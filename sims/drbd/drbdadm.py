@@ -139,7 +139,7 @@ def run(argv: list[str]) -> int:
         if args.command == "down":
             return 0
         return fail(
-            f"0: Failure: (127) Device minor not allocated\n{e}",
+            f"0: Failure: (127) Device minor not allocated ({e})",
             f"bring the resource up first: drbdadm up {cfg.name}",
             EXIT_CONFIG,
         )

@@ -1,0 +1,118 @@
+"""drbdadm's refusals of bad input: one clear line, then a `Hint:` line, DRBD's exit code, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from drbd_helpers import ROOT
+
+from sims.drbd.drbdadm import proc_drbd, run
+
+GOOD = """\
+resource r0 {
+  net { after-sb-0pri discard-zero-changes; }
+  on alpha { disk DIR/a.img; address 127.0.0.2:7789; sim { control DIR/a.sock; } }
+  on beta { disk DIR/b.img; address 127.0.0.3:7789; }
+}
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "r0.res"
+    path.write_text(GOOD.replace("DIR", str(tmp_path)))
+    return path
+
+
+def assert_helpful(capsys: pytest.CaptureFixture[str], rc: int, expected_rc: int, first_line: str) -> None:
+    __tracebackhide__ = True
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert rc == expected_rc, err
+    assert len(lines) == 2, err
+    assert first_line in lines[0]
+    assert lines[1].startswith("Hint: ")
+    assert "Traceback" not in err
+
+
+def test_unknown_command(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    rc = run(["-c", str(config), "--node", "alpha", "bogus", "r0"])
+    assert_helpful(capsys, rc, 20, "drbdadm: Unknown command 'bogus'")
+
+
+def test_missing_resource_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_helpful(capsys, run(["up"]), 20, "drbdadm: the following arguments are required: RESOURCE")
+
+
+def test_unknown_resource(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    rc = run(["-c", str(config), "--node", "alpha", "role", "r9"])
+    assert_helpful(capsys, rc, 10, "'r9' not defined in your config (for this host).")
+
+
+def test_unknown_host(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    rc = run(["-c", str(config), "--node", "gamma", "role", "r0"])
+    assert_helpful(capsys, rc, 10, "'r0' not defined in your config (for this host 'gamma').")
+
+
+def test_missing_config_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc = run(["-c", str(tmp_path / "nope.res"), "role", "r0"])
+    assert_helpful(capsys, rc, 10, "cannot read")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("resource r0 { on alpha { disk x; }", "missing '}'"),
+        (
+            "resource r0 { net { after-sb-0pri sometimes; } on alpha { disk a; address 1.2.3.4:1; } "
+            "on beta { disk b; address 1.2.3.5:1; } }",
+            "after-sb-0pri: unknown policy 'sometimes'",
+        ),
+        (
+            "resource r0 { on alpha { disk a; address nowhere; } on beta { disk b; address 1.2.3.5:1; } }",
+            "bad address 'nowhere'",
+        ),
+    ],
+)
+def test_broken_config(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "r0.res"
+    path.write_text(text)
+    assert_helpful(capsys, run(["-c", str(path), "--node", "alpha", "role", "r0"]), 10, message)
+
+
+def test_daemon_not_running(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    rc = run(["-c", str(config), "--node", "alpha", "role", "r0"])
+    assert_helpful(capsys, rc, 10, "0: Failure: (127) Device minor not allocated")
+
+
+def test_down_when_not_running_is_quiet(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    assert run(["-c", str(config), "--node", "alpha", "down", "r0"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_wrapper_script_runs_from_anywhere(tmp_path: Path) -> None:
+    wrapper = ROOT / "sims" / "drbd" / "bin" / "drbdadm"
+    done = subprocess.run([str(wrapper), "bogus", "r0"], capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    assert done.returncode == 20
+    assert done.stderr.splitlines()[-1].startswith("Hint: ")
+
+
+def test_proc_drbd_lines() -> None:
+    status = {
+        "configured": True,
+        "cstate": "SyncSource",
+        "role": "Primary",
+        "peer_role": "Secondary",
+        "disk": "UpToDate",
+        "peer_disk": "Inconsistent",
+        "block_size": 4096,
+        "out_of_sync_blocks": 3,
+        "counters": {"ns": 8, "nr": 0, "dw": 8, "dr": 0, "al": 1, "bm": 0},
+        "resync": {"total": 4, "done": 1, "left": 3, "elapsed_s": 1.0},
+    }
+    lines = proc_drbd(status).splitlines()
+    assert lines[2] == " 0: cs:SyncSource ro:Primary/Secondary ds:UpToDate/Inconsistent C r-----"
+    assert lines[3] == "    ns:8 nr:0 dw:8 dr:0 al:1 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:12"
+    assert "sync'ed: 25.0% (12/16)K" in lines[4]
