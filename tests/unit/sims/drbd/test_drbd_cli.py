@@ -6,9 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from drbd_helpers import ROOT
 
 from sims.drbd.drbdadm import proc_drbd, run
+from sims.drbd.localcluster import ROOT
 
 GOOD = """\
 resource r0 {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drbd_helpers import Cluster, two_daemons, wait_until
+from sims.drbd.localcluster import Cluster, two_daemons, wait_until
 
 BS = 4096
 

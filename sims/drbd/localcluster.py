@@ -1,4 +1,10 @@
-"""Shared helpers of the DRBD stand-in tests: polling with a deadline, and two real daemons on 127.0.0.x."""
+"""Two real daemons of the stand-in on 127.0.0.x, for tests and the benchmark; and polling with a deadline.
+
+Contract: `two_daemons(dir, size=, net=, disk=)` writes a resource file for nodes alpha and beta on two free
+loopback addresses, starts both daemons with `--up`, yields a `Cluster` (status, Volume, drbdadm, kill/start,
+logs, disk images), and stops the daemons on exit whatever happened. `wait_until(probe, what, timeout)` polls a
+condition until a deadline and, on timeout, says what it waited for and what it saw last.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from typing import Any, TypeVar
 
 from sims.drbd.client import DaemonUnavailable, Volume
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 
@@ -24,14 +30,16 @@ def wait_until(probe: Callable[[], T], what: str, timeout: float = 15.0, interva
     """Poll `probe` until it returns something truthy; on timeout say what we waited for and what we saw last."""
     __tracebackhide__ = True
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: object = None
     while time.monotonic() < deadline:
         try:
-            last = probe()
+            value = probe()
         except DaemonUnavailable as e:
             last = e
-        if last and not isinstance(last, Exception):
-            return last
+        else:
+            if value:
+                return value
+            last = value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
 
