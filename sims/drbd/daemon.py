@@ -232,7 +232,7 @@ class Daemon:
                     reply = {"rc": 20, "out": "", "err": f"bad request: {e}"}
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
@@ -296,6 +296,7 @@ class Daemon:
         dialer = asyncio.ensure_future(self._dial_loop())
         await self._stop.wait()
         dialer.cancel()
+        self.node.flush()
         if self.link is not None:
             self.link.close()
         control.close()

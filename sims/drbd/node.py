@@ -193,8 +193,14 @@ class Node:
         if self.role == Role.Primary:
             self.secondary()
         self.disconnect()
+        self._save()
         self._set_disk(DState.Diskless)
         self.configured = False
+
+    def flush(self) -> None:
+        """Save the meta data now (the daemon calls this when it stops)."""
+        if self.configured:
+            self._save()
 
     def connect(self, discard_my_data: bool = False) -> None:
         self._require_configured()
@@ -304,10 +310,11 @@ class Node:
         self._save()
 
     def _mark_out_of_sync(self, block: int) -> None:
+        # Saved lazily, as DRBD writes bitmap pages: every activity-log change saves the whole meta data, and after
+        # a crash as Primary the extents still in the activity log are marked out of sync again (see `up`).
         if block not in self.md.bitmap:
             self.md.bitmap.add(block)
             self.counters.bm += 1
-            self._save()
 
     def _new_data_generation(self) -> None:
         self.md.uuids = new_data_generation(self.md.uuids, primary=self.role == Role.Primary, rng=self.rng)
