@@ -89,7 +89,7 @@ def test_split_brain_detected_and_recovered_by_hand(tmp_path: Path) -> None:
 
 
 def test_interrupted_resync_leaves_target_inconsistent(tmp_path: Path) -> None:
-    with two_daemons(tmp_path, disk="resync-rate 200K;") as c:
+    with two_daemons(tmp_path, size="256K", disk="resync-rate 128K;") as c:
         wait_until(lambda: both(c, "Connected", "Inconsistent"), "both nodes Connected and Inconsistent")
         assert c.drbdadm("alpha", "primary", "--force", "r0").returncode == 0
         wait_until(lambda: 0 < c.status("beta")["resync"]["done"], "the full sync to make progress")
@@ -98,7 +98,7 @@ def test_interrupted_resync_leaves_target_inconsistent(tmp_path: Path) -> None:
         c.kill("alpha")
         wait_until(lambda: c.status("beta")["cstate"] == "WFConnection", "beta to lose its sync source")
         status = c.status("beta")
-        assert status["disk"] == "Inconsistent" and 0 < status["out_of_sync_blocks"] < 256
+        assert status["disk"] == "Inconsistent" and 0 < status["out_of_sync_blocks"] < 64
         refused = c.drbdadm("beta", "primary", "r0")
         assert refused.returncode == 17
         assert refused.stderr.splitlines()[0] == "0: State change failed: (-2) Need access to UpToDate data"
