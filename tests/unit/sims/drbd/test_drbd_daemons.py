@@ -106,3 +106,35 @@ def test_interrupted_resync_leaves_target_inconsistent(tmp_path: Path) -> None:
         c.start("alpha")  # the old source comes back (crashed as Primary) and finishes the job
         wait_until(lambda: both(c, "Connected"), "the resync to resume and finish")
         assert c.image("alpha") == c.image("beta")
+
+
+def test_drbdadm_up_starts_the_daemon_and_down_stops_the_resource(tmp_path: Path) -> None:
+    from sims.drbd.client import Volume, VolumeError
+    from sims.drbd.localcluster import RES_TEMPLATE, Cluster, free_loopback_pair
+
+    a, b = free_loopback_pair()
+    config = tmp_path / "r0.res"
+    config.write_text(RES_TEMPLATE.format(net="", disk="", size="64K", d=tmp_path, a=a, b=b))
+    c = Cluster(tmp_path, config, {})
+    try:
+        assert c.drbdadm("alpha", "up", "r0").returncode == 0
+        assert c.drbdadm("alpha", "cstate", "r0").stdout == "WFConnection\n"
+        assert c.drbdadm("alpha", "dstate", "r0").stdout == "Inconsistent/DUnknown\n"
+        assert c.drbdadm("alpha", "state", "r0").stdout == "Secondary/Unknown\n"
+        again = c.drbdadm("alpha", "up", "r0")
+        assert again.returncode == 10 and "(161) Minor or volume exists already" in again.stderr
+        with Volume(tmp_path / "alpha.sock") as alpha:
+            try:
+                alpha.write_block(0, bytes(4096))
+                raise AssertionError("a Secondary accepted a write")
+            except VolumeError as e:
+                assert e.exit_code != 0 and "not Primary" in str(e)
+        assert c.drbdadm("alpha", "down", "r0").returncode == 0
+        assert " 0: cs:Unconfigured" in c.drbdadm("alpha", "status", "r0").stdout
+        assert c.drbdadm("alpha", "role", "r0").returncode == 10
+    finally:
+        with Volume(tmp_path / "alpha.sock") as alpha:
+            try:
+                alpha.request("stop")
+            except VolumeError:
+                pass
