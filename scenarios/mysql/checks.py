@@ -1,0 +1,268 @@
+"""Judges of the mysql lab. Each one only reads the servers (through `scenarios.mysql.db`) or the history.
+
+Which scenario shows each failing: SlaveReplicating → wrong_binlog_file (IO error 1236) and
+lock_released_early (SQL error 1062); LagReachesZero → wrong_binlog_file and lock_released_early;
+SlavesMatchMaster → corrupted_slave (names the chunks and keys), rebuild_with_read_pos, lock_released_early;
+AckedWritesOnEverySlave → rebuild_with_read_pos (acknowledged writes missing) and lock_released_early.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from lab.checks import Check, CheckResult
+from lab.errors import OpslabError, WaitTimeout
+from lab.scenario import ScenarioRun
+from lab.wait import wait_until
+from scenarios.mysql import db
+from scenarios.mysql.lab import SLAVES, TABLES
+from scenarios.mysql.workloads import as_write
+
+WORKLOAD = "MysqlWriter"
+CHUNK_SIZE = 2000  # key values per chunk (pt-table-checksum sizes chunks by time; fixed is enough here)
+
+
+def sql(run: ScenarioRun, host: str) -> db.Sql:
+    return db.Sql(run.host(host), run.facts.get("engine", "mariadb"))
+
+
+def thread_errors(st: db.Row) -> list[str]:
+    out = []
+    for t in ("IO", "SQL"):
+        no = st.get(f"Last_{t}_Errno") or "0"
+        if no != "0":
+            out.append(f"{t} error {no}: {st.get(f'Last_{t}_Error')}")
+    return out
+
+
+class SlaveReplicating(Check):
+    """Both replication threads run (Yes) and neither has an error."""
+
+    def __init__(self, slave: str) -> None:
+        self.slave = slave
+        self.label = f"SlaveReplicating[{slave}]"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        st = sql(run, self.slave).slave_status()
+        if st is None:
+            return self.result(False, f"{self.slave} is not a slave (SHOW SLAVE STATUS is empty)")
+        io, sq = st.get("Slave_IO_Running"), st.get("Slave_SQL_Running")
+        errors = thread_errors(st)
+        ok = io == "Yes" and sq == "Yes" and not errors
+        detail = f"{self.slave}: IO {io}, SQL {sq}" + (f"; {'; '.join(errors)}" if errors else "")
+        return self.result(
+            ok,
+            detail,
+            io=io,
+            sql=sq,
+            last_io_errno=int(st.get("Last_IO_Errno") or 0),
+            last_sql_errno=int(st.get("Last_SQL_Errno") or 0),
+            errors=errors,
+            master=f"{st.get('Master_Host')} {st.get('Master_Log_File')}:{st.get('Read_Master_Log_Pos')}",
+        )
+
+
+class LagReachesZero(Check):
+    """Each slave applies everything the master had written when the check began, within `within_s`
+    (Exec_Master_Log_Pos reaches the master's position and Seconds_Behind_Master is 0). A slave whose thread
+    stopped with an error fails at once: it will not catch up by itself."""
+
+    def __init__(self, slaves: tuple[str, ...] = SLAVES, within_s: float = 30.0) -> None:
+        self.slaves = slaves
+        self.within_s = within_s
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        target = sql(run, "master").master_status()
+        t0 = time.monotonic()
+        lag: dict[str, float | None] = {s: None for s in self.slaves}
+        last: dict[str, str] = {}
+
+        def caught_up() -> bool:
+            for s in self.slaves:
+                if lag[s] is not None or last.get(s, "").startswith("stopped"):
+                    continue
+                st = sql(run, s).slave_status()
+                if st is None:
+                    last[s] = "stopped: not a slave"
+                    continue
+                done = db.position(st.get("Relay_Master_Log_File"), st.get("Exec_Master_Log_Pos"))
+                behind = st.get("Seconds_Behind_Master")
+                errors = thread_errors(st)
+                if errors or st.get("Slave_SQL_Running") != "Yes":
+                    last[s] = f"stopped: SQL {st.get('Slave_SQL_Running')}, Seconds_Behind_Master {behind}" + (
+                        f"; {'; '.join(errors)}" if errors else ""
+                    )
+                    continue
+                last[s] = f"at {done[0]}:{done[1]}, Seconds_Behind_Master {behind}"
+                if done >= target and behind == "0":
+                    lag[s] = time.monotonic() - t0
+            return all(lag[s] is not None or last.get(s, "").startswith("stopped") for s in self.slaves)
+
+        try:
+            wait_until(caught_up, what="every slave to catch up with the master", timeout=self.within_s)
+        except WaitTimeout:
+            pass  # judged below, slave by slave
+        bad = [s for s in self.slaves if lag[s] is None]
+        where = f"{target[0]}:{target[1]}"
+        if bad:
+            return self.result(
+                False,
+                f"not caught up with the master ({where}) within {self.within_s:g}s: "
+                + "; ".join(f"{s} {last.get(s, '?')}" for s in bad),
+                target=where,
+                catch_up_s=lag,
+                last=last,
+            )
+        worst = max(v for v in lag.values() if v is not None)
+        return self.result(
+            True,
+            f"every slave applied the master's {where} within {worst:.2f}s",
+            target=where,
+            catch_up_s=lag,
+            lag_s=round(worst, 3),
+        )
+
+
+class SlavesMatchMaster(Check):
+    """Every slave holds the master's data, table by table, compared per chunk as pt-table-checksum does
+    (COUNT(*) and BIT_XOR(CRC32(CONCAT_WS('#', ...)))); the differing chunks are compared row by row and the
+    keys that differ are named."""
+
+    def __init__(
+        self,
+        slaves: tuple[str, ...] = SLAVES,
+        tables: tuple[str, ...] = TABLES,
+        chunk_size: int = CHUNK_SIZE,
+        when: str = "",
+    ) -> None:
+        self.label = f"SlavesMatchMaster@{when}" if when else None
+        self.slaves = slaves
+        self.tables = tables
+        self.chunk_size = chunk_size
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        dbname = run.facts["db"]
+        master = sql(run, "master")
+        rows_compared = chunks_compared = 0
+        diffs: list[dict[str, Any]] = []
+        for table in self.tables:
+            shape = db.table_shape(master, dbname, table)
+            mine = db.chunk_checksums(master, dbname, shape, self.chunk_size)
+            for s in self.slaves:
+                slave = sql(run, s)
+                theirs = db.chunk_checksums(slave, dbname, shape, self.chunk_size)
+                rows_compared += sum(n for n, _ in mine.values())
+                chunks_compared += len(set(mine) | set(theirs))
+                for chunk in db.differing(mine, theirs):
+                    keys = db.key_diff(
+                        db.row_checksums(master, dbname, shape, chunk, self.chunk_size),
+                        db.row_checksums(slave, dbname, shape, chunk, self.chunk_size),
+                    )
+                    lo = chunk * self.chunk_size
+                    diffs.append(
+                        {
+                            "slave": s,
+                            "table": table,
+                            "chunk": chunk,
+                            "range": f"{shape.key[0]} {lo}..{lo + self.chunk_size - 1}",
+                            "master": mine.get(chunk),
+                            "slave_chunk": theirs.get(chunk),
+                            **{k: v[:10] for k, v in keys.items()},
+                            "counts": {k: len(v) for k, v in keys.items()},
+                        }
+                    )
+        evidence = {"rows_compared": rows_compared, "chunks_compared": chunks_compared, "chunks_differing": len(diffs)}
+        if not diffs:
+            return self.result(
+                True,
+                f"{', '.join(self.slaves)} equal the master: {chunks_compared} chunks, {rows_compared} rows",
+                **evidence,
+            )
+        named = []
+        for d in diffs[:4]:
+            keys = "; ".join(f"{k} {','.join(map(str, d[k][:3]))}" for k in ("missing", "extra", "changed") if d[k])
+            named.append(f"{d['slave']} {d['table']} chunk {d['chunk']} ({d['range']}): {keys or 'same keys'}")
+        more = f" (+{len(diffs) - 4} more)" if len(diffs) > 4 else ""
+        return self.result(
+            False, f"{len(diffs)} chunk(s) differ: " + " | ".join(named) + more, differences=diffs, **evidence
+        )
+
+
+class AckedWritesOnEverySlave(Check):
+    """Every write the writer had acknowledged is on every slave exactly once: each inserted document and
+    order line once (not missing, not doubled), each updated account at least at the last version acknowledged.
+    """
+
+    def __init__(self, slaves: tuple[str, ...] = SLAVES) -> None:
+        self.slaves = slaves
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        ops = run.ops.get(WORKLOAD)
+        if not ops:
+            return self.unknown("the writer's operations were not recorded")
+        writes = [as_write(op) for op in ops if op.ok]
+        docs = {w.key for w in writes if w.table == "documents"}
+        orders = {w.key.split(",")[0] for w in writes if w.table == "order_lines"}
+        versions: dict[str, int] = {}
+        for w in writes:
+            if w.table == "accounts":
+                versions[w.key] = max(versions.get(w.key, 0), int(w.value))
+        dbname = run.facts["db"]
+        per_slave: dict[str, dict[str, Any]] = {}
+        for s in self.slaves:
+            q = sql(run, s)
+            try:
+                have_docs = Counter(
+                    {
+                        str(r["token"]): int(str(r["n"]))
+                        for r in q.query(
+                            f"SELECT token, COUNT(*) AS n FROM {dbname}.documents WHERE token LIKE 'w%' GROUP BY token"
+                        )
+                    }
+                )
+                have_orders = Counter(
+                    {
+                        str(r["order_id"]): int(str(r["n"]))
+                        for r in q.query(
+                            f"SELECT order_id, COUNT(*) AS n FROM {dbname}.order_lines WHERE order_id > 1000000 "
+                            "GROUP BY order_id"
+                        )
+                    }
+                )
+                have_versions = {
+                    str(r["id"]): int(str(r["version"]))
+                    for r in q.query(f"SELECT id, version FROM {dbname}.accounts WHERE id <= 500")
+                }
+            except OpslabError as exc:
+                per_slave[s] = {"error": exc.message}
+                continue
+            lost = sorted(f"documents {k}" for k in docs if have_docs[k] == 0)
+            lost += sorted(f"order_lines {k},1" for k in orders if have_orders[k] == 0)
+            lost += sorted(
+                f"accounts {k} version {v} (has {have_versions.get(k)})"
+                for k, v in versions.items()
+                if have_versions.get(k, -1) < v
+            )
+            doubled = sorted(f"documents {k} ×{have_docs[k]}" for k in docs if have_docs[k] > 1)
+            doubled += sorted(f"order_lines {k} ×{have_orders[k]}" for k in orders if have_orders[k] > 1)
+            per_slave[s] = {"lost": len(lost), "doubled": len(doubled), "examples": (lost + doubled)[:10]}
+        lost_total = sum(p.get("lost", 0) for p in per_slave.values())
+        doubled_total = sum(p.get("doubled", 0) for p in per_slave.values())
+        errors = {s: p["error"] for s, p in per_slave.items() if "error" in p}
+        summary = "; ".join(
+            f"{s}: {p['error']}"
+            if "error" in p
+            else f"{s}: {p['lost']} lost, {p['doubled']} doubled"
+            + (f" (e.g. {', '.join(p['examples'][:3])})" if p["examples"] else "")
+            for s, p in per_slave.items()
+        )
+        evidence = {"acked": len(writes), "lost": lost_total, "doubled": doubled_total, "per_slave": per_slave}
+        if errors and not lost_total and not doubled_total:
+            return self.unknown(f"could not read every slave: {summary}", **evidence)
+        return self.result(
+            not lost_total and not doubled_total and not errors,
+            f"{len(writes)} acknowledged writes; {summary}",
+            **evidence,
+        )
