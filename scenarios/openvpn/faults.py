@@ -1,0 +1,54 @@
+"""Faults of the openvpn lab, each with its heal.
+
+- `ForwardingOff`: the Pi stops forwarding (net.ipv4.ip_forward = 0), as after a reboot when the runbook's
+  `sysctl -w` was never made permanent in /etc/sysctl.conf. Heal: forwarding back on.
+- `ExpiredCrl`: the server's crl.pem is replaced by one signed by the same CA whose nextUpdate is past (made
+  with `openssl ca -gencrl -crl_lastupdate/-crl_nextupdate`, OpenSSL 3: easy-rsa cannot make an expired CRL,
+  its EASYRSA_CRL_DAYS must be positive), as when nobody ran `gen-crl` for 180 days. Heal: the CRL it replaced.
+"""
+
+from __future__ import annotations
+
+from lab.faults import Fault
+from lab.scenario import ScenarioRun
+from scenarios.openvpn.lab import EASYRSA_DIR, SERVER_DIR
+
+CRL = f"{SERVER_DIR}/crl.pem"
+SAVED = f"{SERVER_DIR}/crl.pem.opslab-saved"
+
+
+class ForwardingOff(Fault):
+    def describe(self) -> str:
+        return "ForwardingOff: net.ipv4.ip_forward = 0 on the Pi"
+
+    def invoke(self, run: ScenarioRun) -> None:
+        run.host("pi").check_output("sysctl -w net.ipv4.ip_forward=0")
+
+    def heal(self, run: ScenarioRun) -> None:
+        run.host("pi").check_output("sysctl -w net.ipv4.ip_forward=1")
+
+
+class ExpiredCrl(Fault):
+    def __init__(self, last_update: str = "20200101000000Z", next_update: str = "20200201000000Z") -> None:
+        self.last_update = last_update
+        self.next_update = next_update
+
+    def describe(self) -> str:
+        return f"ExpiredCrl: the server's CRL valid {self.last_update} – {self.next_update} (expired)"
+
+    def invoke(self, run: ScenarioRun) -> None:
+        pi = run.host("pi")
+        pi.check_output("cp -p %s %s", CRL, SAVED)
+        pki = f"{EASYRSA_DIR}/pki"
+        pi.check_output(
+            "openssl ca -gencrl -batch -config %s -keyfile %s -cert %s -crl_lastupdate %s -crl_nextupdate %s -out %s",
+            f"{pki}/safessl-easyrsa.cnf",
+            f"{pki}/private/ca.key",
+            f"{pki}/ca.crt",
+            self.last_update,
+            self.next_update,
+            CRL,
+        )
+
+    def heal(self, run: ScenarioRun) -> None:
+        run.host("pi").check_output("if [ -e %s ]; then mv %s %s; fi", SAVED, SAVED, CRL)
