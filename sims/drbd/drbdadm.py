@@ -36,6 +36,7 @@ COMMANDS = (
     "dstate",
     "status",
 )
+QUERIES = ("role", "state", "cstate", "dstate")
 EXIT_USAGE = 20
 EXIT_CONFIG = 10
 VERSION = "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: opslab-userspace-stand-in"
@@ -78,7 +79,7 @@ def proc_drbd(status: dict[str, Any]) -> str:
     lines = [
         VERSION,
         f" 0: cs:{status['cstate']} ro:{status['role']}/{status['peer_role']} "
-        f"ds:{status['disk']}/{status['peer_disk']} C r-----",
+        f"ds:{status['disk']}/{status['peer_disk']} {' ' if status['cstate'] == 'StandAlone' else 'C'} r-----",
         f"    ns:{c['ns']} nr:{c['nr']} dw:{c['dw']} dr:{c['dr']} al:{c['al']} bm:{c['bm']} lo:0 pe:0 ua:0 ap:0 "
         f"ep:1 wo:f oos:{oos}",
     ]
@@ -137,6 +138,9 @@ def run(argv: list[str]) -> int:
         return _dispatch(args, cfg, volume)
     except DaemonUnavailable as e:
         if args.command == "down":
+            return 0
+        if args.command in QUERIES:
+            print("Unconfigured")  # what drbdsetup says of a minor that is not set up (heartbeat's drbddisk expects it)
             return 0
         return fail(
             f"0: Failure: (127) Device minor not allocated ({e})",
@@ -203,8 +207,10 @@ def _dispatch(args: argparse.Namespace, cfg: ResourceConfig, volume: Volume) -> 
     if cmd == "status":
         print(json.dumps(status, indent=1) if args.json else proc_drbd(status))
         return 0
+    assert cmd in QUERIES
     if not status["configured"]:
-        raise DaemonUnavailable("the resource is down", 10)
+        print("Unconfigured")
+        return 0
     if cmd in ("role", "state"):
         print(f"{status['role']}/{status['peer_role']}")
     elif cmd == "cstate":

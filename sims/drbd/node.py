@@ -420,9 +420,10 @@ class Node:
         self.discard_my_data = False
         self.crashed_primary = False
         self.md.uuids = self_correction(self.md.uuids, verdict.rule)
+        self._set_peer(peer.role, peer.disk)
         if verdict.give_up_primary:
             self._set_role(Role.Secondary)
-        self._set_peer(peer.role, peer.disk)
+            self._send_state()
         if verdict.full_sync:
             self.md.bitmap = set(range(self.device.blocks))
         self._save()
@@ -432,8 +433,6 @@ class Node:
                 self._set_disk(DState.UpToDate)
                 self._set_peer(self.peer_role, DState.UpToDate)
                 self._save()
-            if self.role != peer.role or verdict.give_up_primary:
-                self._send_state()
             return
         self._set_cstate(verdict.conn)
         self.outbox.append({"t": "bitmap", "bits": sorted(self.md.bitmap)})

@@ -83,8 +83,13 @@ def test_broken_config(capsys: pytest.CaptureFixture[str], tmp_path: Path, text:
 
 
 def test_daemon_not_running(capsys: pytest.CaptureFixture[str], config: Path) -> None:
-    rc = run(["-c", str(config), "--node", "alpha", "role", "r0"])
+    rc = run(["-c", str(config), "--node", "alpha", "primary", "r0"])
     assert_helpful(capsys, rc, 10, "0: Failure: (127) Device minor not allocated")
+
+
+def test_queries_of_a_resource_that_is_down_say_unconfigured(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    assert run(["-c", str(config), "--node", "alpha", "role", "r0"]) == 0
+    assert capsys.readouterr().out == "Unconfigured\n"
 
 
 def test_down_when_not_running_is_quiet(capsys: pytest.CaptureFixture[str], config: Path) -> None:
