@@ -75,6 +75,7 @@ class Daemon:
         self._done: set[int] = set()
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self._pump: asyncio.Task[None] | None = None
+        self._server: asyncio.Server | None = None
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.resync_started: float | None = None
@@ -152,6 +153,19 @@ class Daemon:
             writer.close()
             return
         self._adopt(Link(reader, writer), dialed=False)
+
+    async def _listen(self) -> None:
+        """Listen on our replication address; while it does not exist (link down at boot), keep trying."""
+        host, port = self.cfg.address
+        complained = False
+        while self._server is None:
+            try:
+                self._server = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+            except OSError as e:
+                if not complained:
+                    self.log(f"d-con r0: bind before connect failed, err = -{e.errno or 0}")
+                    complained = True
+                await asyncio.sleep(1.0)
 
     async def _dial_loop(self) -> None:
         while not self._stop.is_set():
@@ -284,8 +298,7 @@ class Daemon:
         with contextlib.suppress(FileNotFoundError):
             self.cfg.control.unlink()
         control = await asyncio.start_unix_server(self._control, path=str(self.cfg.control))
-        host, port = self.cfg.address
-        replication = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+        listener = asyncio.ensure_future(self._listen())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -300,7 +313,9 @@ class Daemon:
         if self.link is not None:
             self.link.close()
         control.close()
-        replication.close()
+        listener.cancel()
+        if self._server is not None:
+            self._server.close()
         with contextlib.suppress(FileNotFoundError):
             self.cfg.control.unlink()
         self.device.close()
