@@ -10,7 +10,7 @@ A user's own procedure replaces a built-in one with `--procedure PATH`:
   the lab described in its environment (`OPSLAB_PROJECT`, `OPSLAB_HOST_<NAME>` = container, `OPSLAB_<FACT>`),
   so shell, Ansible or Python automation can drive the lab through `docker exec`;
 - a runbook file (`*.steps`) lists steps, one per line, as `host: command` (`#` starts a comment; a line
-  `host: command  # expect rc=1` expects that exit status).
+  `host: command  # expect rc=1` expects that exit status); its commands may use the lab's `{facts}` too.
 """
 
 from __future__ import annotations

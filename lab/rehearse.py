@@ -1,5 +1,6 @@
 """Rehearsal: walk a procedure one step at a time on a live lab, as on the night of the change.
 
+First the lab's `PREPARE` steps (scenarios/<lab>/procedures.py) put it in the state procedures start from.
 For each step: show it (host, command, what it expects); the person runs it here ([r]), runs it themselves
 in `opslab shell` ([m], then says whether it did what it should), skips it ([s]) or quits ([q]). After every
 step the lab's invariants (`REHEARSAL_INVARIANTS` in scenarios/<lab>/checks.py, if any) are probed and
@@ -44,6 +45,11 @@ def rehearse(lab_name: str, procedure: str, *, yes: bool, keep: bool, params: di
         run = ScenarioRun(f"{lab_name}/rehearse_{procedure}", lab, procedures=procs, progress=print)
         facts = run.facts
         proc = procs[procedure].render(facts)
+        prepare = getattr(importlib.import_module(f"scenarios.{lab_name}.procedures"), "PREPARE", ())
+        if prepare:
+            print(f"preparing the lab ({len(prepare)} step(s)): the state the procedures start from")
+            for step in prepare:
+                run.step(step)
         print(f"\n{proc.runbook()}\n\nlab {lab.project}; in another terminal: opslab shell {lab.project} HOST\n")
         failed = 0
         for n, step in enumerate(proc.steps, 1):

@@ -12,10 +12,12 @@ GARP = Step(
 )
 GARP_THREE = Step("new", "arping -s {vip} -c 3 -U {gateway_ip}", "gratuitous ARP again, three times")
 
+# the state every procedure starts from: the service IP on the old server (scenarios and rehearsals run it first)
+PREPARE = (SERVICE_ON_OLD,)
+
 PROCEDURES = {
     p.name: p
     for p in (
-        Procedure("start_service", "put the service IP on the old server", (SERVICE_ON_OLD,)),
         Procedure(
             "migrate_without_garp", "move the service IP, and forget to tell the gateway", (REMOVE_FROM_OLD, ADD_ON_NEW)
         ),

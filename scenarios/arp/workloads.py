@@ -1,9 +1,16 @@
-"""The client's traffic to the service IP: ping every 100 ms, every answer and every silence recorded."""
+"""What runs beside an arp scenario: the client's traffic, and a watch on when an address really moved.
+
+`PingService`: the client pings the service IP every 100 ms; every answer and every silence is an operation.
+`AddressWatch`: `ip -ts monitor address` on a server records when the service IP was added or deleted there,
+so an outage can be measured from the moment the new server really held the address, whoever moved it (a
+built-in procedure or a user's script). Both only observe.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
+from datetime import UTC, datetime
 
 from lab.scenario import ScenarioRun
 from lab.workloads import Op, Workload
@@ -50,3 +57,43 @@ class PingService(Workload):
         """Whether the client has had an answer after time t (read from its log, nothing is sent)."""
         ops = parse_ping(run.host(self.host).read_file(self.log))
         return any(op.ok and op.t > t for op in ops)
+
+
+ADDR_EVENT = re.compile(r"^\[([\d\-T:.]+)\] (Deleted )?\d+: \S+\s+inet (\S+)/\d+")
+
+
+def parse_addr_events(text: str) -> list[Op]:
+    """Ops from `ip -ts monitor address`: value 'added <ip>' or 'deleted <ip>' at the kernel's time (UTC)."""
+    ops = []
+    for line in text.splitlines():
+        if m := ADDR_EVENT.match(line):
+            t = datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC).timestamp()
+            ops.append(Op(t, True, f"{'deleted' if m.group(2) else 'added'} {m.group(3)}"))
+    return ops
+
+
+def added_at(ops: list[Op], ip: str) -> float | None:
+    """When `ip` was first added, per an AddressWatch's ops."""
+    return next((op.t for op in ops if op.value == f"added {ip}"), None)
+
+
+class AddressWatch(Workload):
+    def __init__(self, host: str = "new") -> None:
+        self.host = host
+        self.log = f"/tmp/addr-{secrets.token_hex(3)}.log"
+        self.label = f"AddressWatch({host})"
+
+    @property
+    def name(self) -> str:
+        return self.label
+
+    def start(self, run: ScenarioRun) -> None:
+        h = run.host(self.host)
+        h.run_background("exec ip -ts monitor address dev eth0", self.log)
+        run.wait_for(lambda: h.run("pgrep -f 'ip -ts monitor address'").succeeded,
+                     what=f"the address watch on {self.host} to run", timeout=5)
+
+    def stop(self, run: ScenarioRun) -> list[Op]:
+        h = run.host(self.host)
+        h.run("pkill -f 'ip -ts monitor address'")
+        return parse_addr_events(h.read_file(self.log))

@@ -16,7 +16,7 @@ from scenarios.arp.checks import (
     OutageMatchesLifetime,
     SingleOwner,
 )
-from scenarios.arp.workloads import parse_ping
+from scenarios.arp.workloads import added_at, parse_addr_events, parse_ping
 
 NEW_MAC, OLD_MAC = "02:42:0a:00:00:0c", "02:42:0a:00:00:0b"
 
@@ -56,11 +56,13 @@ def test_ping_output_becomes_operations() -> None:
 
 def test_outage_below(run: ScenarioRun) -> None:
     run.ops["PingService"] = ping_ops(2.0, 8.5)
-    assert OutageBelow(1.0, since=0.0).evaluate(run).verdict == Verdict.FAIL
+    r = OutageBelow(1.0, since=2.0).evaluate(run)
+    assert r.verdict == Verdict.FAIL and r.evidence["outage_s"] == 6.5
     run.ops["PingService"] = ping_ops(2.0, 2.25)
-    assert OutageBelow(1.0, since=0.0).evaluate(run).verdict == Verdict.PASS
+    assert OutageBelow(1.0, since=2.0).evaluate(run).verdict == Verdict.PASS
+    assert OutageBelow(1.0, since=None).evaluate(run).verdict == Verdict.UNKNOWN  # the move was not seen
     run.ops.clear()
-    assert OutageBelow(1.0, since=0.0).evaluate(run).verdict == Verdict.UNKNOWN
+    assert OutageBelow(1.0, since=2.0).evaluate(run).verdict == Verdict.UNKNOWN
 
 
 def timers(fake_lab, delay: int = 3) -> None:  # type: ignore[no-untyped-def]
@@ -75,10 +77,12 @@ def timers(fake_lab, delay: int = 3) -> None:  # type: ignore[no-untyped-def]
 def test_outage_matches_lifetime_reads_the_gateways_timers(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
     timers(fake_lab)
     run.ops["PingService"] = ping_ops(1.0, 7.4)  # 6.4 s: lifetime 6 s plus part of reachable time
-    r = OutageMatchesLifetime(since=0.0).evaluate(run)
+    r = OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run)
     assert r.verdict == Verdict.PASS and r.evidence["lifetime_s"] == 6.0
     run.ops["PingService"] = ping_ops(1.0, 1.3)  # the gratuitous ARP made it short
-    assert OutageMatchesLifetime(since=0.0).evaluate(run).verdict == Verdict.FAIL
+    assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run).verdict == Verdict.FAIL
+    run.ops["PingService"] = ping_ops(1.0, 12.0)  # far longer than the timers allow
+    assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run).verdict == Verdict.FAIL
 
 
 def test_gateway_knows_new_mac(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
@@ -127,3 +131,13 @@ def test_single_owner(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-un
     fake_lab.transports["new"].replies["ip -j addr show"] = addrs("10.9.0.12", "10.9.0.100")
     r = SingleOwner().evaluate(run)
     assert r.verdict == Verdict.FAIL and r.evidence["owners"] == ["old", "new"]
+
+
+def test_address_events_and_when_the_service_ip_was_added() -> None:
+    text = ("[2026-11-28T20:42:29.916276] 338: eth0    inet 10.9.0.100/24 scope global eth0\n"
+            "       valid_lft forever preferred_lft forever\n"
+            "[2026-11-28T20:42:31.000000] Deleted 338: eth0    inet 10.9.0.100/24 scope global eth0\n")
+    ops = parse_addr_events(text)
+    assert [o.value for o in ops] == ["added 10.9.0.100", "deleted 10.9.0.100"]
+    assert added_at(ops, "10.9.0.100") == 1795898549.916276
+    assert added_at(ops, "10.9.0.5") is None

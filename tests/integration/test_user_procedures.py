@@ -1,0 +1,55 @@
+"""A user's own procedure in place of the built-in one, judged by the same checks; rehearsal without a prompt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.spec import ROOT
+
+pytestmark = pytest.mark.docker
+DATA = Path(__file__).parent / "data"
+
+
+def opslab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=600)
+
+
+def verdicts(report: Path) -> dict[str, dict[str, str]]:
+    data = json.loads((report / "results.json").read_text())
+    return {s["id"]: {c["name"]: c["verdict"] for c in s["checks"]} for s in data["scenarios"]}
+
+
+def test_a_users_script_passes_the_runbooks_checks(tmp_path: Path) -> None:
+    p = opslab("run", "arp/migrate_with_garp", "--procedure", str(DATA / "migrate_by_script.sh"),
+               "--report", str(tmp_path))
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
+    checks = verdicts(tmp_path)["arp/migrate_with_garp"]
+    assert checks["OutageBelow"] == "pass" and checks["AnnouncedByArp"] == "pass"
+    steps = json.loads((tmp_path / "results.json").read_text())["scenarios"][0]["steps"]
+    assert any("migrate_by_script.sh" in s["command"] for s in steps)
+
+
+def test_a_users_runbook_that_forgets_the_garp_fails_them(tmp_path: Path) -> None:
+    runbook = tmp_path / "forgets_garp.steps"
+    runbook.write_text("# moves the address, tells nobody\n"
+                       "old: ip addr del {vip}/24 dev eth0\n"
+                       "new: ip addr add {vip}/24 dev eth0\n")
+    report = tmp_path / "report"
+    p = opslab("run", "arp/migrate_with_garp", "--procedure", f"migrate_with_garp={runbook}", "--report", str(report))
+    assert p.returncode == 1, p.stdout[-3000:]
+    checks = verdicts(report)["arp/migrate_with_garp"]
+    assert checks["OutageBelow"] == "fail" and checks["AnnouncedByArp"] == "fail"
+    assert "FAIL" in p.stdout and "report.html" in p.stdout
+
+
+def test_rehearse_walks_every_step_and_probes_invariants() -> None:
+    p = opslab("rehearse", "arp", "migrate_with_garp", "--yes")
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
+    assert "step 3/3 [new]" in p.stdout and "arping -s" in p.stdout
+    assert "invariant SingleOwner: ok" in p.stdout and "all steps as expected" in p.stdout
