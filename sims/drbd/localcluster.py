@@ -8,6 +8,8 @@ condition until a deadline and, on timeout, says what it waited for and what it 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import random
 import socket
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sims.drbd import drbdadm
 from sims.drbd.client import DaemonUnavailable, Volume
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,14 +87,12 @@ class Cluster:
             return v.status()
 
     def drbdadm(self, node: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "sims.drbd.drbdadm", "-c", str(self.config), "--node", node, *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=_env(),
-            timeout=30,
-        )
+        """Run drbdadm for `node` in this process (its output captured), as the shell would see it."""
+        argv = ["-c", str(self.config), "--node", node, *args]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = drbdadm.run(argv)
+        return subprocess.CompletedProcess(["drbdadm", *argv], rc, out.getvalue(), err.getvalue())
 
     def start(self, node: str) -> None:
         self.procs[node] = subprocess.Popen(
