@@ -229,11 +229,13 @@ class Node:
         if self.disk < DState.UpToDate and (not force or self.cstate == CState.SyncTarget):
             raise Refused(-2, "Need access to UpToDate data")
         forced_over_bad_data = force and self.disk < DState.UpToDate
+        if force or (not self.is_connected and self.md.uuids.bitmap == 0):
+            # Before the role bit is set, as drbd_set_role does: the bitmap UUID keeps bit 0 clear, which marks
+            # this node as the younger primary (promoted after the link broke).
+            self._new_data_generation()
         self._set_role(Role.Primary)
         if forced_over_bad_data:
             self._set_disk(DState.UpToDate)
-        if force or (not self.is_connected and self.md.uuids.bitmap == 0):
-            self._new_data_generation()
         self._save()
         if self.is_connected:
             if forced_over_bad_data:

@@ -118,7 +118,12 @@ class Pair:
         raise AssertionError("the pair did not settle")
 
     def crash(self, name: str) -> Node:
-        self.cut()
+        """Power cut: the node stops dead (no state change of its own), its peer sees the link drop."""
+        if self.linked:
+            self.linked = False
+            self.wire = {"a": [], "b": []}
+            self.peer_of(name).link_down()
+        self._flush()
         node = self._boot(name)
         node.up()
         return node
