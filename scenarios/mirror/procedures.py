@@ -55,6 +55,5 @@ CHANGE_SITE = Step(
 )
 
 PROCEDURES = {
-    p.name: p
-    for p in (Procedure("mirror_site", "mirror example.org with wget for offline browsing", (MIRROR_SITE,)),)
+    p.name: p for p in (Procedure("mirror_site", "mirror example.org with wget for offline browsing", (MIRROR_SITE,)),)
 }

@@ -9,13 +9,27 @@ ORIGIN_DIR = "example.org"
 
 REQUISITES = frozenset(
     f"{ORIGIN_DIR}/{p}"
-    for p in ("robots.txt", "css/site.css", "js/app.js", "img/logo.png", "img/bg.png", "img/bullet.png",
-              "img/diagram.png")
+    for p in (
+        "robots.txt",
+        "css/site.css",
+        "js/app.js",
+        "img/logo.png",
+        "img/bg.png",
+        "img/bullet.png",
+        "img/diagram.png",
+    )
 )
 PAGES = frozenset(
     f"{ORIGIN_DIR}/{p}"
-    for p in ("index.html", "about.html", "page.php@id=3.html", "page.php@id=4.html", "docs/index.html",
-              "docs/guide/intro.html", "private/notes.html")
+    for p in (
+        "index.html",
+        "about.html",
+        "page.php@id=3.html",
+        "page.php@id=4.html",
+        "docs/index.html",
+        "docs/guide/intro.html",
+        "private/notes.html",
+    )
 )
 LARGE = frozenset({f"{ORIGIN_DIR}/files/big.bin"})
 WHOLE_SITE = PAGES | REQUISITES | LARGE

@@ -74,6 +74,7 @@ def test_mirror_site(scenario: ScenarioRun) -> None:
     run.check(BrowsesOffline(careless, site, offsite=(run.facts["external"],)), expect="fail")
 
 
+@QUICK
 def test_scope(scenario: ScenarioRun) -> None:
     """--domains and --no-parent keep the mirror in scope: from /docs/ no page above it (its requisites are
     fetched anyway); -D with a second domain but no -H stays on the origin; -H spans to the second domain."""
