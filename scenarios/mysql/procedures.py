@@ -8,7 +8,10 @@ the numbers by hand.
 The lock of FLUSH TABLES WITH READ LOCK lives as long as its session: `rebuild_from_master` keeps that session
 open in the background (a `mysql` client reading a FIFO held open by `sleep`, its output in a file), sends the
 lock and SHOW MASTER STATUS into it, dumps in another session, then sends UNLOCK TABLES and closes it.
-`rebuild_lock_released_early` is the classic mistake: `mysql -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS"`
+The dump runs with `--skip-lock-tables`: the global read lock already holds every table still, and
+mysqldump's own `LOCK TABLES ... READ` would hang behind the writer (the lab found it): on MariaDB ≥ 10.4 a write
+waiting for the global lock already holds its table's metadata lock, so LOCK TABLES waits for the write, which
+waits for UNLOCK TABLES, which waits for the dump. `rebuild_lock_released_early` is the classic mistake: `mysql -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS"`
 exits at once, and the lock with it, long before the dump starts.
 
 Broken variants of the runbook, kept as procedures so a scenario shows their damage:
@@ -45,7 +48,7 @@ LOCK_AND_EXIT = Step(
 )
 DUMP_MASTER = Step(
     "slave1",
-    f"mysqldump -h {{master_ip}} --databases {{db}} > {DUMP}",
+    f"mysqldump -h {{master_ip}} --skip-lock-tables --databases {{db}} > {DUMP}",
     "dump the master in another session while the lock is held",
 )
 UNLOCK_AND_CLOSE = Step(
