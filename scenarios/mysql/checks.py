@@ -182,8 +182,8 @@ class SlavesMatchMaster(Check):
             )
         named = []
         for d in diffs[:4]:
-            keys = "; ".join(f"{k} {','.join(map(str, d[k][:3]))}" for k in ("missing", "extra", "changed") if d[k])
-            named.append(f"{d['slave']} {d['table']} chunk {d['chunk']} ({d['range']}): {keys or 'same keys'}")
+            which = "; ".join(f"{k} {','.join(map(str, d[k][:3]))}" for k in ("missing", "extra", "changed") if d[k])
+            named.append(f"{d['slave']} {d['table']} chunk {d['chunk']} ({d['range']}): {which or 'same keys'}")
         more = f" (+{len(diffs) - 4} more)" if len(diffs) > 4 else ""
         return self.result(
             False, f"{len(diffs)} chunk(s) differ: " + " | ".join(named) + more, differences=diffs, **evidence

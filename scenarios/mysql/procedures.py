@@ -11,7 +11,8 @@ lock and SHOW MASTER STATUS into it, dumps in another session, then sends UNLOCK
 The dump runs with `--skip-lock-tables`: the global read lock already holds every table still, and
 mysqldump's own `LOCK TABLES ... READ` would hang behind the writer (the lab found it): on MariaDB ≥ 10.4 a write
 waiting for the global lock already holds its table's metadata lock, so LOCK TABLES waits for the write, which
-waits for UNLOCK TABLES, which waits for the dump. `rebuild_lock_released_early` is the classic mistake: `mysql -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS"`
+waits for UNLOCK TABLES, which waits for the dump. `rebuild_lock_released_early` is the classic mistake:
+`mysql -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS"`
 exits at once, and the lock with it, long before the dump starts.
 
 Broken variants of the runbook, kept as procedures so a scenario shows their damage:

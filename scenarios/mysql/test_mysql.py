@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from lab.checks import CheckResult
 from lab.procedure import Step
@@ -43,8 +44,8 @@ def replicating(run: ScenarioRun, slave: str) -> bool:
 
 
 def begin(run: ScenarioRun, *, lose_slave1: bool = True, first: int = 1) -> Stage:
-    for s in SLAVES:
-        run.wait_for(lambda s=s: replicating(run, s), what=f"{s} to replicate from the master", timeout=20)
+    for slave in SLAVES:
+        run.wait_for(partial(replicating, run, slave), what=f"{slave} to replicate from the master", timeout=20)
     writer = MysqlWriter(first=first)
     run.start(writer)
     if lose_slave1:

@@ -1,0 +1,234 @@
+"""The mysql lab's judges on canned data: each one shown passing and failing, no Docker.
+
+The fake hosts answer the `mariadb --batch -e ...` commands the judges send with tab-separated output, as the
+real client prints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from lab.checks import Verdict
+from lab.host import FakeTransport, Host
+from lab.scenario import ScenarioRun
+from lab.workloads import Op
+from scenarios.mysql import db
+from scenarios.mysql.checks import AckedWritesOnEverySlave, LagReachesZero, SlaveReplicating, SlavesMatchMaster
+from scenarios.mysql.workloads import as_write, parse_writes
+
+Reply = tuple[int, str] | Callable[[str], tuple[int, str]]
+
+
+def tsv(names: list[str], *rows: Sequence[object]) -> tuple[int, str]:
+    lines = ["\t".join(names)] + ["\t".join("NULL" if v is None else str(v) for v in r) for r in rows]
+    return 0, "\n".join(lines) + "\n"
+
+
+def slave_status(io: str = "Yes", sql: str = "Yes", exec_pos: int = 1000, behind: str = "0", **errors: Any) -> Any:
+    names = [
+        "Slave_IO_State", "Master_Host", "Master_Log_File", "Read_Master_Log_Pos", "Relay_Master_Log_File",
+        "Slave_IO_Running", "Slave_SQL_Running", "Exec_Master_Log_Pos", "Seconds_Behind_Master",
+        "Last_IO_Errno", "Last_IO_Error", "Last_SQL_Errno", "Last_SQL_Error",
+    ]  # fmt: skip
+    row = [
+        "Waiting for master to send event", "10.9.0.10", "mysql-bin.000001", exec_pos, "mysql-bin.000001",
+        io, sql, exec_pos, behind if behind != "NULL" else None,
+        errors.get("io_errno", 0), errors.get("io_error", ""), errors.get("sql_errno", 0), errors.get("sql_error", ""),
+    ]  # fmt: skip
+    return tsv(names, row)
+
+
+MASTER_STATUS = tsv(["File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB"], ["mysql-bin.000001", 1000, "", ""])
+
+
+@pytest.fixture
+def lab(fake_lab: Any) -> Any:
+    """The conftest's fake lab, given the mysql lab's hosts."""
+    for name in ("master", "slave1", "slave2", "writer"):
+        t = FakeTransport()
+        fake_lab.transports[name] = t
+        fake_lab._hosts[name] = Host(name, f"{fake_lab.project}-{name}-1", t)
+    fake_lab._facts.update({"db": "shop", "engine": "mariadb", "master_ip": "10.9.0.10"})
+    return fake_lab
+
+
+@pytest.fixture
+def run(lab: Any) -> ScenarioRun:
+    return ScenarioRun("mysql/x", lab)
+
+
+# what each canned reply answers: a piece of the SQL the judges send
+SQL_OF = {
+    "information_schema_COLUMNS": "information_schema.COLUMNS",
+    "STATISTICS": "information_schema.STATISTICS",
+    "FROM_shop_documents": "FROM shop.documents",
+    "FROM_shop_order_lines": "FROM shop.order_lines",
+    "FROM_shop_accounts": "FROM shop.accounts",
+}
+
+
+def answer(lab: Any, host: str, **replies: Reply) -> None:
+    lab.transports[host].replies.update({SQL_OF.get(k, k.replace("_", " ")): v for k, v in replies.items()})
+
+
+# -- parsing ---------------------------------------------------------------------------------------------------
+
+
+def test_batch_output_is_read_by_column_name_with_escapes_and_nulls() -> None:
+    rows = db.parse_batch("a\tb\tc\nx\\ty\tNULL\tline\\nnext\n")
+    assert rows == [{"a": "x\ty", "b": None, "c": "line\nnext"}]
+
+
+def test_mysql8_status_columns_are_read_under_the_old_names() -> None:
+    row = db.canonical({"Replica_IO_Running": "Yes", "Exec_Source_Log_Pos": "4", "Relay_Source_Log_File": "b.1"})
+    assert row == {"Slave_IO_Running": "Yes", "Exec_Master_Log_Pos": "4", "Relay_Master_Log_File": "b.1"}
+
+
+def test_writer_log_becomes_operations() -> None:
+    ops = parse_writes(
+        "1700000000.5\tok\tdocuments\tw000000000000003\t20001\n"
+        "1700000000.6\terr\t-\t-\t4\t(2013, 'Lost connection')\n"
+        "1700000000.7\tok\taccounts\t17\t5\n"
+        "1700000000.8\tok\tdocu"  # cut short while the writer writes it
+    )
+    assert [(o.t, o.ok) for o in ops] == [(1700000000.5, True), (1700000000.6, False), (1700000000.7, True)]
+    assert as_write(ops[2]).table == "accounts" and as_write(ops[2]).value == "5"
+    assert "Lost connection" in ops[1].value
+
+
+# -- SlaveReplicating ------------------------------------------------------------------------------------------
+
+
+def test_slave_replicating_passes_with_both_threads_running(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status())
+    assert SlaveReplicating("slave1").evaluate(run).verdict == Verdict.PASS
+
+
+def test_slave_replicating_fails_naming_io_error_1236(lab: Any, run: ScenarioRun) -> None:
+    err = "Got fatal error 1236 from master when reading data from binary log: 'Could not find first log file name'"
+    answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status(io="No", behind="NULL", io_errno=1236, io_error=err))
+    r = SlaveReplicating("slave1").evaluate(run)
+    assert r.verdict == Verdict.FAIL
+    assert r.evidence["last_io_errno"] == 1236 and "1236" in r.detail and "first log file" in r.detail
+
+
+def test_slave_replicating_fails_when_the_host_is_not_a_slave(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "slave1", SHOW_SLAVE_STATUS=(0, ""))
+    assert SlaveReplicating("slave1").evaluate(run).verdict == Verdict.FAIL
+
+
+# -- LagReachesZero --------------------------------------------------------------------------------------------
+
+
+def test_lag_reaches_zero_when_every_slave_applied_the_masters_position(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "master", SHOW_MASTER_STATUS=MASTER_STATUS)
+    for s in ("slave1", "slave2"):
+        answer(lab, s, SHOW_SLAVE_STATUS=slave_status(exec_pos=1000))
+    r = LagReachesZero(within_s=1).evaluate(run)
+    assert r.verdict == Verdict.PASS and "lag_s" in r.evidence
+
+
+def test_lag_fails_at_once_for_a_slave_stopped_on_an_error(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "master", SHOW_MASTER_STATUS=MASTER_STATUS)
+    answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status(exec_pos=1000))
+    dup = "Duplicate entry '20001' for key 'PRIMARY'"
+    answer(
+        lab,
+        "slave2",
+        SHOW_SLAVE_STATUS=slave_status(sql="No", exec_pos=400, behind="NULL", sql_errno=1062, sql_error=dup),
+    )
+    r = LagReachesZero(within_s=30).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "slave2" in r.detail and "1062" in r.detail and "slave1" not in r.detail
+
+
+# -- SlavesMatchMaster -----------------------------------------------------------------------------------------
+
+COLUMNS = tsv(
+    ["COLUMN_NAME", "IS_NULLABLE", "COLUMN_KEY"],
+    ["id", "NO", "PRI"],
+    ["balance", "NO", ""],
+    ["note", "YES", ""],
+)
+PRIMARY = tsv(["COLUMN_NAME"], ["id"])
+
+
+def chunks(*rows: tuple[int, int, str]) -> tuple[int, str]:
+    return tsv(["chunk", "cnt", "crc"], *[list(r) for r in rows])
+
+
+def test_the_checksum_query_is_pt_table_checksums(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "master", information_schema_COLUMNS=COLUMNS, STATISTICS=PRIMARY)
+    shape = db.table_shape(db.Sql(run.host("master")), "shop", "accounts")
+    assert shape.key == ("id",) and shape.nullable == ("note",)
+    assert shape.row_crc() == "CRC32(CONCAT_WS('#', `id`, `balance`, `note`, CONCAT(ISNULL(`note`))))"
+
+
+def test_slaves_match_master_passes_on_equal_chunks(lab: Any, run: ScenarioRun) -> None:
+    same = chunks((0, 1999, "123"), (1, 2000, "456"))
+    for h in ("master", "slave1", "slave2"):
+        answer(lab, h, information_schema_COLUMNS=COLUMNS, STATISTICS=PRIMARY, GROUP_BY_chunk=same)
+    r = SlavesMatchMaster(tables=("accounts",)).evaluate(run)
+    assert r.verdict == Verdict.PASS
+    assert r.evidence["rows_compared"] == 2 * 3999 and r.evidence["chunks_differing"] == 0
+
+
+def test_slaves_match_master_names_the_differing_chunk_and_keys(lab: Any, run: ScenarioRun) -> None:
+    rows = tsv(["k", "crc"], [2000, "11"], [2001, "12"], [2002, "13"])
+    changed = tsv(["k", "crc"], [2000, "11"], [2001, "99"])
+    for h in ("master", "slave1", "slave2"):
+        answer(lab, h, information_schema_COLUMNS=COLUMNS, STATISTICS=PRIMARY)
+    answer(lab, "master", GROUP_BY_chunk=chunks((0, 1999, "1"), (1, 2000, "2")), AS_k=rows)
+    answer(lab, "slave1", GROUP_BY_chunk=chunks((0, 1999, "1"), (1, 1999, "7")), AS_k=changed)
+    answer(lab, "slave2", GROUP_BY_chunk=chunks((0, 1999, "1"), (1, 2000, "2")))
+    r = SlavesMatchMaster(tables=("accounts",)).evaluate(run)
+    assert r.verdict == Verdict.FAIL and r.evidence["chunks_differing"] == 1
+    d = r.evidence["differences"][0]
+    assert (d["slave"], d["table"], d["chunk"], d["range"]) == ("slave1", "accounts", 1, "id 2000..3999")
+    assert d["missing"] == ["2002"] and d["changed"] == ["2001"] and d["extra"] == []
+    assert "slave1 accounts chunk 1" in r.detail and "2001" in r.detail
+
+
+# -- AckedWritesOnEverySlave -----------------------------------------------------------------------------------
+
+WRITES = [
+    Op(1.0, True, "documents w000000000000003 20001"),
+    Op(1.1, True, "order_lines 1000001,1 2"),
+    Op(1.2, True, "accounts 17 5"),
+    Op(1.3, True, "accounts 17 8"),
+    Op(1.4, False, "- - 9 (2013, 'Lost connection')"),
+]
+
+
+def slave_writes(lab: Any, host: str, docs: int = 1, orders: int = 1, version: int = 8) -> None:
+    answer(
+        lab,
+        host,
+        FROM_shop_documents=tsv(["token", "n"], *([["w000000000000003", docs]] if docs else [])),
+        FROM_shop_order_lines=tsv(["order_id", "n"], *([[1000001, orders]] if orders else [])),
+        FROM_shop_accounts=tsv(["id", "version"], [17, version]),
+    )
+
+
+def test_acked_writes_on_every_slave_passes_when_each_is_there_once(lab: Any, run: ScenarioRun) -> None:
+    run.ops["MysqlWriter"] = WRITES
+    slave_writes(lab, "slave1")
+    slave_writes(lab, "slave2", version=9)  # the unacknowledged write committed after all: not a loss
+    r = AckedWritesOnEverySlave().evaluate(run)
+    assert r.verdict == Verdict.PASS and r.evidence["acked"] == 4 and r.evidence["lost"] == 0
+
+
+def test_acked_writes_lost_or_doubled_fail(lab: Any, run: ScenarioRun) -> None:
+    run.ops["MysqlWriter"] = WRITES
+    slave_writes(lab, "slave1", docs=0, version=5)
+    slave_writes(lab, "slave2", orders=2)
+    r = AckedWritesOnEverySlave().evaluate(run)
+    assert r.verdict == Verdict.FAIL
+    assert r.evidence["lost"] == 2 and r.evidence["doubled"] == 1
+    assert "slave1: 2 lost" in r.detail and "slave2: 0 lost, 1 doubled" in r.detail
+
+
+def test_acked_writes_unknown_without_the_writers_record(run: ScenarioRun) -> None:
+    assert AckedWritesOnEverySlave().evaluate(run).verdict == Verdict.UNKNOWN
