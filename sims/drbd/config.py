@@ -2,8 +2,9 @@
 
 Contract: `load_resource(path, node=None) -> ResourceConfig` parses the drbd.conf grammar (`word ... ;` and
 `word ... { ... }`, `#` comments), picks the `on <host>` section for this node (default: the host name, as drbdadm
-does) and the other one as the peer. Understood: `net { after-sb-0pri/1pri/2pri; rr-conflict; }`,
-`disk { al-extents; resync-rate; }`, `protocol C;`, and per `on` section `disk`, `address`, `meta-disk`. What only
+does) and the other one as the peer. Understood: `protocol C;`,
+`net { after-sb-0pri; after-sb-1pri; after-sb-2pri; rr-conflict; always-asbp; ping-int; ping-timeout; timeout; }`
+(DRBD's units), `disk { al-extents; resync-rate; }`, and per `on` section `disk`, `address`, `meta-disk`. What only
 the stand-in needs sits in a `sim { control; log; size; block-size; }` section, at resource level or inside an `on`
 section (which wins). Mistakes raise `ConfigError` with a message and a hint. Nothing else reads the file.
 """
@@ -46,6 +47,9 @@ class ResourceConfig:
     policies: AfterSbPolicies
     al_extents: int
     resync_rate_kib: int  # 0 = as fast as the link goes
+    ping_int_s: float = 10.0  # net { ping-int } (seconds)
+    ping_timeout_s: float = 0.5  # net { ping-timeout } (DRBD unit: tenths of a second)
+    timeout_s: float = 6.0  # net { timeout }: a peer that does not acknowledge a write this long is dropped
 
     @property
     def blocks(self) -> int:
@@ -109,6 +113,17 @@ def _address(value: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise ConfigError(f"bad address '{value}'", "write addresses as IP:PORT, e.g. 10.0.0.1:7789")
     return host, int(port)
+
+
+def _number(section: Section, key: str, default: float) -> float:
+    value = str(section.get(key, default))
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{key}: '{value}' is not a number", f"write e.g. '{key} {default};'") from None
+    if number <= 0:
+        raise ConfigError(f"{key}: must be positive, got {value}", f"write e.g. '{key} {default};'")
+    return number
 
 
 def _choice(section: Section, key: str, allowed: tuple[str, ...], default: str) -> str:
@@ -185,4 +200,7 @@ def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource
         policies=policies,
         al_extents=int(str(disk_opts.get("al-extents", 8))),
         resync_rate_kib=_size(str(disk_opts.get("resync-rate", "0"))) // 1024,
+        ping_int_s=_number(net, "ping-int", 10),
+        ping_timeout_s=_number(net, "ping-timeout", 5) / 10,
+        timeout_s=_number(net, "timeout", 60) / 10,
     )

@@ -5,6 +5,9 @@ request. It owns one `Node` core (sims.drbd.node) and is its transport:
 - replication link: listens on its own address and dials the peer's while the node wants a link (both try; when
   both dial at once, the connection dialled by the smaller address wins, so both sides keep the same one);
 - protocol C: a `write` request is answered only when the core reports the write done;
+- liveness: a link that stays silent for `ping-int` gets a ping; no answer within `ping-timeout` ("PingAck did not
+  arrive in time."), or a write the peer has not acknowledged within `timeout`, breaks the link, so a partition
+  does not hang protocol C writes;
 - resync: pumps the sync source's queue, at `resync-rate` when one is configured;
 - control socket (JSON lines, see sims.drbd.wire): up, down, primary, secondary, connect, disconnect, outdate,
   status, read, write, stop. Replies are `{"rc": int, "out": str, "err": str, ...}`; refusals carry DRBD's text;
@@ -39,6 +42,8 @@ class Link:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.last_heard = time.monotonic()
+        self.ping_sent: float | None = None
 
     def send(self, msg: dict[str, Any]) -> None:
         self.writer.write(encode_frame(msg))
@@ -74,6 +79,7 @@ class Daemon:
         self._dialing = False
         self._done: set[int] = set()
         self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._write_started: dict[int, float] = {}
         self._pump: asyncio.Task[None] | None = None
         self._server: asyncio.Server | None = None
         self._stop = asyncio.Event()
@@ -120,11 +126,39 @@ class Daemon:
         self.node.link_up(tiebreak=self.cfg.holds_tiebreak)
         self.after_core_call()
         self._spawn(self._read_loop(link))
+        self._spawn(self._watch_link(link))
+
+    async def _watch_link(self, link: Link) -> None:
+        """DRBD's ping / ping-timeout / timeout: break a link that went silent instead of waiting forever."""
+        while self.link is link:
+            await asyncio.sleep(0.05)
+            now = time.monotonic()
+            if link.ping_sent is not None and link.last_heard < link.ping_sent:
+                if now - link.ping_sent > self.cfg.ping_timeout_s:
+                    self._break_link(link, "PingAck did not arrive in time.")
+                    return
+            elif now - link.last_heard > self.cfg.ping_int_s:
+                link.ping_sent = now
+                link.send({"t": "ping"})
+            oldest = min(self._write_started.values(), default=now)
+            if now - oldest > self.cfg.timeout_s:
+                self._break_link(link, "Remote failed to finish a request within timeout")
+                return
+
+    def _break_link(self, link: Link, reason: str) -> None:
+        if self.link is not link:
+            return
+        self.log(f"block drbd0: {reason}")
+        self.link = None
+        link.close()
+        self.node.link_down()
+        self.after_core_call()
 
     async def _read_loop(self, link: Link) -> None:
         try:
             while True:
                 msg = await read_frame(link.reader)
+                link.last_heard = time.monotonic()
                 if self.link is link:
                     self.node.receive(msg)
                     self.after_core_call()
@@ -218,6 +252,7 @@ class Daemon:
 
     # ---- writes (protocol C) -----------------------------------------------------------------------------------
     def _write_done(self, seq: int) -> None:
+        self._write_started.pop(seq, None)
         future = self._waiting.pop(seq, None)
         if future is None:
             self._done.add(seq)
@@ -225,7 +260,12 @@ class Daemon:
             future.set_result(None)
 
     async def write(self, block: int, data: bytes) -> None:
-        seq = self.node.write(block, data)
+        self._write_started[self.node.next_seq] = time.monotonic()
+        try:
+            seq = self.node.write(block, data)
+        except Exception:
+            self._write_started.pop(self.node.next_seq, None)
+            raise
         self.after_core_call()
         if seq in self._done:
             self._done.discard(seq)

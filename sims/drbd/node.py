@@ -150,6 +150,11 @@ class Node:
         return self.configured and self.cstate not in (CState.StandAlone, CState.Disconnecting)
 
     @property
+    def next_seq(self) -> int:
+        """The sequence number the next `write` will return (and report through `write_done`)."""
+        return self._next_seq
+
+    @property
     def out_of_sync_blocks(self) -> int:
         return len(self.md.bitmap)
 
@@ -438,6 +443,12 @@ class Node:
             return
         self._set_cstate(verdict.conn)
         self.outbox.append({"t": "bitmap", "bits": sorted(self.md.bitmap)})
+
+    def _on_ping(self, msg: Message) -> None:
+        self.outbox.append({"t": "ping_ack"})
+
+    def _on_ping_ack(self, msg: Message) -> None:
+        pass
 
     def _on_state(self, msg: Message) -> None:
         self._set_peer(Role[msg["role"]], DState[msg["disk"]])

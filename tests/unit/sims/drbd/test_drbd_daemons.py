@@ -138,3 +138,27 @@ def test_drbdadm_up_starts_the_daemon_and_down_stops_the_resource(tmp_path: Path
                 alpha.request("stop")
             except VolumeError:
                 pass
+
+
+def test_silent_peer_is_dropped_and_writes_go_on(tmp_path: Path) -> None:
+    """A peer that stops answering (SIGSTOP: like a partition) must not hang protocol C writes forever."""
+    import os
+    import signal
+    import time
+
+    with two_daemons(tmp_path, size="256K", net="ping-int 1; ping-timeout 3; timeout 10;") as c:
+        make_alpha_primary(c)
+        beta = c.procs["beta"]
+        os.kill(beta.pid, signal.SIGSTOP)
+        try:
+            with c.volume("alpha") as alpha:
+                started = time.monotonic()
+                alpha.write_block(9, block(9))  # returns once alpha gives up on beta
+                assert time.monotonic() - started < 5
+            status = c.status("alpha")
+            assert status["cstate"] == "WFConnection" and status["out_of_sync_blocks"] == 1
+            assert "Remote failed to finish a request within timeout" in c.log("alpha")
+        finally:
+            os.kill(beta.pid, signal.SIGCONT)
+        wait_until(lambda: both(c, "Connected"), "beta to come back and resync")
+        assert c.image("alpha") == c.image("beta")

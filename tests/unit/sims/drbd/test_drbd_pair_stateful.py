@@ -71,7 +71,7 @@ class TwoNodes(RuleBasedStateMachine):
             raise AssertionError("a Secondary accepted a write")
         replicated = node.cstate in (CState.Connected, CState.SyncSource)
         data = self._next_data()
-        self.inflight[(name, node._next_seq)] = (block, data)
+        self.inflight[(name, node.next_seq)] = (block, data)
         node.write(block, data)
         if not replicated:
             self.wrote_apart[name] = True
@@ -84,7 +84,7 @@ class TwoNodes(RuleBasedStateMachine):
         if node.role != Role.Primary:
             return
         data = self._next_data()
-        self.inflight[(name, node._next_seq)] = (block, data)
+        self.inflight[(name, node.next_seq)] = (block, data)
         node.write(block, data)
         self.pair.cut()
         self.wrote_apart[name] = True
