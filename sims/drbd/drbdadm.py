@@ -1,7 +1,7 @@
 """A `drbdadm`-style command line for the stand-in: the words, output and exit codes of drbdadm 8.4.
 
-Contract: `drbdadm [-c FILE] [--node NAME] COMMAND [OPTIONS] RESOURCE`, COMMAND one of up, down, primary [--force],
-secondary, connect [--discard-my-data], disconnect, outdate, role (alias state), cstate, dstate,
+Contract: `drbdadm [-c FILE] [--node NAME] COMMAND [OPTIONS] RESOURCE`, COMMAND one of create-md, up, down,
+primary [--force], secondary, connect [--discard-my-data], disconnect, outdate, role (alias state), cstate, dstate,
 status [--json]. `up` starts the node's daemon when none answers. Output on stdout as drbdadm prints it
 (`Primary/Secondary`, `Connected`, `UpToDate/UpToDate`, /proc/drbd lines for status); refusals on stderr in DRBD's
 words followed by the drbdsetup line, with DRBD's exit codes (17 for a refused state change, 10 for resource or
@@ -21,8 +21,11 @@ from typing import Any, NoReturn
 
 from sims.drbd.client import DaemonUnavailable, Volume, VolumeError
 from sims.drbd.config import DEFAULT_CONFIG, ConfigError, ResourceConfig, load_resource
+from sims.drbd.storage import FileDevice, JsonMetaStore, Metadata
+from sims.drbd.uuids import Uuids
 
 COMMANDS = (
+    "create-md",
     "up",
     "down",
     "primary",
@@ -180,8 +183,25 @@ def _refused(args: argparse.Namespace, cfg: ResourceConfig, e: VolumeError) -> i
     return e.exit_code
 
 
+def _create_md(cfg: ResourceConfig) -> int:
+    """drbdadm create-md: write fresh meta data ("never had data") beside the backing file."""
+    if cfg.meta.exists():
+        return fail(
+            f"There appears to be valid meta data already in place at {cfg.meta}; refusing to overwrite it.",
+            f"to start this node over, take the resource down and delete {cfg.meta}",
+            EXIT_CONFIG,
+        )
+    JsonMetaStore(cfg.meta).save(Metadata(Uuids.just_created()))
+    FileDevice(cfg.disk, cfg.blocks, cfg.block_size).close()
+    print("initializing activity log\nNOT initializing bitmap\nWriting meta data...")
+    print("New drbd meta data block successfully created.")
+    return 0
+
+
 def _dispatch(args: argparse.Namespace, cfg: ResourceConfig, volume: Volume) -> int:
     cmd = args.command
+    if cmd == "create-md":
+        return _create_md(cfg)
     if cmd == "up":
         try:
             status = volume.status()

@@ -121,3 +121,11 @@ def test_proc_drbd_lines() -> None:
     assert lines[2] == " 0: cs:SyncSource ro:Primary/Secondary ds:UpToDate/Inconsistent C r-----"
     assert lines[3] == "    ns:8 nr:0 dw:8 dr:0 al:1 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:12"
     assert "sync'ed: 25.0% (12/16)K" in lines[4]
+
+
+def test_create_md_once(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    assert run(["-c", str(config), "--node", "alpha", "create-md", "r0"]) == 0
+    assert "New drbd meta data block successfully created." in capsys.readouterr().out
+    assert (tmp_path / "a.img.md.json").exists() and (tmp_path / "a.img").stat().st_size == 4 * 1024 * 1024
+    rc = run(["-c", str(config), "--node", "alpha", "create-md", "r0"])
+    assert_helpful(capsys, rc, 10, "valid meta data already in place")
