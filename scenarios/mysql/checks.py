@@ -145,34 +145,38 @@ class SlavesMatchMaster(Check):
     def evaluate(self, run: ScenarioRun) -> CheckResult:
         dbname = run.facts["db"]
         master = sql(run, "master")
+        shapes = db.table_shapes(master, dbname, self.tables)
+        key0 = {s.name: s.key[0] for s in shapes}
+        mine = db.chunk_checksums(master, dbname, shapes, self.chunk_size)
         rows_compared = chunks_compared = 0
         diffs: list[dict[str, Any]] = []
-        for table in self.tables:
-            shape = db.table_shape(master, dbname, table)
-            mine = db.chunk_checksums(master, dbname, shape, self.chunk_size)
-            for s in self.slaves:
-                slave = sql(run, s)
-                theirs = db.chunk_checksums(slave, dbname, shape, self.chunk_size)
-                rows_compared += sum(n for n, _ in mine.values())
-                chunks_compared += len(set(mine) | set(theirs))
-                for chunk in db.differing(mine, theirs):
-                    keys = db.key_diff(
-                        db.row_checksums(master, dbname, shape, chunk, self.chunk_size),
-                        db.row_checksums(slave, dbname, shape, chunk, self.chunk_size),
-                    )
-                    lo = chunk * self.chunk_size
-                    diffs.append(
-                        {
-                            "slave": s,
-                            "table": table,
-                            "chunk": chunk,
-                            "range": f"{shape.key[0]} {lo}..{lo + self.chunk_size - 1}",
-                            "master": mine.get(chunk),
-                            "slave_chunk": theirs.get(chunk),
-                            **{k: v[:10] for k, v in keys.items()},
-                            "counts": {k: len(v) for k, v in keys.items()},
-                        }
-                    )
+        master_rows: dict[tuple[str, int], dict[str, str]] = {}
+        for s in self.slaves:
+            slave = sql(run, s)
+            theirs = db.chunk_checksums(slave, dbname, shapes, self.chunk_size)
+            rows_compared += sum(n for n, _ in mine.values())
+            chunks_compared += len(set(mine) | set(theirs))
+            bad = db.differing(mine, theirs)
+            if not bad:
+                continue
+            wanted = [c for c in bad if c not in master_rows]
+            master_rows.update(db.row_checksums(master, dbname, shapes, wanted, self.chunk_size))
+            slave_rows = db.row_checksums(slave, dbname, shapes, bad, self.chunk_size)
+            for table, chunk in bad:
+                keys = db.key_diff(master_rows[(table, chunk)], slave_rows[(table, chunk)])
+                lo = chunk * self.chunk_size
+                diffs.append(
+                    {
+                        "slave": s,
+                        "table": table,
+                        "chunk": chunk,
+                        "range": f"{key0[table]} {lo}..{lo + self.chunk_size - 1}",
+                        "master": mine.get((table, chunk)),
+                        "slave_chunk": theirs.get((table, chunk)),
+                        **{k: v[:10] for k, v in keys.items()},
+                        "counts": {k: len(v) for k, v in keys.items()},
+                    }
+                )
         evidence = {"rows_compared": rows_compared, "chunks_compared": chunks_compared, "chunks_differing": len(diffs)}
         if not diffs:
             return self.result(
@@ -214,30 +218,24 @@ class AckedWritesOnEverySlave(Check):
         for s in self.slaves:
             q = sql(run, s)
             try:
-                have_docs = Counter(
-                    {
-                        str(r["token"]): int(str(r["n"]))
-                        for r in q.query(
-                            f"SELECT token, COUNT(*) AS n FROM {dbname}.documents WHERE token LIKE 'w%' GROUP BY token"
-                        )
-                    }
+                rows = q.query(
+                    f"SELECT 'documents' AS tbl, token AS k, COUNT(*) AS n FROM {dbname}.documents "
+                    "WHERE token LIKE 'w%' GROUP BY token UNION ALL "
+                    f"SELECT 'order_lines', order_id, COUNT(*) FROM {dbname}.order_lines WHERE order_id > 1000000 "
+                    "GROUP BY order_id UNION ALL "
+                    f"SELECT 'accounts', id, version FROM {dbname}.accounts WHERE id <= 500"
                 )
-                have_orders = Counter(
-                    {
-                        str(r["order_id"]): int(str(r["n"]))
-                        for r in q.query(
-                            f"SELECT order_id, COUNT(*) AS n FROM {dbname}.order_lines WHERE order_id > 1000000 "
-                            "GROUP BY order_id"
-                        )
-                    }
-                )
-                have_versions = {
-                    str(r["id"]): int(str(r["version"]))
-                    for r in q.query(f"SELECT id, version FROM {dbname}.accounts WHERE id <= 500")
-                }
             except OpslabError as exc:
                 per_slave[s] = {"error": exc.message}
                 continue
+            have: dict[str, Counter[str]] = {"documents": Counter(), "order_lines": Counter()}
+            have_versions: dict[str, int] = {}
+            for r in rows:
+                if r["tbl"] == "accounts":
+                    have_versions[str(r["k"])] = int(str(r["n"]))
+                else:
+                    have[str(r["tbl"])][str(r["k"])] = int(str(r["n"]))
+            have_docs, have_orders = have["documents"], have["order_lines"]
             lost = sorted(f"documents {k}" for k in docs if have_docs[k] == 0)
             lost += sorted(f"order_lines {k},1" for k in orders if have_orders[k] == 0)
             lost += sorted(

@@ -125,51 +125,68 @@ def q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def table_shape(sql: Sql, db: str, table: str) -> TableShape:
-    cols = sql.query(
-        "SELECT COLUMN_NAME, IS_NULLABLE, COLUMN_KEY FROM information_schema.COLUMNS "
-        f"WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION"
-    )
-    keys = sql.query(
-        "SELECT COLUMN_NAME FROM information_schema.STATISTICS "
-        f"WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = '{table}' AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX"
-    )
-    if not cols or not keys:
-        raise CommandError(f"shape of {db}.{table} (on {sql.host.name})", 0, "", "no such table or no primary key")
-    return TableShape(
-        table,
-        tuple(str(c["COLUMN_NAME"]) for c in cols),
-        tuple(str(c["COLUMN_NAME"]) for c in cols if c["IS_NULLABLE"] == "YES"),
-        tuple(str(k["COLUMN_NAME"]) for k in keys),
-    )
-
-
-Chunks = dict[int, tuple[int, str]]
-
-
-def chunk_checksums(sql: Sql, db: str, shape: TableShape, chunk_size: int) -> Chunks:
-    """{chunk number: (rows, BIT_XOR of row CRCs)} for chunks of `chunk_size` values of the key's first column."""
-    k0 = q(shape.key[0])
+def table_shapes(sql: Sql, db: str, tables: tuple[str, ...]) -> list[TableShape]:
+    """Columns, nullable columns and primary key of each table, in one query."""
+    names = ", ".join(f"'{t}'" for t in tables)
     rows = sql.query(
-        f"SELECT FLOOR({k0} / {chunk_size}) AS chunk, COUNT(*) AS cnt, "
-        f"COALESCE(BIT_XOR(CAST({shape.row_crc()} AS UNSIGNED)), 0) AS crc "
-        f"FROM {q(db)}.{q(shape.name)} GROUP BY chunk ORDER BY chunk"
+        "SELECT c.TABLE_NAME AS tbl, c.COLUMN_NAME AS col, c.IS_NULLABLE AS nullable, s.SEQ_IN_INDEX AS pk "
+        "FROM information_schema.COLUMNS c LEFT JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = "
+        "c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY' "
+        f"WHERE c.TABLE_SCHEMA = '{db}' AND c.TABLE_NAME IN ({names}) ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION"
     )
-    return {int(str(r["chunk"])): (int(str(r["cnt"])), str(r["crc"])) for r in rows}
+    shapes = []
+    for t in tables:
+        mine = [r for r in rows if r["tbl"] == t]
+        key = sorted((int(str(r["pk"])), str(r["col"])) for r in mine if r["pk"] is not None)
+        if not mine or not key:
+            raise CommandError(f"shape of {db}.{t} (on {sql.host.name})", 0, "", "no such table or no primary key")
+        shapes.append(
+            TableShape(
+                t,
+                tuple(str(r["col"]) for r in mine),
+                tuple(str(r["col"]) for r in mine if r["nullable"] == "YES"),
+                tuple(c for _, c in key),
+            )
+        )
+    return shapes
 
 
-def row_checksums(sql: Sql, db: str, shape: TableShape, chunk: int, chunk_size: int) -> dict[str, str]:
-    """{key: row CRC} for the rows of one chunk."""
-    k0 = q(shape.key[0])
-    lo, hi = chunk * chunk_size, (chunk + 1) * chunk_size
-    rows = sql.query(
-        f"SELECT {shape.key_expr()} AS k, {shape.row_crc()} AS crc FROM {q(db)}.{q(shape.name)} "
-        f"WHERE {k0} >= {lo} AND {k0} < {hi}"
-    )
-    return {str(r["k"]): str(r["crc"]) for r in rows}
+Chunks = dict[tuple[str, int], tuple[int, str]]
 
 
-def differing(a: Chunks, b: Chunks) -> list[int]:
+def chunk_checksums(sql: Sql, db: str, shapes: list[TableShape], chunk_size: int) -> Chunks:
+    """{(table, chunk number): (rows, BIT_XOR of row CRCs)}, chunks of `chunk_size` values of the key's first
+    column, every table in one query."""
+    parts = [
+        f"SELECT '{s.name}' AS tbl, FLOOR({q(s.key[0])} / {chunk_size}) AS chunk, COUNT(*) AS cnt, "
+        f"COALESCE(BIT_XOR(CAST({s.row_crc()} AS UNSIGNED)), 0) AS crc FROM {q(db)}.{q(s.name)} GROUP BY chunk"
+        for s in shapes
+    ]
+    rows = sql.query(" UNION ALL ".join(parts))
+    return {(str(r["tbl"]), int(str(r["chunk"]))): (int(str(r["cnt"])), str(r["crc"])) for r in rows}
+
+
+def row_checksums(
+    sql: Sql, db: str, shapes: list[TableShape], chunks: list[tuple[str, int]], chunk_size: int
+) -> dict[tuple[str, int], dict[str, str]]:
+    """{(table, chunk): {key: row CRC}} for the rows of the given chunks, in one query."""
+    by_name = {s.name: s for s in shapes}
+    parts = []
+    for table, chunk in chunks:
+        s = by_name[table]
+        lo, hi = chunk * chunk_size, (chunk + 1) * chunk_size
+        parts.append(
+            f"SELECT '{table}' AS tbl, {chunk} AS chunk, {s.key_expr()} AS k, {s.row_crc()} AS crc "
+            f"FROM {q(db)}.{q(table)} WHERE {q(s.key[0])} >= {lo} AND {q(s.key[0])} < {hi}"
+        )
+    out: dict[tuple[str, int], dict[str, str]] = {c: {} for c in chunks}
+    if parts:
+        for r in sql.query(" UNION ALL ".join(parts)):
+            out[(str(r["tbl"]), int(str(r["chunk"])))][str(r["k"])] = str(r["crc"])
+    return out
+
+
+def differing(a: Chunks, b: Chunks) -> list[tuple[str, int]]:
     return sorted(c for c in set(a) | set(b) if a.get(c) != b.get(c))
 
 
