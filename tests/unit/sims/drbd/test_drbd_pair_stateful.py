@@ -203,7 +203,7 @@ class TwoNodesWithAutoRecovery(TwoNodes):
 
 
 SETTINGS = settings(
-    max_examples=120, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=100, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 TestTwoNodes = TwoNodes.TestCase
 TestTwoNodes.settings = SETTINGS
