@@ -38,6 +38,7 @@ POLICIES_1PRI = ("disconnect", "consensus", "discard-secondary", "call-pri-lost-
 POLICIES_2PRI = ("disconnect", "violently-as0p", "call-pri-lost-after-sb")
 RR_CONFLICT_POLICIES = ("disconnect", "call-pri-lost", "violently")
 ALLOWED_BY_PRIMARIES = (POLICIES_0PRI, POLICIES_1PRI, POLICIES_2PRI)
+HELPER = "helper command: /sbin/drbdadm"  # DRBD calls these handlers; the stand-in only logs the call
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,8 @@ def sync_handshake(
             hg *= 2
         log.append(f"Becoming sync {'source' if hg > 0 else 'target'} due to disk states.")
 
+    if abs(hg) == HG_SPLIT_BRAIN_AUTO:
+        log.append(f"{HELPER} initial-split-brain minor-0")
     give_up = False
     if hg == HG_SPLIT_BRAIN_AUTO or (hg == HG_SPLIT_BRAIN_MANUAL and policies.always_asbp):
         primaries = (me.role == Role.Primary) + (peer.role == Role.Primary)
@@ -222,6 +225,7 @@ def sync_handshake(
 
     if hg == HG_SPLIT_BRAIN_MANUAL:
         log.append("Split-Brain detected but unresolved, dropping connection!")
+        log.append(f"{HELPER} split-brain minor-0")
         return done(CState.StandAlone)
 
     if hg > 0 and me.disk <= DState.Inconsistent:

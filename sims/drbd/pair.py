@@ -1,10 +1,11 @@
 """Two node cores joined by an in-memory link: the transport used by unit and property tests, no sockets.
 
 Contract: `Pair` owns nodes `a` and `b` (a holds the tiebreak) built on `MemoryDevice` / `MemoryMetaStore`.
-`deliver(limit)` moves queued messages in order, one direction then the other, and returns how many it moved;
+`deliver(limit)` moves queued messages in order, alternating directions, and returns how many it moved;
 `settle()` delivers (and pumps resync) until nothing moves. `cut()` breaks the link, dropping what was in flight;
-`heal()` brings it up when both sides want it. `crash(name)` throws a node away and boots a new core from the same
-disk and meta data (what a power cut leaves). Acknowledged writes are recorded in `acked[name]` as seq numbers.
+`heal()` brings it up when both sides want it; a side that hangs up (split brain, disconnect) still gets its last
+words delivered, as TCP would. `crash(name)` throws a node away and boots a new core from the same disk and meta
+data (what a power cut leaves). Completed writes are recorded in `acked[name]` as seq numbers.
 """
 
 from __future__ import annotations

@@ -115,7 +115,10 @@ def test_split_brain_unresolved_drops_connection() -> None:
     )
     assert verdict.conn == CState.StandAlone
     assert "uuid_compare()=100 by rule 90" in verdict.log
-    assert verdict.log[-1] == "Split-Brain detected but unresolved, dropping connection!"
+    assert verdict.log[-2:] == (
+        "Split-Brain detected but unresolved, dropping connection!",
+        "helper command: /sbin/drbdadm split-brain minor-0",
+    )
 
 
 def test_discard_my_data_settles_split_brain_on_both_sides() -> None:
