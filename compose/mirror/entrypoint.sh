@@ -1,7 +1,10 @@
 #!/bin/sh
-# SITE=<name>: serve a copy of /fixtures/site/<name> (the copy may be changed by scenarios; the fixture never is),
-# with a large file of LARGE_KB KiB at /files/big.bin. No SITE: a client, nothing to start.
-# Readiness is a file: /run/opslab-ready appears once nginx listens.
+# One entrypoint, three roles:
+# - SITE=<name>: serve a copy of /fixtures/site/<name> (scenarios may change the copy; the fixture never is), with
+#   a large file of LARGE_KB KiB at /files/big.bin;
+# - VIEWER=1: serve /srv/mirror (read-only) on the loopback, for the headless browser;
+# - neither: a client, nothing to start.
+# Readiness is a file: /run/opslab-ready appears once nginx listens (`nginx` returns after it opened its socket).
 set -e
 mkdir -p /etc/nginx/faults
 if [ -n "${SITE:-}" ]; then
@@ -11,7 +14,9 @@ if [ -n "${SITE:-}" ]; then
   fi
   chmod -R a+rX /srv/www
   : > /var/log/nginx/access.log
-  nginx  # returns once the listening socket is open
+  nginx
+elif [ "${VIEWER:-}" = 1 ]; then
+  nginx -c /etc/nginx/viewer.conf
 fi
 touch /run/opslab-ready
 exec "$@"

@@ -440,7 +440,9 @@ class WaitBetweenRequests(Check):
 class RateLimited(Check):
     """The large file took at least (size − socket buffers) / rate at the origin: --limit-rate held."""
 
-    BUFFERS = 64 * 1024  # what the server's send and the client's receive buffers may hold at most
+    # What may be on its way when nginx writes the last byte: its send buffer (sndbuf=16k, doubled by the kernel),
+    # the client's receive buffer (tcp_rmem max 16k) and wget's first, unthrottled read; seen: about 60 KiB.
+    BUFFERS = 128 * 1024
 
     def __init__(self, mirror: Mirror, path: str, rate_bytes: float) -> None:
         self.mirror = mirror

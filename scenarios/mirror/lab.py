@@ -6,7 +6,7 @@ loads it in headless Chromium, the offline browser.
 
 Parameters keep the suite quick while running the runbook's command as written: `wait_s` is its `--wait`
 (1 s, as in the runbook), `limit_rate` its `--limit-rate` (500K), `large_kb` the size of the large file that
-shows the rate limit (512 KiB: about a second at 500K).
+shows the rate limit (1 MiB: about two seconds at 500K, well above what socket buffers hold).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ SPEC = LabSpec(
     params=(
         Param("wait_s", "1", "wget's --wait (seconds between requests)", "MIRROR_WAIT_S"),
         Param("limit_rate", "500K", "wget's --limit-rate", "MIRROR_LIMIT_RATE"),
-        Param("large_kb", "512", "size of the large file /files/big.bin in KiB", "MIRROR_LARGE_KB"),
+        Param("large_kb", "1024", "size of the large file /files/big.bin in KiB", "MIRROR_LARGE_KB"),
     ),
     facts=facts,
     ready_timeout=60.0,

@@ -206,10 +206,10 @@ def test_wait_between_requests(lab: Any, run: ScenarioRun) -> None:
 
 def test_rate_limited(lab: Any, run: ScenarioRun) -> None:
     m = Mirror("runbook", step(start=T0, duration=10))
-    size = 512 * 1024
-    lab.transports["origin"].replies["access.log"] = (0, log_line(T0 + 3, 0.95, "/files/big.bin", size=size))
+    size = 1024 * 1024
+    lab.transports["origin"].replies["access.log"] = (0, log_line(T0 + 3, 1.9, "/files/big.bin", size=size))
     r = RateLimited(m, "/files/big.bin", 500 * 1024).evaluate(run)
-    assert r.verdict == Verdict.PASS and r.evidence["least_s"] == pytest.approx(0.896)
+    assert r.verdict == Verdict.PASS and r.evidence["least_s"] == pytest.approx(1.792)
     lab.transports["origin"].replies["access.log"] = (0, log_line(T0 + 3, 0.12, "/files/big.bin", size=size))
     assert RateLimited(m, "/files/big.bin", 500 * 1024).evaluate(run).verdict == Verdict.FAIL
     lab.transports["origin"].replies["access.log"] = (0, log_line(T0 + 3, 0.12, "/other", size=size))
