@@ -1,0 +1,87 @@
+"""The record service: numbered records kept on the DRBD volume, served over HTTP on the floating IP.
+
+`PUT /records/<n>` with a short body stores record n and answers `200 stored <n> on <host>` once the volume has
+it (protocol C: both disks, or the bitmap when the peer is away); `GET /records/<n>` answers its body or 404.
+A record is a 64-byte slot, 64 to a 4 KiB block (record n in block 1 + n // 64), so a few seconds of writes dirty
+a handful of blocks. The service holds nothing in memory: a node that takes over reads what the disk has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from sims.drbd.client import Volume, VolumeError
+
+SLOT = 64
+PER_BLOCK = 4096 // SLOT
+LOCK = threading.Lock()
+HOST = socket.gethostname()
+VOLUME = Volume("/run/drbd-sim/r0.sock", timeout=30.0)
+
+
+def locate(n: int) -> tuple[int, int]:
+    return 1 + n // PER_BLOCK, (n % PER_BLOCK) * SLOT
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def _answer(self, code: int, text: str) -> None:
+        body = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _record(self) -> int | None:
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "records" and parts[1].isdigit():
+            return int(parts[1])
+        return None
+
+    def do_PUT(self) -> None:  # noqa: N802
+        n = self._record()
+        if n is None:
+            return self._answer(404, "no such path")
+        data = self.rfile.read(int(self.headers.get("Content-Length", "0")))[: SLOT - 1]
+        block, off = locate(n)
+        try:
+            with LOCK:
+                buf = bytearray(VOLUME.read_block(block))
+                buf[off : off + SLOT] = data.ljust(SLOT, b"\0")
+                VOLUME.write_block(block, bytes(buf))
+        except VolumeError as e:
+            VOLUME.close()
+            return self._answer(503, f"volume refused: {e}")
+        self._answer(200, f"stored {n} on {HOST}")
+
+    def do_GET(self) -> None:  # noqa: N802
+        n = self._record()
+        if n is None:
+            return self._answer(200 if self.path == "/" else 404, f"recordd on {HOST}")
+        block, off = locate(n)
+        try:
+            with LOCK:
+                raw = VOLUME.read_block(block)[off : off + SLOT].rstrip(b"\0")
+        except VolumeError as e:
+            VOLUME.close()
+            return self._answer(503, f"volume refused: {e}")
+        self._answer(200 if raw else 404, raw.decode(errors="replace"))
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--listen", required=True)
+    p.add_argument("--port", type=int, default=8080)
+    a = p.parse_args()
+    HTTPServer((a.listen, a.port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Judges of the drbd lab: they read the nodes (drbdadm, heartbeat's log, addresses) and the client's writes.
+
+Invariants (after every step): `SinglePrimary` (at most one DRBD Primary), `SingleServiceOwner` (the floating
+IP and the record service on at most one node). Checks: `AckedWritesKept` (every acknowledged record reads back
+through the floating IP), `OutageBelow` (the client's longest silence: the failover window), `Redundant`
+(Connected, both UpToDate), `ResyncMovedOnlyChangedBlocks`, `HeartbeatTookOver` (heartbeat's log on a node shows
+a completed takeover), `SplitBrainDetected` (DRBD's log says so and the node is StandAlone). None changes anything:
+reading records back is a GET.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from lab.checks import Check, CheckResult, Invariant
+from lab.host import Host
+from lab.scenario import ScenarioRun
+from lab.workloads import longest_gap
+from scenarios.drbd.lab import NODES
+from scenarios.drbd.workloads import WRITER, Write, block_of, writes
+
+WRITER_NAME = "RecordWriter"
+HA_LOG = "/var/log/ha-log"
+DRBD_LOG = "/var/log/drbd-r0.log"
+
+
+def ranges(numbers: list[int]) -> str:
+    """'3-5, 9' for [3, 4, 5, 9]."""
+    out: list[str] = []
+    for n in sorted(numbers):
+        if out and out[-1].split("-")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
+
+
+def role(host: Host) -> str:
+    """'Primary', 'Secondary', 'Unconfigured', or 'down' when the node does not answer."""
+    r = host.run("drbdadm role r0")
+    if not r.succeeded:
+        return "down"
+    return r.stdout.strip().split("/")[0] or "down"
+
+
+def drbd_status(host: Host) -> dict[str, Any] | None:
+    r = host.run("drbdadm status --json r0")
+    if not r.succeeded:
+        return None
+    try:
+        status: dict[str, Any] = json.loads(r.stdout)
+    except json.JSONDecodeError:
+        return None
+    return status
+
+
+def client_writes(run: ScenarioRun) -> list[Write] | None:
+    ops = run.ops.get(WRITER_NAME)
+    return None if ops is None else writes(ops)
+
+
+class SinglePrimary(Invariant):
+    """At most one node is DRBD Primary."""
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        roles = {n: role(run.host(n)) for n in NODES}
+        primaries = [n for n, r in roles.items() if r == "Primary"]
+        seen = ", ".join(f"{n} {r}" for n, r in roles.items())
+        return self.result(len(primaries) <= 1, f"primaries: {', '.join(primaries) or 'none'} ({seen})", roles=roles)
+
+
+class SingleServiceOwner(Invariant):
+    """The floating IP and the record service live on at most one node."""
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        vip = run.facts["vip"]
+        owners = {}
+        for n in NODES:
+            h = run.host(n)
+            has_ip = vip in h.run("ip -4 -o addr show dev eth0").stdout
+            serving = h.run("/etc/ha.d/resource.d/recordd status").succeeded
+            owners[n] = {"vip": has_ip, "service": serving}
+        holding = [n for n, o in owners.items() if o["vip"] or o["service"]]
+        detail = (
+            ", ".join(
+                f"{n}: {'vip ' if o['vip'] else ''}{'service' if o['service'] else ''}".strip()
+                for n, o in owners.items()
+                if o["vip"] or o["service"]
+            )
+            or "nobody"
+        )
+        return self.result(len(holding) <= 1, f"service held by {detail}", owners=owners)
+
+
+class AckedWritesKept(Check):
+    """Every record the service acknowledged (optionally: those stored by one node) reads back through the VIP."""
+
+    def __init__(self, by: str | None = None) -> None:
+        self.by = by
+
+    @property
+    def name(self) -> str:
+        return f"AckedWritesKept@{self.by}" if self.by else "AckedWritesKept"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        ws = client_writes(run)
+        if ws is None:
+            return self.unknown("the client's writes were not recorded")
+        acked = {w.n: w for w in ws if w.ok and (self.by is None or w.by == self.by)}
+        if not acked:
+            return self.unknown("no acknowledged write to look for")
+        numbers = " ".join(str(n) for n in sorted(acked))
+        r = run.host("client").run(f"echo %s | python3 {WRITER} read {run.facts['url']}", numbers)
+        found: dict[int, Any] = {}
+        for line in r.stdout.splitlines():
+            rec = json.loads(line)
+            found[int(rec["n"])] = rec
+        unreadable = [n for n in acked if n not in found or found[n]["found"] is None]
+        if unreadable:
+            return self.unknown(
+                f"{len(unreadable)} records could not be read back (the service did not answer)",
+                unreadable=unreadable[:50],
+            )
+        lost = sorted(n for n in acked if not (found[n]["found"] and found[n]["value"].startswith(f"record {n} ")))
+        lost_by: dict[str, list[int]] = {}
+        for n in lost:
+            lost_by.setdefault(acked[n].by, []).append(n)
+        if not lost:
+            return self.result(True, f"all {len(acked)} acknowledged records read back", acked=len(acked), lost=[])
+        who = "; ".join(f"acknowledged by {b}: {ranges(ns)}" for b, ns in sorted(lost_by.items()))
+        return self.result(
+            False,
+            f"{len(lost)} of {len(acked)} acknowledged records lost ({who})",
+            acked=len(acked),
+            lost=lost,
+            lost_by=lost_by,
+        )
+
+
+class OutageBelow(Check):
+    """The client's longest silence (between two acknowledged writes) is under `seconds`."""
+
+    def __init__(self, seconds: float, since: float | None = None, until: float | None = None) -> None:
+        self.seconds = seconds
+        self.since = since
+        self.until = until
+
+    @property
+    def name(self) -> str:
+        return f"OutageBelow({self.seconds:g}s)"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        ops = run.ops.get(WRITER_NAME)
+        if not ops or not any(o.ok for o in ops):
+            return self.unknown("the client's writes were not recorded")
+        start, gap = longest_gap(ops, start=self.since, end=self.until)
+        return self.result(
+            gap < self.seconds,
+            f"longest silence {gap:.2f}s from {start:.2f} (limit {self.seconds:g}s)",
+            outage_s=round(gap, 3),
+            from_t=start,
+        )
+
+
+class Redundant(Check):
+    """On `node`, r0 is Connected and both disks are UpToDate."""
+
+    def __init__(self, node: str, when: str = "") -> None:
+        self.node = node
+        self.when = when
+
+    @property
+    def name(self) -> str:
+        return f"Redundant({self.node})" + (f"@{self.when}" if self.when else "")
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        s = drbd_status(run.host(self.node))
+        if s is None:
+            return self.unknown(f"{self.node} did not answer drbdadm status")
+        line = f"cs:{s['cstate']} ro:{s['role']}/{s['peer_role']} ds:{s['disk']}/{s['peer_disk']}"
+        ok = s["cstate"] == "Connected" and s["disk"] == s["peer_disk"] == "UpToDate"
+        return self.result(ok, f"{self.node}: {line}", status=line)
+
+
+class ResyncMovedOnlyChangedBlocks(Check):
+    """The resync into `node` moved no more blocks than the client's writes changed while it was away.
+
+    `since`..`until` is when the node was away (its resource down to its resync done); the changed blocks are those
+    of every write attempted then, acknowledged or not (a write the client gave up on may still have reached the
+    disk). The count moved is the sync target's own (`drbdadm status --json`: resync.moved_total).
+    """
+
+    def __init__(self, node: str, since: float, until: float) -> None:
+        self.node = node
+        self.since = since
+        self.until = until
+
+    @property
+    def name(self) -> str:
+        return f"ResyncMovedOnlyChangedBlocks({self.node})"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        ws = client_writes(run)
+        s = drbd_status(run.host(self.node))
+        if ws is None or s is None:
+            return self.unknown("no writes recorded or no status from the node")
+        changed = {block_of(w.n) for w in ws if self.since <= w.t <= self.until}
+        moved = int(s["resync"]["moved_total"])
+        return self.result(
+            moved <= len(changed),
+            f"{self.node} received {moved} blocks; the client changed {len(changed)} while it was away",
+            moved=moved,
+            changed=len(changed),
+        )
+
+
+TAKEOVER_DONE = re.compile(r"mach_down takeover complete|Resource acquisition completed")
+ACQUIRE_FAILED = re.compile(r"Return code [1-9]\d* from /etc/ha\.d/resource\.d/drbddisk|Giving up|acquisition failed")
+
+
+class HeartbeatTookOver(Check):
+    """Heartbeat's log on `node` shows that it acquired the resource group and every resource started."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+
+    @property
+    def name(self) -> str:
+        return f"HeartbeatTookOver({self.node})"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        r = run.host(self.node).run("cat %s", HA_LOG)
+        if not r.succeeded:
+            return self.unknown(f"cannot read {HA_LOG} on {self.node}")
+        lines = r.stdout.splitlines()
+        done = [ln for ln in lines if TAKEOVER_DONE.search(ln)]
+        failed = [ln for ln in lines if ACQUIRE_FAILED.search(ln)]
+        if failed:
+            return self.result(
+                False, f"heartbeat on {self.node} failed to take over: {failed[0].strip()}", lines=failed[:5]
+            )
+        if done:
+            return self.result(True, f"heartbeat on {self.node}: {done[-1].strip()}", lines=done[-3:])
+        return self.result(False, f"heartbeat on {self.node} never took the resources over")
+
+
+class SplitBrainDetected(Check):
+    """DRBD on `node` detected a split brain (its log says so) and dropped the connection (StandAlone)."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+
+    @property
+    def name(self) -> str:
+        return f"SplitBrainDetected({self.node})"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        h = run.host(self.node)
+        log = h.run("cat %s", DRBD_LOG).stdout
+        said = [ln for ln in log.splitlines() if "Split-Brain detected" in ln]
+        cstate = h.run("drbdadm cstate r0").stdout.strip() or "?"
+        ok = bool(said) and cstate == "StandAlone"
+        what = said[-1].split("] ", 1)[-1] if said else "no split brain in DRBD's log"
+        return self.result(ok, f"{self.node}: {what}; cs:{cstate}", cstate=cstate)

@@ -1,0 +1,62 @@
+"""The drbd lab: two storage nodes (alpha, beta) with a DRBD-style volume (sims/drbd) under Linux-HA heartbeat 3.
+
+`lan` carries the service (floating IP `<lan>.100`, port 8080, owned by whichever node heartbeat gave the
+resource group `drbddisk::r0 IPaddr2::<vip>/24/eth0 recordd`) and the client; `repl` carries DRBD's replication
+(TCP 7789) and heartbeat's ucast (UDP 694). Heartbeat's timers and the volume's resync rate are parameters.
+
+The fact `compose` is the docker compose command line of this instance (its project, files and variables), so a
+step that replaces a node's hardware reads as an engineer would type it: `{compose} rm -sf beta`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from lab.lifecycle import Lab
+from lab.spec import LabSpec, Param
+
+VIP_SUFFIX = 100
+PORT = 8080
+NODES = ("alpha", "beta")
+
+
+def compose_command(lab: Lab) -> str:
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(lab.env.items()))
+    files = f"-f {shlex.quote(str(lab.spec.compose_file))}"
+    if lab._override is not None:  # the labels opslab puts on every container (found and swept by them)
+        files += f" -f {shlex.quote(str(lab._override))}"
+    return f"env {env} docker compose -p {lab.project} {files}"
+
+
+def facts(lab: Lab) -> dict[str, Any]:
+    lan = lab.net_prefix("lan")
+    vip = f"{lan}.{VIP_SUFFIX}"
+    return {
+        "vip": vip,
+        "url": f"http://{vip}:{PORT}",
+        "alpha_ip": f"{lan}.11",
+        "beta_ip": f"{lan}.12",
+        "alpha_repl_ip": f"{lab.net_prefix('repl')}.11",
+        "beta_repl_ip": f"{lab.net_prefix('repl')}.12",
+        "deadtime_s": float(lab.env["HB_DEADTIME"]),
+        "initdead_s": float(lab.env["HB_INITDEAD"]),
+        "compose": compose_command(lab),
+    }
+
+
+SPEC = LabSpec(
+    name="drbd",
+    title="replace both nodes of a DRBD pair under heartbeat with no downtime; split brain and its recovery",
+    params=(
+        Param(
+            "deadtime_s", "2", "heartbeat deadtime: seconds of silence before the peer is declared dead", "HB_DEADTIME"
+        ),
+        Param("initdead_s", "4", "heartbeat initdead: how long a booting node waits for its peer", "HB_INITDEAD"),
+        Param("keepalive", "250ms", "heartbeat keepalive interval", "HB_KEEPALIVE"),
+        Param("warntime_s", "1", "heartbeat warntime", "HB_WARNTIME"),
+        Param("resync_rate", "4M", "DRBD resync-rate (bytes per second, K/M suffixes)", "DRBD_RESYNC_RATE"),
+    ),
+    facts=facts,
+    ready_timeout=90.0,
+)

@@ -1,0 +1,268 @@
+"""Scenarios of the drbd lab: replacing both nodes of a DRBD pair under heartbeat, and what goes wrong.
+
+Every scenario starts the same way (`begin`): the volume's first sync, heartbeat on both nodes, alpha holding the
+resource group (DRBD Primary, the floating IP, the record service), and the client writing a numbered record
+every 100 ms through the floating IP. The client's view (acknowledged and failed writes over time) is the
+availability of the service; its longest silence is the failover window (`failover_s`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.procedure import Step
+from lab.scenario import ScenarioRun
+from scenarios.drbd.checks import (
+    AckedWritesKept,
+    HeartbeatTookOver,
+    OutageBelow,
+    Redundant,
+    ResyncMovedOnlyChangedBlocks,
+    SinglePrimary,
+    SingleServiceOwner,
+    SplitBrainDetected,
+    drbd_status,
+    role,
+)
+from scenarios.drbd.faults import CrashNode, CutLink, ThrottleReplication, UnpluggedReplicationLink
+from scenarios.drbd.procedures import PREPARE, SYNCED, boot, replace, shut_down
+from scenarios.drbd.workloads import RecordWriter, writes
+
+
+def begin(run: ScenarioRun, *, watch: bool = True) -> RecordWriter:
+    """Volume synced, heartbeat up, alpha serving, the client writing; invariants watched from here."""
+    for step in PREPARE:
+        run.step(step)
+    if watch:
+        run.watch(SinglePrimary())
+        run.watch(SingleServiceOwner())
+    writer = RecordWriter()
+    run.start(writer)
+    return writer
+
+
+def finish(run: ScenarioRun, writer: RecordWriter) -> None:
+    """Stop the client; record availability, the failover window and how many records were written."""
+    ops = run.stop(writer)
+    ws = writes(ops)
+    run.metric("writes_attempted", len(ws))
+    run.metric("writes_acked", sum(w.ok for w in ws))
+    run.metric("availability", sum(w.ok for w in ws) / max(1, len(ws)))
+
+
+def failover(run: ScenarioRun, since: float | None = None) -> float:
+    res = OutageBelow(0, since=since).evaluate(run)
+    gap = float(res.evidence.get("outage_s", 0.0))
+    run.metric("failover_s", gap)
+    return gap
+
+
+def away_window(run: ScenarioRun, node: str) -> tuple[float, float]:
+    """From `drbdadm down r0` on the node to the end of its resync wait (from the steps run)."""
+    down = next(s.started for s in run.steps if s.host == node and s.command == "drbdadm down r0")
+    synced = next(
+        s.started + s.duration_s for s in run.steps if s.host == node and s.command == SYNCED and s.started > down
+    )
+    return down, synced
+
+
+def test_replace_both_nodes(scenario: ScenarioRun) -> None:
+    """The runbook: replace beta (secondary), fail over to it, replace alpha; the service answers throughout but
+    for one failover window, nothing acknowledged is lost, resyncs move only the changed blocks."""
+    run = scenario
+    writer = begin(run)
+    run.procedure("replace_both_nodes")
+    run.wait_for(
+        lambda: writer.acked_since(run, run.steps[-1].started),
+        what="a write acknowledged after the runbook",
+        timeout=10,
+    )
+    finish(run, writer)
+    gap = failover(run)
+    run.check(OutageBelow(run.facts["deadtime_s"] + 1))
+    kept = run.check(AckedWritesKept())
+    run.metric("acked_writes_lost", len(kept.evidence.get("lost", [])))
+    for node in ("beta", "alpha"):
+        since, until = away_window(run, node)
+        r = run.check(ResyncMovedOnlyChangedBlocks(node, since, until))
+        run.metric(f"resynced_blocks_{node}", r.evidence.get("moved", -1))
+    run.check(HeartbeatTookOver("beta"))
+    run.check(Redundant("beta"))
+    run.note(f"failover window seen by the client: {gap:.2f}s")
+
+
+def cstate(run: ScenarioRun, node: str) -> str:
+    s = drbd_status(run.host(node))
+    return str(s["cstate"]) if s else "?"
+
+
+def split_brain(run: ScenarioRun) -> RecordWriter:
+    """Beta is replaced and boots without its replication link: it takes over too; then the link comes back."""
+    writer = begin(run)
+    run.watch(SinglePrimary(), expect="fail")
+    run.watch(SingleServiceOwner(), expect="fail")
+    unplugged = UnpluggedReplicationLink("beta")
+    run.inject(unplugged)
+    run.procedure("replace_secondary")
+    run.wait_for(
+        lambda: role(run.host("beta")) == "Primary",
+        what="beta to promote itself (it sees no peer)",
+        timeout=run.facts["initdead_s"] + 20,
+    )
+    t_beta = run.steps[-1].started
+    run.wait_for(
+        lambda: writer.acked_since(run, t_beta, by="beta"), what="the client's writes to land on beta", timeout=10
+    )
+    run.step(Step("beta", "drbdadm status r0", "beta is Primary on its own", expect_output="ro:Primary/Unknown"))
+    run.heal(unplugged)
+    run.wait_for(
+        lambda: all(cstate(run, n) == "StandAlone" for n in ("alpha", "beta")),
+        what="DRBD to meet its peer again and give up (StandAlone on both)",
+        timeout=20,
+    )
+    run.step(Step("alpha", "drbdadm cstate r0", "alpha after the link came back", expect_output="StandAlone"))
+    return writer
+
+
+def test_boot_without_replication_link(scenario: ScenarioRun) -> None:
+    """The runbook's warning: the replaced node booted without its replication link takes over as well; two
+    primaries serve the floating IP; when the link returns DRBD detects the split brain and both go StandAlone."""
+    run = scenario
+    writer = split_brain(run)
+    finish(run, writer)
+    run.check(SplitBrainDetected("alpha"))
+    run.check(SplitBrainDetected("beta"))
+    run.check(HeartbeatTookOver("beta"))
+    run.check(Redundant("alpha"), expect="fail")
+
+
+def test_split_brain_manual_recovery(scenario: ScenarioRun) -> None:
+    """After the split brain, beta is the victim: its changes are discarded. Exactly the records acknowledged
+    by beta during the split are lost (listed); alpha's are all there."""
+    run = scenario
+    writer = split_brain(run)
+    run.procedure("recover_split_brain")
+    t = run.steps[-1].started
+    run.wait_for(lambda: writer.acked_since(run, t), what="the client to be served again", timeout=15)
+    finish(run, writer)
+    kept = run.check(AckedWritesKept(), expect="fail")
+    lost = kept.evidence.get("lost", [])
+    run.metric("acked_writes_lost", len(lost))
+    run.note(f"records lost with the victim's data: {kept.detail}")
+    run.check(AckedWritesKept(by="alpha"))
+    run.check(Redundant("alpha"))
+    lost_by = kept.evidence.get("lost_by", {})
+    run.metric("lost_acked_by_alpha", len(lost_by.get("alpha", [])))
+
+
+def test_primary_crash(scenario: ScenarioRun) -> None:
+    """The primary dies mid-write: heartbeat on beta declares it dead after deadtime and takes over; protocol C
+    means nothing acknowledged is lost. Alpha comes back as Secondary (auto_failback off) and resyncs."""
+    run = scenario
+    writer = begin(run)
+    run.wait_for(
+        lambda: sum(w.ok for w in writes(writer.ops_so_far(run))) >= 10, what="ten acknowledged writes", timeout=10
+    )
+    crash = CrashNode("alpha")
+    run.inject(crash)
+    t_crash = run.faults[-1].invoked
+    run.wait_for(
+        lambda: writer.acked_since(run, t_crash, by="beta"),
+        what="beta to serve the client",
+        timeout=run.facts["deadtime_s"] + 20,
+    )
+    run.step(Step("beta", "drbdadm role r0", "beta is Primary", expect_output="^Primary/"))
+    run.heal(crash)
+    run.step(Step("alpha", SYNCED, "alpha back, resynced", timeout=60))
+    finish(run, writer)
+    failover(run)
+    run.check(OutageBelow(run.facts["deadtime_s"] + 3))
+    run.check(OutageBelow(1.0), expect="fail")
+    kept = run.check(AckedWritesKept())
+    run.metric("acked_writes_lost", len(kept.evidence.get("lost", [])))
+    run.check(HeartbeatTookOver("beta"))
+    run.check(SplitBrainDetected("beta"), expect="fail")
+    run.check(Redundant("alpha"))
+
+
+def test_heartbeat_link_cut(scenario: ScenarioRun) -> None:
+    """Heartbeat's packets are lost while replication lives: beta's heartbeat declares alpha dead and tries to
+    take over, DRBD refuses the second promotion ("Multiple primaries not allowed"), the service runs once."""
+    run = scenario
+    writer = begin(run)
+    cut = CutLink("beta", "heartbeat")
+    run.inject(cut)
+    run.wait_for(
+        lambda: "drbddisk" in run.host("beta").run("grep -i 'drbddisk' /var/log/ha-log").stdout,
+        what="beta's heartbeat to try the takeover",
+        timeout=run.facts["deadtime_s"] + 15,
+    )
+    run.step(
+        Step(
+            "beta",
+            "drbdadm primary r0",
+            "a second promotion, by hand",
+            expect_rc=None,
+            expect_output="Multiple primaries not allowed",
+        )
+    )
+    run.wait_for(
+        lambda: "Return code" in run.host("beta").run("grep 'Return code' /var/log/ha-log").stdout,
+        what="beta's takeover attempt to end",
+        timeout=20,
+    )
+    run.step(Step("beta", "drbdadm role r0", "beta is still Secondary", expect_output="^Secondary/Primary"))
+    run.heal(cut)
+    finish(run, writer)
+    run.check(HeartbeatTookOver("beta"), expect="fail")
+    run.check(AckedWritesKept())
+    run.check(Redundant("alpha"))
+
+
+@pytest.mark.lab_params(resync_rate="4M")
+def test_resync_interrupted(scenario: ScenarioRun) -> None:
+    """Beta is replaced with a blank disk: a full resync starts, the replication link breaks in the middle; beta
+    stays Inconsistent and cannot be promoted; when the link returns the resync finishes (a full one: far more
+    blocks than the client changed)."""
+    run = scenario
+    writer = begin(run)
+    for step in shut_down("beta", 1)[:2]:
+        run.step(step)
+    run.step(Step("beta", "rm -f /var/lib/drbd/r0.img /var/lib/drbd/r0.img.md.json", "beta gets a new, blank disk"))
+    run.step(shut_down("beta", 1)[2])
+    run.step(replace("beta", 4))
+    slow = ThrottleReplication("alpha", "2mbit")
+    run.inject(slow)
+    run.step(boot("beta", 5))
+    run.wait_for(
+        lambda: (s := drbd_status(run.host("beta"))) and s["cstate"] == "SyncTarget" and s["resync"]["done"] > 0,
+        what="beta's full resync to be under way",
+        timeout=30,
+    )
+    cut = CutLink("beta", "replication")
+    run.inject(cut)
+    run.wait_for(
+        lambda: (s := drbd_status(run.host("beta"))) and s["cstate"] != "SyncTarget",
+        what="beta to lose the link",
+        timeout=15,
+    )
+    run.step(Step("beta", "drbdadm dstate r0", "beta's disk after the break", expect_output="^Inconsistent/"))
+    run.check(Redundant("beta", when="link_broken"), expect="fail")
+    run.step(
+        Step(
+            "beta",
+            "drbdadm primary r0",
+            "promote the half-synced node",
+            expect_rc=17,
+            expect_output="Need access to UpToDate data",
+        )
+    )
+    run.heal(cut)
+    run.heal(slow)
+    run.step(Step("beta", SYNCED, "the resync resumes and finishes", timeout=60))
+    finish(run, writer)
+    since, until = away_window(run, "beta")
+    r = run.check(ResyncMovedOnlyChangedBlocks("beta", since, until), expect="fail")
+    run.metric("resynced_blocks_beta", r.evidence.get("moved", -1))
+    run.check(Redundant("beta"))
+    run.check(AckedWritesKept())
