@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from lab.checks import Check, CheckResult
 from lab.host import Host
 from lab.scenario import ScenarioRun
-from scenarios.openvpn.lab import CLIENT_LOG, SERVER_DIR, SERVER_LOG, SERVER_PID, VPN_NET, VPN_SERVER_IP
+from scenarios.openvpn.lab import CLIENT_LOG, SERVER_DIR, SERVER_LOG, VPN_NET, VPN_SERVER_IP
 
 EM_ARM = 0x28  # ELF e_machine of 32-bit ARM
 EM_NAMES = {0x28: "ARM", 0x3E: "x86-64", 0x03: "x86", 0xB7: "AArch64"}
@@ -94,7 +94,7 @@ class ServerTunnelUp(Check):
             return self.result(True, f"pi: tun0 is {want}", addresses=addrs)
         errors = fatal_lines(log_since(pi, SERVER_LOG))
         why = errors[0] if errors else "the server log names no error"
-        running = pi.run("kill -0 $(cat %s)", SERVER_PID).succeeded
+        running = pi.run("pgrep -x openvpn").succeeded
         return self.result(
             False,
             f"pi: tun0 {'has ' + ', '.join(addrs) if addrs else 'does not exist'}; openvpn "

@@ -2,19 +2,22 @@
 
 - `ForwardingOff`: the Pi stops forwarding (net.ipv4.ip_forward = 0), as after a reboot when the runbook's
   `sysctl -w` was never made permanent in /etc/sysctl.conf. Heal: forwarding back on.
-- `ExpiredCrl`: the server's crl.pem is replaced by one signed by the same CA whose nextUpdate is past (made
-  with `openssl ca -gencrl -crl_lastupdate/-crl_nextupdate`, OpenSSL 3: easy-rsa cannot make an expired CRL,
-  its EASYRSA_CRL_DAYS must be positive), as when nobody ran `gen-crl` for 180 days. Heal: the CRL it replaced.
+- `ExpiredCrl`: the server's crl.pem is replaced by one signed by the same CA (on `ca`, the offline CA) whose
+  nextUpdate is past, made with OpenSSL 3's `openssl ca -gencrl -crl_lastupdate/-crl_nextupdate` (easy-rsa
+  cannot make an expired CRL: EASYRSA_CRL_DAYS must be positive), as when nobody ran `gen-crl` for 180 days.
+  Heal: the CRL it replaced.
 """
 
 from __future__ import annotations
 
 from lab.faults import Fault
 from lab.scenario import ScenarioRun
-from scenarios.openvpn.lab import EASYRSA_DIR, SERVER_DIR
+from scenarios.openvpn.lab import SERVER_DIR
+from scenarios.openvpn.procedures import OFFLINE_CA
 
 CRL = f"{SERVER_DIR}/crl.pem"
 SAVED = f"{SERVER_DIR}/crl.pem.opslab-saved"
+EXPIRED = "/transfer/expired-crl.pem"
 
 
 class ForwardingOff(Fault):
@@ -37,18 +40,19 @@ class ExpiredCrl(Fault):
         return f"ExpiredCrl: the server's CRL valid {self.last_update} – {self.next_update} (expired)"
 
     def invoke(self, run: ScenarioRun) -> None:
-        pi = run.host("pi")
-        pi.check_output("cp -p %s %s", CRL, SAVED)
-        pki = f"{EASYRSA_DIR}/pki"
-        pi.check_output(
+        pki = f"{OFFLINE_CA}/pki"
+        run.host("ca").check_output(
             "openssl ca -gencrl -batch -config %s -keyfile %s -cert %s -crl_lastupdate %s -crl_nextupdate %s -out %s",
             f"{pki}/safessl-easyrsa.cnf",
             f"{pki}/private/ca.key",
             f"{pki}/ca.crt",
             self.last_update,
             self.next_update,
-            CRL,
+            EXPIRED,
         )
+        pi = run.host("pi")
+        pi.check_output("cp -p %s %s", CRL, SAVED)
+        pi.check_output("cp %s %s", EXPIRED, CRL)
 
     def heal(self, run: ScenarioRun) -> None:
         run.host("pi").check_output("if [ -e %s ]; then mv %s %s; fi", SAVED, SAVED, CRL)

@@ -1,11 +1,13 @@
 """The openvpn lab: an OpenVPN server on an emulated Raspberry Pi between the internet and a home LAN.
 
-    client1, client2 (x86) ── internet ── pi (armhf Debian under qemu-user) ── homelan ── lanhost
+    client1, client2, ca (x86) ── internet ── pi (armhf Debian under qemu-user) ── homelan ── lanhost
 
 The Pi starts bare: openvpn and easy-rsa are unpacked (apt under emulation is slow) but nothing is configured
 and IP forwarding is off; the procedure `setup_server` does the rest, as the runbook says. `lanhost` routes the
 VPN's 10.8.0.0/24 back through the Pi, as a home router with a static route would. `/transfer` (a volume on the
-Pi and the clients) stands for the USB stick or scp that carries a client's keys.
+Pi and the clients) stands for the USB stick or scp that carries a client's keys. `ca` is the admin's x86
+machine with an offline CA: easy-rsa under emulation takes ~20 s per certificate, so the scenarios whose subject
+is not the Pi's own PKI build it there (procedure `setup_server_offline_ca`).
 
 Parameters: `pi_tun_device` is the device node handed to the Pi as /dev/net/tun (`/dev/null` maps nothing new:
 the Pi then has no /dev/net/tun, as a container started without `--device /dev/net/tun`); `pi_net_admin`

@@ -12,7 +12,9 @@ steps run what that unit runs (`openvpn --daemon ... --cd /etc/openvpn/server --
 from __future__ import annotations
 
 from lab.procedure import Procedure, Step
-from scenarios.openvpn.lab import CLIENTS
+from scenarios.openvpn.lab import CLIENTS, EASYRSA_DIR
+
+FIRST_CLIENTS = CLIENTS[:1]  # setup_server builds client1's key (each easy-rsa call is ~20 s under emulation)
 
 # easy-rsa 2 command → what this procedure runs instead (easy-rsa 3)
 EASYRSA2 = {
@@ -28,51 +30,57 @@ EASYRSA2 = {
 
 PKI = "PKI: "  # title prefix of the steps that build the PKI (their time is a metric)
 SAMPLES = "/usr/share/doc/openvpn/examples/sample-config-files"
+OFFLINE_CA = "/root/ca"  # the CA directory on the admin's x86 machine (`ca`)
+VARS_EC = "set_var EASYRSA_BATCH 1\\nset_var EASYRSA_ALGO ec\\nset_var EASYRSA_CURVE prime256v1\\n"
+VARS_RSA = "set_var EASYRSA_BATCH 1\\nset_var EASYRSA_KEY_SIZE 2048\\n"
 
 INSTALL = Step(
     "pi",
     "apt-get install -y openvpn easy-rsa",
     "install openvpn and easy-rsa (unpacked in the Pi's image: apt finds them installed)",
 )
-CADIR = Step(
-    "pi", "make-cadir {easyrsa}", PKI + "a CA directory (easy-rsa 2: make-cadir, or cp -r /usr/share/easy-rsa)"
-)
-VARS_FAST = Step(
-    "pi",
-    "printf 'set_var EASYRSA_BATCH 1\\nset_var EASYRSA_ALGO ec\\nset_var EASYRSA_CURVE prime256v1\\n'"
-    " >> {easyrsa}/vars",
-    PKI + "vars: batch mode, EC keys (easy-rsa 2: edit vars, then `. ./vars`)",
-)
-VARS_RSA = Step(
-    "pi",
-    "printf 'set_var EASYRSA_BATCH 1\\nset_var EASYRSA_KEY_SIZE 2048\\n' >> {easyrsa}/vars",
-    PKI + "vars: batch mode, RSA 2048 (easy-rsa 2: edit vars, then `. ./vars`)",
-)
-INIT_PKI = Step("pi", "cd {easyrsa} && ./easyrsa init-pki", PKI + "a new PKI (easy-rsa 2: ./clean-all)")
-BUILD_CA = Step(
-    "pi", "cd {easyrsa} && ./easyrsa --req-cn='Pi VPN CA' build-ca nopass", PKI + "the CA (easy-rsa 2: ./build-ca)"
-)
-BUILD_SERVER = Step(
-    "pi",
-    "cd {easyrsa} && ./easyrsa build-server-full server nopass",
-    PKI + "the server's key and certificate (easy-rsa 2: ./build-key-server server)",
-)
-GEN_DH = Step("pi", "cd {easyrsa} && ./easyrsa gen-dh", PKI + "DH parameters, 2048 bits: minutes here (./build-dh)")
-GEN_CRL = Step("pi", "cd {easyrsa} && ./easyrsa gen-crl", PKI + "an (empty) CRL for crl-verify")
 
 
-def build_client(client: str) -> Step:
-    return Step(
-        "pi",
-        f"cd {{easyrsa}} && ./easyrsa build-client-full {client} nopass",
-        PKI + f"{client}'s key and certificate (easy-rsa 2: ./build-key {client})",
+def pki_steps(host: str, cadir: str, clients: tuple[str, ...], dh: bool = False) -> tuple[Step, ...]:
+    """The easy-rsa 3 PKI in `cadir` on `host`, one step per command (titles name the easy-rsa 2 command)."""
+    ers = f"cd {cadir} && ./easyrsa"
+    return (
+        Step(
+            host, f"make-cadir {cadir}", PKI + "a CA directory (easy-rsa 2: make-cadir, or cp -r /usr/share/easy-rsa)"
+        ),
+        Step(
+            host,
+            f"printf '{VARS_RSA if dh else VARS_EC}' >> {cadir}/vars",
+            PKI + f"vars: batch mode, {'RSA 2048' if dh else 'EC keys'} (easy-rsa 2: edit vars, then `. ./vars`)",
+        ),
+        Step(host, f"{ers} init-pki", PKI + "a new PKI (easy-rsa 2: ./clean-all)"),
+        Step(host, f"{ers} --req-cn='Pi VPN CA' build-ca nopass", PKI + "the CA (easy-rsa 2: ./build-ca)"),
+        Step(
+            host,
+            f"{ers} build-server-full server nopass",
+            PKI + "the server's key and certificate (easy-rsa 2: ./build-key-server server)",
+        ),
+        *(
+            Step(
+                host,
+                f"{ers} build-client-full {c} nopass",
+                PKI + f"{c}'s key and certificate (easy-rsa 2: ./build-key {c})",
+            )
+            for c in clients
+        ),
+        *(
+            (Step(host, f"{ers} gen-dh", PKI + "DH parameters, 2048 bits: minutes under emulation (./build-dh)"),)
+            if dh
+            else ()
+        ),
+        Step(host, f"{ers} gen-crl", PKI + "an (empty) CRL for crl-verify"),
     )
 
 
-def hand_over(client: str) -> Step:
+def hand_over(host: str, cadir: str, client: str) -> Step:
     return Step(
-        "pi",
-        f"mkdir -p /transfer/{client} && cd {{easyrsa}}/pki"
+        host,
+        f"mkdir -p /transfer/{client} && cd {cadir}/pki"
         f" && cp ca.crt issued/{client}.crt private/{client}.key /transfer/{client}/",
         f"give {client} its keys (the USB stick, or scp)",
     )
@@ -110,28 +118,37 @@ START_SERVER = Step(
 TUN_UP = Step(
     "pi",
     'timeout 60 sh -c \'until ip -4 addr show dev tun0 2>/dev/null | grep -q "inet {vpn_server_ip}/"; do'
-    " [ ! -s {server_pid} ] || kill -0 $(cat {server_pid}) || exit; sleep 0.2; done'; ip -4 addr show dev tun0",
+    " pgrep -x openvpn >/dev/null || exit; sleep 0.2; done'; ip -4 addr show dev tun0",
     "check that tun0 is {vpn_server_ip} (OpenVPN configures it after it has daemonized)",
     expect_output=r"inet 10\.8\.0\.1/24",
 )
 FORWARDING = Step("pi", "sysctl -w net.ipv4.ip_forward=1", "enable forwarding: the home LAN through the tunnel")
 STOP_SERVER = Step(
     "pi",
-    "kill $(cat {server_pid}) && timeout 30 sh -c 'while [ -e /proc/$(cat {server_pid}) ]; do sleep 0.1; done'",
+    "pkill -x openvpn && timeout 30 sh -c 'while pgrep -x openvpn >/dev/null; do sleep 0.1; done'",
     "stop the server (systemctl stop openvpn-server@server)",
 )
-REVOKE = "revoke"
+INSTALL_CRL = Step(
+    "pi",
+    "cp /transfer/server/crl.pem {server_dir}/crl.pem",
+    "install the new CRL (OpenVPN reads it at each connection)",
+)
 
 
-def revoke(client: str) -> tuple[Step, ...]:
+def revoke(host: str, cadir: str, client: str) -> tuple[Step, ...]:
+    ers = f"cd {cadir} && ./easyrsa"
     return (
         Step(
-            "pi",
-            f"cd {{easyrsa}} && ./easyrsa revoke {client}",
+            host,
+            f"{ers} revoke {client}",
             f"revoke {client}'s certificate (easy-rsa 2: ./revoke-full {client}, which also makes the CRL)",
         ),
-        Step("pi", "cd {easyrsa} && ./easyrsa gen-crl", "regenerate the CRL"),
-        Step("pi", "cp {easyrsa}/pki/crl.pem {server_dir}/crl.pem", "install the new CRL (read at each connection)"),
+        Step(
+            host,
+            f"{ers} gen-crl && mkdir -p /transfer/server && cp pki/crl.pem /transfer/server/",
+            "regenerate the CRL",
+        ),
+        INSTALL_CRL,
     )
 
 
@@ -162,14 +179,11 @@ def client_steps(client: str, keys: str | None = None, cert: str | None = None) 
 
 
 def server_steps(dh: bool = False) -> tuple[Step, ...]:
-    pki: tuple[Step, ...] = (CADIR, VARS_RSA if dh else VARS_FAST, INIT_PKI, BUILD_CA, BUILD_SERVER)
-    pki += tuple(build_client(c) for c in CLIENTS)
-    pki += (GEN_DH,) if dh else ()
-    pki += (GEN_CRL,)
+    """The runbook on the Pi: install, PKI on the Pi, keys, server.conf, start, forwarding."""
     return (
         INSTALL,
-        *pki,
-        *(hand_over(c) for c in CLIENTS),
+        *pki_steps("pi", EASYRSA_DIR, FIRST_CLIENTS, dh),
+        *(hand_over("pi", EASYRSA_DIR, c) for c in FIRST_CLIENTS),
         copy_server_keys(dh),
         server_conf(dh),
         START_SERVER,
@@ -178,7 +192,33 @@ def server_steps(dh: bool = False) -> tuple[Step, ...]:
     )
 
 
+def offline_ca_steps() -> tuple[Step, ...]:
+    """The same server with its CA kept off the Pi: the admin's existing offline CA on `ca` (an x86 machine,
+    fixtures/openvpn/offline-ca), a fresh CRL, keys carried over; openvpn is already installed on the Pi."""
+    ers = f"cd {OFFLINE_CA} && ./easyrsa"
+    return (
+        Step(
+            "ca",
+            f"cp -a /srv/offline-ca {OFFLINE_CA} && {ers} gen-crl",
+            "the admin's offline CA (server, client1, client2 issued) makes a fresh CRL",
+        ),
+        *(hand_over("ca", OFFLINE_CA, c) for c in CLIENTS),
+        Step(
+            "ca",
+            f"mkdir -p /transfer/server && cd {OFFLINE_CA}/pki"
+            " && cp ca.crt issued/server.crt private/server.key crl.pem /transfer/server/",
+            "carry the server's keys and the CRL to the Pi",
+        ),
+        Step("pi", "mkdir -p {server_dir} && cp /transfer/server/* {server_dir}/", "install the server's keys and CRL"),
+        server_conf(False),
+        START_SERVER,
+        TUN_UP,
+        FORWARDING,
+    )
+
+
 SETUP_SERVER = server_steps()
+SETUP_OFFLINE_CA = offline_ca_steps()
 RESTART_SERVER = (STOP_SERVER, START_SERVER, TUN_UP)
 
 PROCEDURES = {
@@ -186,7 +226,7 @@ PROCEDURES = {
     for p in (
         Procedure(
             "setup_server",
-            "install OpenVPN on the Pi: PKI (fast mode: EC keys, dh none), server.conf, start, forwarding",
+            "install OpenVPN on the Pi: PKI on the Pi (fast mode: EC keys, dh none), server.conf, start, forwarding",
             SETUP_SERVER,
         ),
         Procedure(
@@ -194,8 +234,17 @@ PROCEDURES = {
             "the classic runbook: RSA 2048 keys and DH 2048 parameters (minutes under emulation)",
             server_steps(dh=True),
         ),
+        Procedure(
+            "setup_server_offline_ca",
+            "OpenVPN on the Pi with the CA on the admin's x86 machine (openvpn already installed on the Pi)",
+            SETUP_OFFLINE_CA,
+        ),
         Procedure("connect_client", "connect client1 to the Pi", client_steps("client1")),
-        Procedure("revoke_client", "revoke client2 and regenerate the CRL", revoke("client2")),
+        Procedure(
+            "revoke_client",
+            "revoke client2 on the offline CA, install the new CRL on the Pi",
+            revoke("ca", OFFLINE_CA, "client2"),
+        ),
         Procedure("restart_server", "restart the OpenVPN server on the Pi", RESTART_SERVER),
     )
 }

@@ -84,7 +84,7 @@ def test_server_tunnel_up_and_why_not(lab: Any, run: ScenarioRun) -> None:
     assert ServerTunnelUp().evaluate(run).verdict == Verdict.PASS
     pi = replies(lab, "pi")
     pi["ip -j -4 addr show dev tun0"] = (1, 'Device "tun0" does not exist.')
-    pi["kill -0"] = (1, "No such process")
+    pi["pgrep -x openvpn"] = (1, "")
     pi["tail -c"] = (
         0,
         "2026-11-28 20:50:00 ERROR: Cannot open TUN/TAP dev /dev/net/tun: No such file or directory (errno=2)\n"
