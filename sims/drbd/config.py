@@ -126,8 +126,11 @@ def _number(section: Section, key: str, default: float) -> float:
     return number
 
 
-def _choice(section: Section, key: str, allowed: tuple[str, ...], default: str) -> str:
+def _choice(section: Section, key: str, allowed: tuple[str, ...], default: str, me: str = "") -> str:
     value = str(section.get(key, default))
+    if value.startswith("discard-node-"):
+        # drbdadm's discard-node-NAME: discard-local on that node, discard-remote on the other
+        value = "discard-local" if value == f"discard-node-{me}" else "discard-remote"
     if value not in allowed:
         raise ConfigError(f"{key}: unknown policy '{value}'", f"use one of: {', '.join(allowed)}")
     return value
@@ -172,7 +175,7 @@ def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource
     meta_disk = str(mine.get("meta-disk", "internal"))
     meta = disk.with_name(disk.name + ".md.json") if meta_disk == "internal" else Path(meta_disk)
     policies = AfterSbPolicies(
-        after_sb_0pri=_choice(net, "after-sb-0pri", POLICIES_0PRI + POLICIES_1PRI[1:], "disconnect"),
+        after_sb_0pri=_choice(net, "after-sb-0pri", POLICIES_0PRI + POLICIES_1PRI[1:], "disconnect", me),
         after_sb_1pri=_choice(net, "after-sb-1pri", POLICIES_1PRI + POLICIES_0PRI[1:], "disconnect"),
         after_sb_2pri=_choice(
             net, "after-sb-2pri", POLICIES_2PRI + POLICIES_1PRI[1:] + POLICIES_0PRI[1:], "disconnect"

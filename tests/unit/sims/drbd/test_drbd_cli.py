@@ -129,3 +129,12 @@ def test_create_md_once(capsys: pytest.CaptureFixture[str], config: Path, tmp_pa
     assert (tmp_path / "a.img.md.json").exists() and (tmp_path / "a.img").stat().st_size == 4 * 1024 * 1024
     rc = run(["-c", str(config), "--node", "alpha", "create-md", "r0"])
     assert_helpful(capsys, rc, 10, "valid meta data already in place")
+
+
+def test_discard_node_name_is_one_sided(tmp_path: Path) -> None:
+    from sims.drbd.config import load_resource
+
+    path = tmp_path / "r0.res"
+    path.write_text(GOOD.replace("DIR", str(tmp_path)).replace("discard-zero-changes", "discard-node-beta"))
+    assert load_resource(path, "beta").policies.after_sb_0pri == "discard-local"
+    assert load_resource(path, "alpha").policies.after_sb_0pri == "discard-remote"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_drbd_uuids import OPS, evolve_two_nodes
 
 from sims.drbd import (
     AfterSbPolicies,
@@ -15,6 +18,7 @@ from sims.drbd import (
     after_split_brain,
     sync_handshake,
 )
+from sims.drbd.handshake import POLICIES_0PRI, POLICIES_1PRI, POLICIES_2PRI
 
 P, S = "Primary", "Secondary"
 
@@ -187,3 +191,40 @@ def test_just_created_versus_data_is_full_sync() -> None:
         tiebreak_self=False,
     )
     assert verdict.conn == CState.WFBitMapT and verdict.full_sync
+
+
+# --- both sides decide alone, yet must agree -------------------------------------------------------------------
+
+ROLES = st.sampled_from([Role.Primary, Role.Secondary])
+DISKS = st.sampled_from([DState.UpToDate, DState.Inconsistent, DState.Outdated])
+POLICY_SETS = st.builds(
+    AfterSbPolicies,
+    # discard-local/remote are one-sided on purpose (drbdadm's discard-node-NAME sets them on opposite nodes)
+    after_sb_0pri=st.sampled_from([p for p in POLICIES_0PRI if p not in ("discard-local", "discard-remote")]),
+    after_sb_1pri=st.sampled_from(POLICIES_1PRI),
+    after_sb_2pri=st.sampled_from(POLICIES_2PRI),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    OPS,
+    st.integers(0, 2**32),
+    st.tuples(ROLES, ROLES),
+    st.tuples(DISKS, DISKS),
+    st.tuples(st.integers(0, 3), st.integers(0, 3)),
+    st.tuples(st.booleans(), st.booleans()),
+    st.tuples(st.booleans(), st.booleans()),
+    POLICY_SETS,
+)
+def test_both_sides_reach_mirrored_verdicts(ops, seed, roles, disks, changed, crashed, discard, policies) -> None:
+    a, b = evolve_two_nodes(ops, seed)
+    side_a = HandshakeSide(a, roles[0], disks[0], changed[0], crashed[0], discard[0])
+    side_b = HandshakeSide(b, roles[1], disks[1], changed[1], crashed[1], discard[1])
+    va = sync_handshake(side_a, side_b, policies, tiebreak_self=True)
+    vb = sync_handshake(side_b, side_a, policies, tiebreak_self=False)
+    if va.aborted or vb.aborted:
+        return  # one side refusing is enough: the link drops and neither syncs
+    pair = {va.conn, vb.conn}
+    assert pair in ({CState.Connected}, {CState.WFBitMapS, CState.WFBitMapT}), (va, vb)
+    assert va.full_sync == vb.full_sync or va.conn == CState.Connected

@@ -105,7 +105,7 @@ def test_new_data_generation_keeps_role_bit_in_bitmap_uuid() -> None:
 OPS = st.lists(st.sampled_from(["gen_a", "gen_b", "sync_ab", "sync_ba"]), max_size=8)
 
 
-def _evolve(ops: list[str], seed: int) -> tuple[Uuids, Uuids]:
+def evolve_two_nodes(ops: list[str], seed: int) -> tuple[Uuids, Uuids]:
     rng = random.Random(seed)
     a = b = U(A, 0, 0, 0)
     for op in ops:
@@ -124,7 +124,7 @@ def _evolve(ops: list[str], seed: int) -> tuple[Uuids, Uuids]:
 @settings(max_examples=300, deadline=None)
 @given(OPS, st.integers(0, 2**32), st.booleans(), st.booleans(), st.booleans())
 def test_swapping_sides_flips_the_sign(ops: list[str], seed: int, c1: bool, c2: bool, tb: bool) -> None:
-    a, b = _evolve(ops, seed)
+    a, b = evolve_two_nodes(ops, seed)
     hg_a, rule_a = uuid_compare(a, b, crashed_self=c1, crashed_peer=c2, tiebreak_self=tb)
     hg_b, rule_b = uuid_compare(b, a, crashed_self=c2, crashed_peer=c1, tiebreak_self=not tb)
     if abs(hg_a) in (100, 1000):
