@@ -4,7 +4,8 @@ Contract: `python -m sims.drbd.daemon --config FILE [--node NAME] [--up]` runs u
 request. It owns one `Node` core (sims.drbd.node) and is its transport:
 - replication link: listens on its own address and dials the peer's while the node wants a link (both try; when
   both dial at once, the connection dialled by the smaller address wins, so both sides keep the same one);
-- protocol C: a `write` request is answered only when the core reports the write done;
+- protocol C: a `write` request is answered only when the core reports the write done; writes wait while the
+  peers negotiate (WFReportParams .. WFSyncUUID), as DRBD freezes I/O then;
 - liveness: a link that stays silent for `ping-int` gets a ping; no answer within `ping-timeout` ("PingAck did not
   arrive in time."), or a write the peer has not acknowledged within `timeout`, breaks the link, so a partition
   does not hang protocol C writes;
@@ -36,6 +37,7 @@ from sims.drbd.storage import FileDevice, JsonMetaStore
 from sims.drbd.wire import encode_frame, read_frame
 
 CONNECT_INTERVAL_S = 0.2
+NEGOTIATING = (CState.WFReportParams, CState.WFBitMapS, CState.WFBitMapT, CState.WFSyncUUID)
 
 
 class Link:
@@ -260,6 +262,11 @@ class Daemon:
             future.set_result(None)
 
     async def write(self, block: int, data: bytes) -> None:
+        # DRBD freezes application I/O while the peers negotiate; so do we (a write landing between "params" and
+        # the verdict would otherwise reach a peer that may turn out to be a split-brain victim, or be missed).
+        deadline = time.monotonic() + self.cfg.timeout_s
+        while self.node.cstate in NEGOTIATING and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
         self._write_started[self.node.next_seq] = time.monotonic()
         try:
             seq = self.node.write(block, data)

@@ -435,6 +435,8 @@ class Node:
             self.md.bitmap = set(range(self.device.blocks))
         self._save()
         if verdict.conn == CState.Connected:
+            if self.md.bitmap:
+                self.log(f"No resync, but {len(self.md.bitmap)} bits in bitmap!")
             self._set_cstate(CState.Connected)
             if self.disk >= DState.Outdated and self.peer_disk >= DState.Outdated:
                 self._set_disk(DState.UpToDate)
