@@ -31,7 +31,7 @@ class SqlThreadStopped(Fault):
 class RowsChangedBehindReplication(Fault):
     """Changes rows of the seed the writer never touches: an account's balance, a document's title."""
 
-    ACCOUNT = 12345
+    ACCOUNT = 8765
     DOCUMENT = 4321
 
     def __init__(self, slave: str = "slave2") -> None:

@@ -2,7 +2,7 @@
 
 The engine is a parameter (`--param engine=mariadb`, the default and the only image built so far); it picks
 the client program and the dialect (statement and column names) that `scenarios.mysql.db` speaks, so MySQL 8's
-renamed statements and status columns fit without touching the procedures' callers. The seed (about 70,000
+renamed statements and status columns fit without touching the procedures' callers. The seed (about 35,000
 rows in three tables) is in the image's datadir, identical on every server; the master's binary log starts
 empty, and each slave replicates from its first position as soon as it is up.
 """
