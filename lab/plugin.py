@@ -115,8 +115,6 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     spec = get_spec(lab_name)
     procedures = importlib.import_module(f"scenarios.{lab_name}.procedures").PROCEDURES
     only, override = _override(config, spec.hosts)
-    if override is not None and only is not None:
-        procedures = {**procedures}
     marker = request.node.get_closest_marker("lab_params")
     params = {**(marker.kwargs if marker else {}), **_params(config)}
     say = _progress(config)
@@ -139,7 +137,7 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
         try:
             try:
                 lab.up()
-            except OpslabError as exc:
+            except Exception as exc:
                 run.error = f"the lab did not come up: {exc}"
                 raise
             yield run
