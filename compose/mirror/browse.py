@@ -19,12 +19,12 @@ import urllib.request
 import websocket
 
 PORT = 9222
-PAGE_TIMEOUT_S = 10.0
+PAGE_TIMEOUT_S = 30.0  # generous: a loaded CI machine is slow, and a page that loads is done long before
 SETTLE_S = 0.3
 
 
 def devtools_target():
-    deadline = time.time() + 20
+    deadline = time.time() + 90
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/json/list", timeout=1) as r:
@@ -34,7 +34,7 @@ def devtools_target():
         except OSError:
             pass
         if time.time() > deadline:
-            raise SystemExit("chromium's DevTools endpoint did not answer within 20s")
+            raise SystemExit("chromium's DevTools endpoint did not answer within 90s")
         time.sleep(0.1)
 
 
