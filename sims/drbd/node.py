@@ -526,7 +526,7 @@ class Node:
             self.md.bitmap.discard(block)
             self.counters.resync_done += 1
             self.counters.resync_moved_total += 1
-            if not self.md.bitmap or self.counters.resync_done % 64 == 0:
+            if not self.md.bitmap or self.counters.resync_done % 256 == 0:
                 self._save()
 
     def _finish_resync_as_source(self) -> None:

@@ -4,7 +4,8 @@ Contract:
 - `BlockDevice`: `blocks` blocks of `block_size` bytes, `read(n)` / `write(n, data)`; `FileDevice` is a fixed-size
   backing file (created zero-filled), `MemoryDevice` its in-process twin for tests.
 - `Metadata`: what DRBD keeps in its meta-data area (generation identifiers, dirty-block bitmap, the flags
-  consistent / outdated / primary, the activity log's hot extents), as plain data with a JSON form.
+  consistent / outdated / primary, the activity log's hot extents), as plain data with a JSON form (UUIDs in
+  hex as DRBD prints them, the bitmap as a hex string of one bit per block).
 - `MetaStore`: `load() -> Metadata | None` and `save(md)`. `JsonMetaStore` writes atomically (temporary file,
   fsync, rename), so a crash leaves either the old or the new meta data, never a torn one.
 """
@@ -82,7 +83,7 @@ class Metadata:
     def to_json(self) -> dict[str, object]:
         return {
             "uuids": [f"{v:016X}" for v in self.uuids.as_list()],
-            "bitmap": sorted(self.bitmap),
+            "bitmap": _bits_to_hex(self.bitmap),
             "consistent": self.consistent,
             "outdated": self.outdated,
             "primary": self.primary,
@@ -92,12 +93,12 @@ class Metadata:
     @classmethod
     def from_json(cls, raw: dict[str, object]) -> Metadata:
         uuids = raw["uuids"]
-        bitmap = raw.get("bitmap", [])
+        bitmap = raw.get("bitmap", "")
         al = raw.get("activity_log", [])
-        assert isinstance(uuids, list) and isinstance(bitmap, list) and isinstance(al, list)
+        assert isinstance(uuids, list) and isinstance(bitmap, str | list) and isinstance(al, list)
         return cls(
             uuids=Uuids.from_list([int(str(v), 16) for v in uuids]),
-            bitmap={int(b) for b in bitmap},
+            bitmap=_hex_to_bits(bitmap) if isinstance(bitmap, str) else {int(b) for b in bitmap},
             consistent=bool(raw.get("consistent", False)),
             outdated=bool(raw.get("outdated", False)),
             primary=bool(raw.get("primary", False)),
@@ -106,6 +107,20 @@ class Metadata:
 
     def copy(self) -> Metadata:
         return Metadata.from_json(self.to_json())
+
+
+def _bits_to_hex(bits: set[int]) -> str:
+    """The bitmap as DRBD keeps it, one bit per block (block n = bit n % 8 of byte n // 8), in hex."""
+    if not bits:
+        return ""
+    raw = bytearray(max(bits) // 8 + 1)
+    for b in bits:
+        raw[b // 8] |= 1 << (b % 8)
+    return raw.hex()
+
+
+def _hex_to_bits(text: str) -> set[int]:
+    return {i * 8 + j for i, byte in enumerate(bytes.fromhex(text)) if byte for j in range(8) if byte >> j & 1}
 
 
 class MetaStore(Protocol):

@@ -169,3 +169,9 @@ def test_meta_data_survives_restart(tmp_path: Path) -> None:
 def test_metadata_json_round_trip() -> None:
     md = Metadata(Uuids(0xA1, 0xB0, (0xC0, 0xD0)), {1, 5}, True, False, True, [0, 2])
     assert Metadata.from_json(md.to_json()) == md
+
+
+def test_bitmap_hex_round_trip() -> None:
+    for bits in (set(), {0}, {7, 8, 9}, set(range(0, 4096, 3))):
+        md = Metadata(Uuids.just_created(), bits)
+        assert Metadata.from_json(md.to_json()).bitmap == bits
