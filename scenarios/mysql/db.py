@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.errors import CommandError
+from lab.errors import CommandError, UsageError
 from lab.host import Host
 
 Row = dict[str, str | None]
@@ -85,6 +85,8 @@ class Sql:
 
     def __init__(self, host: Host, engine: str = "mariadb") -> None:
         self.host = host
+        if engine not in DIALECTS:
+            raise UsageError(f"no SQL dialect for the engine {engine!r}", f"engines: {', '.join(DIALECTS)}")
         self.dialect = DIALECTS[engine]
 
     def query(self, sql: str) -> list[Row]:

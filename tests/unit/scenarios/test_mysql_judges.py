@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from lab.checks import Verdict
+from lab.errors import UsageError
 from lab.host import FakeTransport, Host
 from lab.scenario import ScenarioRun
 from lab.workloads import Op
@@ -234,3 +235,15 @@ def test_acked_writes_lost_or_doubled_fail(lab: Any, run: ScenarioRun) -> None:
 
 def test_acked_writes_unknown_without_the_writers_record(run: ScenarioRun) -> None:
     assert AckedWritesOnEverySlave().evaluate(run).verdict == Verdict.UNKNOWN
+
+
+def test_an_unknown_engine_is_a_clear_error(lab: Any) -> None:
+    with pytest.raises(UsageError, match="no SQL dialect for the engine 'oracle'"):
+        db.Sql(lab.host("master"), "oracle")
+
+
+def test_mysql8_dialect_speaks_the_new_statements(lab: Any) -> None:
+    answer(lab, "slave1", SHOW_REPLICA_STATUS=tsv(["Replica_IO_Running", "Replica_SQL_Running"], ["Yes", "No"]))
+    st = db.Sql(lab.host("slave1"), "mysql8").slave_status()
+    assert st == {"Slave_IO_Running": "Yes", "Slave_SQL_Running": "No"}
+    assert lab.transports["slave1"].commands[-1].startswith("mysql --batch -e 'SHOW REPLICA STATUS'")
