@@ -216,7 +216,7 @@ class ResyncMovedOnlyChangedBlocks(Check):
         )
 
 
-TAKEOVER_DONE = re.compile(r"mach_down takeover complete|Resource acquisition completed")
+TAKEOVER_DONE = re.compile(r"mach_down takeover complete|Resource acquisition completed\.?\s*$")
 ACQUIRE_FAILED = re.compile(r"Return code [1-9]\d* from /etc/ha\.d/resource\.d/drbddisk|Giving up|acquisition failed")
 
 
