@@ -28,7 +28,7 @@ VIP = "10.9.0.100"
 
 
 @pytest.fixture
-def lab(fake_lab):  # type: ignore[no-untyped-def]
+def lab(fake_lab):
     fake_lab.spec.hosts = ["alpha", "beta", "client"]
     fake_lab.transports = {h: FakeTransport() for h in fake_lab.spec.hosts}
     fake_lab._hosts = {h: Host(h, f"{fake_lab.project}-{h}-1", t) for h, t in fake_lab.transports.items()}
@@ -37,7 +37,7 @@ def lab(fake_lab):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def run(lab) -> ScenarioRun:  # type: ignore[no-untyped-def]
+def run(lab) -> ScenarioRun:
     return ScenarioRun("drbd/x", lab)
 
 
@@ -93,7 +93,7 @@ def test_writer_log_becomes_operations_and_writes() -> None:
     assert ranges([9, 3, 4, 5, 11, 12]) == "3-5, 9, 11-12"
 
 
-def test_single_primary(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+def test_single_primary(lab, run: ScenarioRun) -> None:
     reply(lab, "alpha", "drbdadm role r0", 0, "Primary/Secondary\n")
     reply(lab, "beta", "drbdadm role r0", 0, "Secondary/Primary\n")
     assert SinglePrimary().evaluate(run).verdict == Verdict.PASS
@@ -104,7 +104,7 @@ def test_single_primary(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyp
     assert SinglePrimary().evaluate(run).verdict == Verdict.PASS
 
 
-def test_single_service_owner(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+def test_single_service_owner(lab, run: ScenarioRun) -> None:
     reply(lab, "alpha", "ip -4 -o addr show dev eth0", 0, f"2: eth0 inet 10.9.0.11/24\n2: eth0 inet {VIP}/24\n")
     reply(lab, "alpha", "recordd status", 0, "running\n")
     reply(lab, "beta", "ip -4 -o addr show dev eth0", 0, "2: eth0 inet 10.9.0.12/24\n")
@@ -128,7 +128,7 @@ def readback(missing: set[int]) -> Any:
     return answer
 
 
-def test_acked_writes_kept_lists_what_was_lost(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+def test_acked_writes_kept_lists_what_was_lost(lab, run: ScenarioRun) -> None:
     run.ops["RecordWriter"] = write_ops(10, "alpha") + write_ops(5, "beta", start=11)
     lab.transports["client"].replies["writer.py read"] = readback(set())
     r = AckedWritesKept().evaluate(run)
@@ -154,7 +154,7 @@ def test_outage_below(run: ScenarioRun) -> None:
     assert OutageBelow(4.0).evaluate(run).verdict == Verdict.UNKNOWN
 
 
-def test_redundant(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+def test_redundant(lab, run: ScenarioRun) -> None:
     lab.transports["beta"].replies["status --json"] = status(role="Secondary", peer_role="Primary")
     assert Redundant("beta").evaluate(run).verdict == Verdict.PASS
     lab.transports["beta"].replies["status --json"] = status("WFConnection", disk="Inconsistent", peer_disk="DUnknown")
@@ -164,7 +164,7 @@ def test_redundant(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-de
     assert Redundant("beta").evaluate(run).verdict == Verdict.UNKNOWN
 
 
-def test_resync_moved_only_changed_blocks(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+def test_resync_moved_only_changed_blocks(lab, run: ScenarioRun) -> None:
     run.ops["RecordWriter"] = write_ops(200)  # records 1..200 at t = 100.1 .. 120.0
     since, until = 100.0, 110.0  # records 1..100: blocks 1 and 2
     lab.transports["beta"].replies["status --json"] = status(moved=2)
@@ -185,7 +185,7 @@ HA_LOG_REFUSED = HA_LOG_STANDBY + (
 )
 
 
-def test_heartbeat_took_over(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+def test_heartbeat_took_over(lab, run: ScenarioRun) -> None:
     reply(lab, "beta", "/var/log/ha-log", 0, HA_LOG_TAKEOVER)
     assert HeartbeatTookOver("beta").evaluate(run).verdict == Verdict.PASS
     reply(lab, "beta", "/var/log/ha-log", 0, HA_LOG_STANDBY)
@@ -197,7 +197,7 @@ def test_heartbeat_took_over(lab, run: ScenarioRun) -> None:  # type: ignore[no-
     assert HeartbeatTookOver("beta").evaluate(run).verdict == Verdict.UNKNOWN
 
 
-def test_split_brain_detected(lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+def test_split_brain_detected(lab, run: ScenarioRun) -> None:
     reply(
         lab,
         "alpha",
