@@ -6,13 +6,14 @@
 For each URL, one line: {"page", "loaded", "requests": [{"url", "status", "error"}]} where a request that
 never got a response has its `error` (net::ERR_...), and a response has its HTTP `status`. Chromium is
 driven through its DevTools protocol (Network and Page domains), so nothing is guessed from logs. It only
-reads: pages are loaded, never changed.
+reads: pages are loaded, never changed. The browser is started by the first call and left running (its start
+is the slow part), so later calls reuse it.
 """
 
 import json
+import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -21,10 +22,11 @@ import websocket
 PORT = 9222
 PAGE_TIMEOUT_S = 30.0  # generous: a loaded CI machine is slow, and a page that loads is done long before
 SETTLE_S = 0.3
+PROFILE = "/tmp/chromium-profile"
 
 
-def devtools_target():
-    deadline = time.time() + 90
+def devtools_target(wait):
+    deadline = time.time() + wait
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/json/list", timeout=1) as r:
@@ -33,8 +35,8 @@ def devtools_target():
                 return pages[0]["webSocketDebuggerUrl"]
         except OSError:
             pass
-        if time.time() > deadline:
-            raise SystemExit("chromium's DevTools endpoint did not answer within 90s")
+        if time.time() >= deadline:
+            raise SystemExit(f"chromium's DevTools endpoint did not answer within {wait}s")
         time.sleep(0.1)
 
 
@@ -105,9 +107,15 @@ def load(session, url):
     return {"page": url, "loaded": loaded, "requests": out}
 
 
-def main(urls):
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        browser = subprocess.Popen(
+def ensure_browser():
+    """Chromium's DevTools endpoint; the browser is started on first use and stays open for later calls."""
+    try:
+        return devtools_target(wait=0)
+    except SystemExit:
+        pass
+    os.makedirs(PROFILE, exist_ok=True)
+    with open("/tmp/chromium.log", "ab") as log:
+        subprocess.Popen(
             [
                 "chromium",
                 "--headless",
@@ -117,26 +125,27 @@ def main(urls):
                 "--no-first-run",
                 "--disable-background-networking",
                 "--disable-component-update",
-                f"--user-data-dir={profile}",
+                f"--user-data-dir={PROFILE}",
                 f"--remote-debugging-port={PORT}",
                 "about:blank",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # outlives this call: the next check reuses it
         )
-        try:
-            session = Session(devtools_target())
-            session.call("Network.enable")
-            session.call("Network.setCacheDisabled", cacheDisabled=True)
-            session.call("Page.enable")
-            for url in urls:
-                print(json.dumps(load(session, url)), flush=True)
-        finally:
-            browser.terminate()
-            try:
-                browser.wait(5)
-            except subprocess.TimeoutExpired:
-                browser.kill()
+    return devtools_target(wait=90)
+
+
+def main(urls):
+    session = Session(ensure_browser())
+    session.call("Network.enable")
+    session.call("Network.setCacheDisabled", cacheDisabled=True)
+    session.call("Page.enable")
+    for url in urls:
+        print(json.dumps(load(session, url)), flush=True)
+    session.call("Page.navigate", url="about:blank")
+    session.ws.close()
 
 
 if __name__ == "__main__":
