@@ -78,10 +78,10 @@ def judge(
     lag: str = "pass",
     data: str = "pass",
     writes: str = "pass",
-    replicating_slaves: tuple[str, ...] = SLAVES,
 ) -> dict[str, CheckResult]:
+    """The four checks, slave1 (the rebuilt one) expected to give `replicating`, slave2 always replicating."""
     out = {"lag": run.check(LagReachesZero(), expect=lag)}
-    for s in replicating_slaves:
+    for s in SLAVES:
         out[s] = run.check(SlaveReplicating(s), expect=replicating if s == "slave1" else "pass")
     out["data"] = run.check(SlavesMatchMaster(), expect=data)
     out["writes"] = run.check(AckedWritesOnEverySlave(), expect=writes)
