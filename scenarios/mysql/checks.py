@@ -192,7 +192,7 @@ class SlavesMatchMaster(Check):
             )
         named = []
         for d in diffs[:4]:
-            which = "; ".join(f"{k} {','.join(map(str, d[k][:3]))}" for k in ("missing", "extra", "changed") if d[k])
+            which = "; ".join(f"{k} {' '.join(map(str, d[k][:3]))}" for k in ("missing", "extra", "changed") if d[k])
             named.append(f"{d['slave']} {d['table']} chunk {d['chunk']} ({d['range']}): {which or 'same keys'}")
         more = f" (+{len(diffs) - 4} more)" if len(diffs) > 4 else ""
         return self.result(
