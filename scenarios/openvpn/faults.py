@@ -5,7 +5,7 @@
 - `ExpiredCrl`: the server's crl.pem is replaced by one signed by the same CA (on `ca`, the offline CA) whose
   nextUpdate is past, made with OpenSSL 3's `openssl ca -gencrl -crl_lastupdate/-crl_nextupdate` (easy-rsa
   cannot make an expired CRL: EASYRSA_CRL_DAYS must be positive), as when nobody ran `gen-crl` for 180 days.
-  Heal: the CRL it replaced.
+  Heal: the CRL it replaced, copied back with a fresh mtime (OpenVPN reloads the file when it changes).
 """
 
 from __future__ import annotations
@@ -55,4 +55,6 @@ class ExpiredCrl(Fault):
         pi.check_output("cp %s %s", EXPIRED, CRL)
 
     def heal(self, run: ScenarioRun) -> None:
-        run.host("pi").check_output("if [ -e %s ]; then mv %s %s; fi", SAVED, SAVED, CRL)
+        # a fresh copy, not `mv` back: restored with its old mtime (and the same size as the expired one), the
+        # CRL was not reloaded in this lab and the server went on refusing everyone with `CRL has expired`
+        run.host("pi").check_output("if [ -e %s ]; then cp %s %s && rm %s; fi", SAVED, SAVED, CRL, SAVED)
