@@ -187,7 +187,9 @@ class Lab:
         return self
 
     def _containers(self) -> list[Any]:
-        return dockerapi.client().containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={self.project}"})
+        return dockerapi.client().containers.list(
+            all=True, filters={"label": f"{LABEL_PROJECT}={self.project}"}, ignore_removed=True
+        )
 
     def _wait_ready(self) -> None:
         expected = set(self.spec.hosts)
@@ -304,14 +306,29 @@ class Lab:
 
 def remove_project(project: str) -> None:
     """Remove every container, network and volume of a compose project, found by label."""
+    import docker
+
     client = dockerapi.client()
     flt = {"label": f"{LABEL_PROJECT}={project}"}
-    for c in client.containers.list(all=True, filters=flt):
-        c.remove(force=True, v=True)
+    removals = [
+        lambda c=c: c.remove(force=True, v=True)
+        for c in client.containers.list(all=True, filters=flt, ignore_removed=True)
+    ]
+    for removal in removals:
+        try:
+            removal()
+        except docker.errors.NotFound:  # removed meanwhile (another sweep): what we wanted
+            pass
     for n in client.networks.list(filters=flt):
-        n.remove()
+        try:
+            n.remove()
+        except docker.errors.NotFound:
+            pass
     for v in client.volumes.list(filters=flt):
-        v.remove(force=True)
+        try:
+            v.remove(force=True)
+        except docker.errors.NotFound:
+            pass
 
 
 def instances(lab: str | None = None) -> dict[str, dict[str, Any]]:
@@ -319,7 +336,8 @@ def instances(lab: str | None = None) -> dict[str, dict[str, Any]]:
     client = dockerapi.client()
     found: dict[str, dict[str, Any]] = {}
     for kind in (
-        client.containers.list(all=True, filters={"label": LABEL_LAB}),
+        # another run may remove its containers while we look: those are skipped, not an error
+        client.containers.list(all=True, filters={"label": LABEL_LAB}, ignore_removed=True),
         client.networks.list(filters={"label": LABEL_LAB}),
         client.volumes.list(filters={"label": LABEL_LAB}),
     ):

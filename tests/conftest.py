@@ -26,6 +26,13 @@ class FakeLab:
         self.transports = {h: FakeTransport((replies or {}).get(h)) for h in self.spec.hosts}
         self._hosts = {h: Host(h, f"{self.project}-{h}-1", t) for h, t in self.transports.items()}
 
+    def add_host(self, name: str, replies: dict[str, Any] | None = None) -> FakeTransport:
+        """Another host (a lab with other hosts than the default four); returns its transport."""
+        self.spec.hosts.append(name)
+        t = self.transports[name] = FakeTransport(replies)
+        self._hosts[name] = Host(name, f"{self.project}-{name}-1", t)
+        return t
+
     def host(self, name: str) -> Host:
         return self._hosts[name]
 

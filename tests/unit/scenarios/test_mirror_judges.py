@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from lab.checks import Verdict
-from lab.host import FakeTransport, Host
 from lab.scenario import ScenarioRun, StepRecord
 from scenarios.mirror.checks import (
     NO_CLOBBER_IGNORED,
@@ -74,9 +73,7 @@ def step(rc: int = 0, out: str = "", start: float = T0, duration: float = 30.0) 
 def lab(fake_lab: Any) -> Any:
     """The fake lab, with the mirror lab's origin and viewer, and the client's address as a fact."""
     for name in ("origin", "viewer"):
-        t = FakeTransport()
-        fake_lab.transports[name] = t
-        fake_lab._hosts[name] = Host(name, f"{fake_lab.project}-{name}-1", t)
+        fake_lab.add_host(name)
     fake_lab._facts["client_ip"] = CLIENT
     return fake_lab
 
