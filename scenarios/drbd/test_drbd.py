@@ -98,7 +98,7 @@ def cstate(run: ScenarioRun, node: str) -> str:
 
 def split_brain(run: ScenarioRun) -> RecordWriter:
     """Beta is replaced and boots without its replication link: it takes over too; then the link comes back."""
-    writer = begin(run)
+    writer = begin(run, watch=False)
     run.watch(SinglePrimary(), expect="fail")
     run.watch(SingleServiceOwner(), expect="fail")
     unplugged = UnpluggedReplicationLink("beta")
@@ -212,11 +212,12 @@ def test_heartbeat_link_cut(scenario: ScenarioRun) -> None:
         timeout=20,
     )
     run.step(Step("beta", "drbdadm role r0", "beta is still Secondary", expect_output="^Secondary/Primary"))
-    run.heal(cut)
     finish(run, writer)
     run.check(HeartbeatTookOver("beta"), expect="fail")
     run.check(AckedWritesKept())
     run.check(Redundant("alpha"))
+    # healed at the end: when heartbeat's packets flow again both heartbeats restart ("Cluster node alpha
+    # returning after partition"), which is heartbeat's own business, after what this scenario shows
 
 
 @pytest.mark.lab_params(resync_rate="4M")

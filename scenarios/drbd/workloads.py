@@ -16,7 +16,6 @@ from lab.scenario import ScenarioRun
 from lab.workloads import Op, Workload
 
 WRITER = "/opt/opslab/node/writer.py"
-PATTERN = "[w]riter.py write"  # matches the writer, not the shell that runs pgrep
 RECORDS_PER_BLOCK = 64  # the service's layout: record n lives in block 1 + n // 64
 
 

@@ -1,7 +1,8 @@
 """The client's workload: numbered records written through the floating IP, every answer logged; and read-back.
 
 `writer.py write URL LOG [--interval S]`: PUT /records/1, 2, 3 ... one every S seconds (0.5 s timeout each),
-appending one JSON line per attempt to LOG: {"t", "n", "ok", "by" (the node that stored it) or "error"}.
+appending one JSON line per attempt to LOG: {"t", "n", "ok", "by" (the node that stored it) or "error"}; its
+process id in LOG.pid.
 Stops on SIGTERM/SIGINT after the attempt in flight.
 `writer.py wait URL SECONDS`: until the service answers GET / (exit 1 if it never does).
 `writer.py read URL N...` (or numbers on stdin): GET each record, one JSON line per record: {"n", "found", "value"}.
@@ -10,6 +11,7 @@ Stops on SIGTERM/SIGINT after the attempt in flight.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -29,6 +31,8 @@ def write(url: str, log: str, interval: float) -> None:
     signal.signal(signal.SIGTERM, halt)
     signal.signal(signal.SIGINT, halt)
     n = 0
+    with open(f"{log}.pid", "w") as pid:
+        pid.write(f"{os.getpid()}\n")
     with open(log, "a", buffering=1) as out:
         while not stop:
             n += 1
