@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from lab.checks import Verdict
-from lab.host import FakeTransport, Host
 from lab.scenario import ScenarioRun
 from lab.workloads import Op
 from scenarios.drbd.checks import (
@@ -29,9 +28,8 @@ VIP = "10.9.0.100"
 
 @pytest.fixture
 def lab(fake_lab):
-    fake_lab.spec.hosts = ["alpha", "beta", "client"]
-    fake_lab.transports = {h: FakeTransport() for h in fake_lab.spec.hosts}
-    fake_lab._hosts = {h: Host(h, f"{fake_lab.project}-{h}-1", t) for h, t in fake_lab.transports.items()}
+    for name in ("alpha", "beta"):
+        fake_lab.add_host(name)
     fake_lab._facts.update(vip=VIP, url=f"http://{VIP}:8080")
     return fake_lab
 
