@@ -4,7 +4,7 @@ Logs are read from a byte offset (`log_size` taken before the action being judge
 happened after that moment and not an earlier connection.
 
 Which scenario shows each failing: RunsArmBinaries → setup_server (asked of client1, an x86 host);
-ServerTunnelUp and TunDeviceUsable → no_tun; PeerConnectionInitiated and ClientTunnelUp → revoked_client,
+ServerTunnelUp and TunDeviceUsable → no_tun, no_net_admin; PeerConnectionInitiated and ClientTunnelUp → revoked_client,
 foreign_ca_client, expired_crl; RefusedFor → client_connects (client1 is not refused);
 ReachesLanHostThroughTunnel and ForwardingEnabled → forwarding_off; LanHostUnreachable → route_to_home_lan
 (once the tunnel is up); CrlCurrent → expired_crl.

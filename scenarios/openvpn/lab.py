@@ -1,6 +1,6 @@
 """The openvpn lab: an OpenVPN server on an emulated Raspberry Pi between the internet and a home LAN.
 
-    client1, client2, ca (x86) ── internet ── pi (armhf Debian under qemu-user) ── homelan ── lanhost
+    client1, client2, ca (x86), armclient (armhf) ── internet ── pi (armhf, qemu-user) ── homelan ── lanhost
 
 The Pi starts bare: openvpn and easy-rsa are unpacked (apt under emulation is slow) but nothing is configured
 and IP forwarding is off; the procedure `setup_server` does the rest, as the runbook says. `lanhost` routes the
@@ -31,6 +31,7 @@ CLIENT_LOG = "/var/log/openvpn/client.log"
 SERVER_PID = "/run/openvpn-server.pid"
 CLIENT_PID = "/run/openvpn-client.pid"
 CLIENTS = ("client1", "client2")
+ARM_CLIENT = "armclient"  # a client on the Pi's image (armhf under qemu): its key is made when it is needed
 
 
 def facts(lab: Lab) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def facts(lab: Lab) -> dict[str, Any]:
         "lan_net": f"{lan}.0",
         "lan_mask": "255.255.255.0",
         "lanhost_ip": lab.ip("lanhost", "homelan"),
-        **{f"{c}_ip": lab.ip(c, "internet") for c in CLIENTS},
+        **{f"{c}_ip": lab.ip(c, "internet") for c in (*CLIENTS, ARM_CLIENT)},
         "vpn_net": VPN_NET,
         "vpn_server_ip": VPN_SERVER_IP,
         "easyrsa": EASYRSA_DIR,

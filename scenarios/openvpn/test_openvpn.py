@@ -31,8 +31,15 @@ from scenarios.openvpn.checks import (
     refusals,
 )
 from scenarios.openvpn.faults import ExpiredCrl, ForwardingOff
-from scenarios.openvpn.lab import CLIENT_LOG, SERVER_LOG
-from scenarios.openvpn.procedures import PKI, RESTART_SERVER, SETUP_OFFLINE_CA, client_steps
+from scenarios.openvpn.lab import ARM_CLIENT, CLIENT_LOG, SERVER_LOG
+from scenarios.openvpn.procedures import (
+    OFFLINE_CA,
+    PKI,
+    RESTART_SERVER,
+    SETUP_OFFLINE_CA,
+    client_steps,
+    hand_over,
+)
 
 CONNECT_TIMEOUT = 90.0  # a TLS handshake with an emulated ARM server, on a shared machine
 COMPLETED = "Initialization Sequence Completed"
@@ -103,7 +110,8 @@ def test_setup_server(scenario: ScenarioRun) -> None:
 
 def test_client_connects(scenario: ScenarioRun) -> None:
     """client1 gets its keys and the sample client.conf: the server logs `Peer Connection Initiated` for it,
-    the client `Initialization Sequence Completed`, a 10.8.0.x address and the pushed route."""
+    the client `Initialization Sequence Completed`, a 10.8.0.x address and the pushed route. An ARM client
+    (the Pi's image, emulated too) connects the same way."""
     run = scenario
     setup_server(run)
     mark_pi, mark_client = log_size(run.host("pi"), SERVER_LOG), log_size(run.host("client1"), CLIENT_LOG)
@@ -113,6 +121,13 @@ def test_client_connects(scenario: ScenarioRun) -> None:
     run.check(PeerConnectionInitiated("client1", mark_pi))
     run.check(ClientTunnelUp("client1", mark_client))
     run.check(RefusedFor("client1", "certificate revoked", mark_pi), expect="fail")
+    for step in ARM_CLIENT_KEY:
+        run.step(step)
+    mark_pi, mark_arm, t0 = connect(run, ARM_CLIENT)
+    wait_connected(run, ARM_CLIENT, mark_arm, t0)
+    run.check(RunsArmBinaries(ARM_CLIENT))
+    run.check(PeerConnectionInitiated(ARM_CLIENT, mark_pi))
+    run.check(ClientTunnelUp(ARM_CLIENT, mark_arm))
 
 
 def test_route_to_home_lan(scenario: ScenarioRun) -> None:
@@ -175,6 +190,11 @@ def test_revoked_client(scenario: ScenarioRun) -> None:
     run.check(ClientTunnelUp("client1", c1, when="after_restart"))
 
 
+ARM_CLIENT_KEY = (
+    Step("ca", f"cd {OFFLINE_CA} && ./easyrsa build-client-full {ARM_CLIENT} nopass", f"a key for {ARM_CLIENT}"),
+    hand_over("ca", OFFLINE_CA, ARM_CLIENT),
+)
+
 FOREIGN_CA = (
     Step(
         "client2",
@@ -226,6 +246,18 @@ def test_expired_crl(scenario: ScenarioRun) -> None:
     wait_connected(run, "client1", c1)
     run.check(CrlCurrent(), expect="pass")
     run.check(PeerConnectionInitiated("client1", healed, when="crl_renewed"))
+
+
+@pytest.mark.lab_params(pi_net_admin="NET_RAW")
+def test_no_net_admin(scenario: ScenarioRun) -> None:
+    """The Pi's container has /dev/net/tun but not CAP_NET_ADMIN: OpenVPN cannot create tun0
+    (`Cannot ioctl TUNSETIFF tun: Operation not permitted`), and the checks say what is missing."""
+    run = scenario
+    with pytest.raises(StepFailed):
+        run.procedure("setup_server_offline_ca")
+    run.note("the setup stopped at the start of the server, as expected without CAP_NET_ADMIN")
+    run.check(TunDeviceUsable(), expect="fail")
+    run.check(ServerTunnelUp(), expect="fail")
 
 
 @pytest.mark.lab_params(pi_tun_device="/dev/null")
