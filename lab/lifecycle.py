@@ -180,7 +180,11 @@ class Lab:
             nets = self.spec.networks
             for name, subnet in zip(nets, allocate_subnets(len(nets), used), strict=True):
                 self.env[f"{name.upper()}_NET"] = str(subnet.network_address).rsplit(".", 1)[0]
-            self._compose("up", "-d", "--no-build", "--remove-orphans", timeout=300)
+            try:
+                self._compose("up", "-d", "--no-build", "--remove-orphans", timeout=300)
+            finally:  # the labels are on the resources now; down() finds them by label, not through compose
+                self._override.unlink(missing_ok=True)
+                self._override = None
         self._wait_ready()
         self.started = time.time()
         self.progress(f"{self.spec.name}: ready in {time.monotonic() - t0:.1f}s")
@@ -229,8 +233,6 @@ class Lab:
     def down(self) -> None:
         self.progress(f"{self.spec.name}: removing {self.project}")
         remove_project(self.project)
-        if self._override:
-            self._override.unlink(missing_ok=True)
         self._hosts.clear()
 
     def __enter__(self) -> Lab:

@@ -44,6 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
     config.addinivalue_line("markers", "scenario: an opslab scenario (set by the plugin)")
+    config.addinivalue_line("markers", "docker: needs a running Docker engine (integration)")
     config.addinivalue_line("markers", "lab_params(**params): lab parameters for this scenario (--opslab-param wins)")
 
 
