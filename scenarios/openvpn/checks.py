@@ -127,7 +127,8 @@ class TunDeviceUsable(Check):
 
 
 class PeerConnectionInitiated(Check):
-    """The server log says `[<client>] Peer Connection Initiated with [AF_INET]<client ip>:<port>` since a mark."""
+    """The server log says `[<client>] Peer Connection Initiated with [AF_INET]<client ip>:<port>` since a mark:
+    the client's address, and its name as the certificate's CN."""
 
     def __init__(self, client: str, since: int = 0, when: str = "") -> None:
         self.client = client
@@ -138,11 +139,14 @@ class PeerConnectionInitiated(Check):
         ip = run.facts[f"{self.client}_ip"]
         log = log_since(run.host("pi"), SERVER_LOG, self.since)
         seen = [m for m in PEER_INITIATED.finditer(log) if m.group("ip") == ip]
-        if seen:
-            m = seen[-1]
+        named = [m for m in seen if m.group("cn") == self.client]
+        if named:
+            m = named[-1]
             return self.result(
                 True, f"server: [{m.group('cn')}] Peer Connection Initiated with [AF_INET]{ip}:{m.group('port')}"
             )
+        if seen:
+            return self.result(False, f"server: {ip} connected as [{seen[-1].group('cn')}], not [{self.client}]")
         why = refusals(log, ip)
         return self.result(
             False,

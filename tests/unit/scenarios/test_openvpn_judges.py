@@ -114,6 +114,9 @@ def test_peer_connection_initiated_names_the_refusal(lab: Any, run: ScenarioRun)
     r = PeerConnectionInitiated("client2", when="x").evaluate(run)
     assert r.verdict == Verdict.FAIL and r.name == "PeerConnectionInitiated(client2)@x"
     assert "certificate revoked" in r.detail
+    replies(lab, "pi")["tail -c"] = (0, SERVER_LOG.replace("[client1]", "[client2]"))
+    r = PeerConnectionInitiated("client1").evaluate(run)
+    assert r.verdict == Verdict.FAIL and "connected as [client2], not [client1]" in r.detail
 
 
 def test_refused_for(lab: Any, run: ScenarioRun) -> None:
