@@ -78,10 +78,12 @@ class RecordWriter(Workload):
 
     def stop(self, run: ScenarioRun) -> list[Op]:
         h = run.host(self.host)
-        h.run("pkill -TERM -f %s", f"{WRITER} write")
-        run.wait_for(
-            lambda: not h.run("pgrep -f %s", f"{WRITER} write").succeeded, what="the writer to stop", timeout=5
-        )
+        pid = h.run("cat %s", f"{self.log}.pid").stdout.strip()
+        if pid.isdigit():  # by its pid: `pgrep -f` also matches the shell that runs it
+            h.run(f"kill -TERM {pid}")
+            # gone, or a zombie nobody has reaped yet: either way it writes no more
+            alive = f"grep -q '^State:[[:space:]]*[^Z]' /proc/{pid}/status 2>/dev/null"
+            run.wait_for(lambda: not h.run(alive).succeeded, what="the writer to stop", timeout=15)
         return parse_writer_log(h.read_file(self.log))
 
     def ops_so_far(self, run: ScenarioRun) -> list[Op]:
