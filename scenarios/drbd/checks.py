@@ -189,13 +189,16 @@ class ResyncMovedOnlyChangedBlocks(Check):
 
     `since`..`until` is when the node was away (its resource down to its resync done); the changed blocks are those
     of every write attempted then, acknowledged or not (a write the client gave up on may still have reached the
-    disk). The count moved is the sync target's own (`drbdadm status --json`: resync.moved_total).
+    disk), and in the `pending_s` before (DRBD's net timeout: a write the peer had not acknowledged when the link
+    went is marked out of sync too). The count moved is the sync target's own (`drbdadm status --json`:
+    resync.moved_total); DRBD's own "Began resync as SyncTarget" lines come with it as evidence.
     """
 
-    def __init__(self, node: str, since: float, until: float) -> None:
+    def __init__(self, node: str, since: float, until: float, pending_s: float = 2.0) -> None:
         self.node = node
         self.since = since
         self.until = until
+        self.pending_s = pending_s
 
     @property
     def name(self) -> str:
@@ -206,13 +209,16 @@ class ResyncMovedOnlyChangedBlocks(Check):
         s = drbd_status(run.host(self.node))
         if ws is None or s is None:
             return self.unknown("no writes recorded or no status from the node")
-        changed = {block_of(w.n) for w in ws if self.since <= w.t <= self.until}
+        changed = {block_of(w.n) for w in ws if self.since - self.pending_s <= w.t <= self.until}
         moved = int(s["resync"]["moved_total"])
+        log = run.host(self.node).run("cat %s", DRBD_LOG).stdout
+        began = [ln.split("] ", 1)[-1] for ln in log.splitlines() if "Began resync as SyncTarget" in ln]
         return self.result(
             moved <= len(changed),
             f"{self.node} received {moved} blocks; the client changed {len(changed)} while it was away",
             moved=moved,
             changed=len(changed),
+            drbd_said=began,
         )
 
 

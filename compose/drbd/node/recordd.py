@@ -79,8 +79,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--listen", required=True)
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--ready", help="a file created once the service listens")
     a = p.parse_args()
-    HTTPServer((a.listen, a.port), Handler).serve_forever()
+    server = HTTPServer((a.listen, a.port), Handler)
+    if a.ready:
+        open(a.ready, "w").close()
+    server.serve_forever()
 
 
 if __name__ == "__main__":
