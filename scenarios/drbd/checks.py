@@ -184,14 +184,19 @@ class Redundant(Check):
         return self.result(ok, f"{self.node}: {line}", status=line)
 
 
+BEGAN_RESYNC = re.compile(r"Began resync as SyncTarget \(will sync \d+ KB \[(\d+) bits set\]\)")
+
+
 class ResyncMovedOnlyChangedBlocks(Check):
-    """The resync into `node` moved no more blocks than the client's writes changed while it was away.
+    """The resync into `node` set out to move no more blocks than the client's writes changed while it was away.
 
     `since`..`until` is when the node was away (its resource down to its resync done); the changed blocks are those
     of every write attempted then, acknowledged or not (a write the client gave up on may still have reached the
     disk), and in the `pending_s` before (DRBD's net timeout: a write the peer had not acknowledged when the link
-    went is marked out of sync too). The count moved is the sync target's own (`drbdadm status --json`:
-    resync.moved_total); DRBD's own "Began resync as SyncTarget" lines come with it as evidence.
+    went is marked out of sync too). What the resync moves is DRBD's own word, in the sync target's log: "Began
+    resync as SyncTarget (will sync N KB [k bits set])" (the largest k since the node booted). The target's
+    moved-blocks counter (`status --json` resync.moved_total) comes as evidence: it counts a block each time it is
+    moved, so a block written again during the resync counts twice.
     """
 
     def __init__(self, node: str, since: float, until: float, pending_s: float = 2.0) -> None:
@@ -206,19 +211,22 @@ class ResyncMovedOnlyChangedBlocks(Check):
 
     def evaluate(self, run: ScenarioRun) -> CheckResult:
         ws = client_writes(run)
-        s = drbd_status(run.host(self.node))
+        h = run.host(self.node)
+        s = drbd_status(h)
         if ws is None or s is None:
             return self.unknown("no writes recorded or no status from the node")
         changed = {block_of(w.n) for w in ws if self.since - self.pending_s <= w.t <= self.until}
         moved = int(s["resync"]["moved_total"])
-        log = run.host(self.node).run("cat %s", DRBD_LOG).stdout
-        began = [ln.split("] ", 1)[-1] for ln in log.splitlines() if "Began resync as SyncTarget" in ln]
+        log = h.run("cat %s", DRBD_LOG).stdout
+        began = [int(m.group(1)) for m in BEGAN_RESYNC.finditer(log)]
+        bits = max(began, default=0)
         return self.result(
-            moved <= len(changed),
-            f"{self.node} received {moved} blocks; the client changed {len(changed)} while it was away",
+            bits <= len(changed),
+            f"{self.node}'s resync set out to move {bits} blocks (moved {moved} times); the client changed"
+            f" {len(changed)} blocks while it was away",
+            bits=bits,
             moved=moved,
             changed=len(changed),
-            drbd_said=began,
         )
 
 

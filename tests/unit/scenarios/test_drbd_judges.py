@@ -162,14 +162,22 @@ def test_redundant(lab, run: ScenarioRun) -> None:
     assert Redundant("beta").evaluate(run).verdict == Verdict.UNKNOWN
 
 
+def began(bits: int) -> tuple[int, str]:
+    return 0, f"[  0.58] block drbd0: Began resync as SyncTarget (will sync {bits * 4} KB [{bits} bits set]).\n"
+
+
 def test_resync_moved_only_changed_blocks(lab, run: ScenarioRun) -> None:
     run.ops["RecordWriter"] = write_ops(200)  # records 1..200 at t = 100.1 .. 120.0
     since, until = 100.0, 110.0  # records 1..100: blocks 1 and 2
-    lab.transports["beta"].replies["status --json"] = status(moved=2)
+    lab.transports["beta"].replies["status --json"] = status(moved=3)
+    lab.transports["beta"].replies["drbd-r0.log"] = began(2)
     r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
-    assert r.verdict == Verdict.PASS and (r.evidence["moved"], r.evidence["changed"]) == (2, 2)
-    lab.transports["beta"].replies["status --json"] = status(moved=1023)  # a full sync
-    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run).verdict == Verdict.FAIL
+    assert r.verdict == Verdict.PASS and (r.evidence["bits"], r.evidence["moved"], r.evidence["changed"]) == (2, 3, 2)
+    lab.transports["beta"].replies["drbd-r0.log"] = began(1024)  # a full sync
+    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "1024 blocks" in r.detail
+    lab.transports["beta"].replies["status --json"] = (10, "cannot reach the drbd daemon")
+    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run).verdict == Verdict.UNKNOWN
 
 
 HA_LOG_TAKEOVER = """\
