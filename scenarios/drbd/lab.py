@@ -10,9 +10,13 @@ step that replaces a node's hardware reads as an engineer would type it: `{compo
 
 from __future__ import annotations
 
+import json
 import shlex
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from lab import dockerapi
 from lab.lifecycle import Lab
 from lab.spec import LabSpec, Param
 
@@ -22,10 +26,17 @@ NODES = ("alpha", "beta")
 
 
 def compose_command(lab: Lab) -> str:
+    """`docker compose` for this instance: its project, its variables, and an override that gives a replaced node
+    opslab's labels (copied from the client, which is never replaced; opslab's own override only lives during up)."""
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(lab.env.items()))
-    files = f"-f {shlex.quote(str(lab.spec.compose_file))}"
-    if lab._override is not None:  # the labels opslab puts on every container (found and swept by them)
-        files += f" -f {shlex.quote(str(lab._override))}"
+    labels = {
+        k: v
+        for k, v in dockerapi.client().containers.get(lab.container_name("client")).labels.items()
+        if k.startswith("org.opslab.")
+    }
+    override = Path(tempfile.gettempdir()) / f"{lab.project}-replace.override.json"
+    override.write_text(json.dumps({"services": {h: {"labels": labels} for h in lab.spec.hosts}}))
+    files = f"-f {shlex.quote(str(lab.spec.compose_file))} -f {shlex.quote(str(override))}"
     return f"env {env} docker compose -p {lab.project} {files}"
 
 
