@@ -9,6 +9,7 @@ image's id). An image whose label matches is not rebuilt. Builds print their pro
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import shutil
@@ -35,10 +36,48 @@ LABEL_INPUTS = "org.opslab.inputs"
 Progress = Callable[[str], None]
 
 
+def _ignore_rules(context: Path) -> list[tuple[bool, str]]:
+    """The context's .dockerignore as (negated, pattern) rules, in order (the last match wins)."""
+    f = context / ".dockerignore"
+    rules = []
+    for raw in f.read_text().splitlines() if f.is_file() else []:
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            neg = line.startswith("!")
+            rules.append((neg, line[1:].strip("/") if neg else line.strip("/")))
+    return rules
+
+
+def _ignored(rel: str, rules: list[tuple[bool, str]]) -> bool:
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for neg, pattern in rules:
+        if any(fnmatch.fnmatchcase(p, pattern) for p in prefixes):
+            ignored = not neg
+    return ignored
+
+
+def context_files(context: Path) -> list[Path]:
+    """The files Docker sends as the build context: everything under it less what .dockerignore leaves out."""
+    rules = _ignore_rules(context)
+    keepers = [pattern for neg, pattern in rules if neg]
+    out = []
+    for dirpath, dirnames, filenames in os.walk(context):
+        rel_dir = Path(dirpath).relative_to(context).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        # a left-out folder is not walked unless a `!pattern` may bring something under it back
+        dirnames[:] = sorted(
+            d for d in dirnames if not _ignored(rel_dir + d, rules) or any(k.startswith(rel_dir + d) for k in keepers)
+        )
+        out += [Path(dirpath) / f for f in sorted(filenames) if not _ignored(rel_dir + f, rules)]
+    return out
+
+
 def tree_hash(context: Path, extra: str = "") -> str:
-    """A hash of every file under `context` (path, mode and content) and `extra`."""
+    """A hash of every file of the build context (path, mode and content) and `extra`."""
     h = hashlib.sha256(extra.encode())
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+    for path in sorted(context_files(context)):
         rel = path.relative_to(context).as_posix()
         h.update(f"\0{rel}\0{path.stat().st_mode & 0o111}\0".encode())
         h.update(path.read_bytes())

@@ -1,0 +1,41 @@
+from pathlib import Path
+
+from lab.images import context_files, tree_hash
+
+
+def make_repo(root: Path) -> None:
+    for rel in (
+        "sims/drbd/node.py",
+        "sims/drbd/__pycache__/node.pyc",
+        "compose/drbd/Dockerfile",
+        "compose/arp/Dockerfile",
+        ".venv/lib/x.py",
+        "reports/test/results.json",
+        "README.md",
+    ):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    (root / ".dockerignore").write_text("# only what the image needs\n*\n!sims\n!compose/drbd\n**/__pycache__\n")
+
+
+def test_context_honours_dockerignore(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    got = sorted(p.relative_to(tmp_path).as_posix() for p in context_files(tmp_path))
+    assert got == ["compose/drbd/Dockerfile", "sims/drbd/node.py"]
+
+
+def test_hash_changes_with_inputs_only(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    before = tree_hash(tmp_path)
+    (tmp_path / "reports/test/results.json").write_text("another run")  # not in the context
+    assert tree_hash(tmp_path) == before
+    (tmp_path / "sims/drbd/node.py").write_text("changed")
+    assert tree_hash(tmp_path) != before
+    assert tree_hash(tmp_path, "other base") != tree_hash(tmp_path)
+
+
+def test_without_dockerignore_everything_counts(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("1")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d/b").write_text("2")
+    assert [p.name for p in context_files(tmp_path)] == ["a", "b"]
