@@ -331,6 +331,8 @@ def remove_project(project: str) -> None:
             v.remove(force=True)
         except docker.errors.NotFound:
             pass
+    for leftover in Path(tempfile.gettempdir()).glob(f"{project}-*.override.json"):
+        leftover.unlink(missing_ok=True)  # compose overrides a lab wrote for this project (e.g. to replace a host)
 
 
 def instances(lab: str | None = None) -> dict[str, dict[str, Any]]:
