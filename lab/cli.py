@@ -138,7 +138,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    from lab.lifecycle import instances
+    from lab import dockerapi
+    from lab.lifecycle import LABEL_PROJECT, instances
 
     projects = _projects(args.target)
     if not projects:
@@ -150,9 +151,6 @@ def cmd_shell(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{projects[0]} has no host {args.host!r}", f"its hosts: {', '.join(sorted(info['containers']))}"
         )
-    from lab import dockerapi
-    from lab.lifecycle import LABEL_PROJECT
-
     containers = dockerapi.client().containers.list(
         filters={"label": [f"{LABEL_PROJECT}={projects[0]}", f"com.docker.compose.service={args.host}"]}
     )
