@@ -2,11 +2,10 @@
 
 `diagnose()` returns one `Finding` per need (Docker engine running and reachable, Compose v2, binfmt for ARM,
 /dev/net/tun, the base image tools); each missing one carries a hint. `fix()` installs and starts what is
-missing, idempotently, as HOST.md describes: Docker from Debian (`docker.io`), Compose v2 as a CLI plugin (from
-Debian trixie's `docker-compose` package when the release has none), qemu-user-static + binfmt-support with
-binfmt_misc mounted, and a dockerd started in the background when no init system runs it; then waits for the
-engine to answer.
-"""
+missing, idempotently, as HOST.md describes: Docker from Debian (`docker.io`), mmdebstrap for base images,
+Compose v2 as a CLI plugin (from Debian trixie's `docker-compose` package when the release has none),
+qemu-user-static + binfmt-support with binfmt_misc mounted, and a dockerd started in the background when no
+init system runs it; then waits for the engine to answer."""
 
 from __future__ import annotations
 
@@ -184,8 +183,8 @@ def fix(progress: Progress) -> list[Finding]:
         _apt(progress, "docker.io", "iptables")
     if not check_compose().ok:
         install_compose(progress)
-    if not check_bootstrap().ok:
-        _apt(progress, "debootstrap")
+    if shutil.which("mmdebstrap") is None:  # mmdebstrap bootstraps foreign (ARM) roots in one go
+        _apt(progress, "mmdebstrap", "debootstrap")
     if not (Path("/usr/bin/qemu-arm-static").exists() and shutil.which("update-binfmts")):
         _apt(progress, "qemu-user-static", "binfmt-support")
     if not check_binfmt().ok:
