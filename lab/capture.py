@@ -7,11 +7,11 @@ Filtering is done in Python (`lfilter`), so no libpcap is needed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lab.errors import EnvironmentProblem
+from lab.wait import wait_until
 
 if TYPE_CHECKING:
     from lab.lifecycle import Lab
@@ -32,9 +32,13 @@ class Capture:
             raise EnvironmentProblem("scapy is not installed", "pip install -e . (or make demo)") from exc
         self._sniffer = AsyncSniffer(iface=self.iface, lfilter=self._keep, store=False, prn=self._packets.append)
         self._sniffer.start()
-        deadline = time.monotonic() + 5
-        while not getattr(self._sniffer, "running", False) and time.monotonic() < deadline:
-            time.sleep(0.01)  # scapy gives no event for "socket open"; this loop is bounded by a deadline
+        # scapy gives no event for "socket open": poll its flag
+        wait_until(
+            lambda: getattr(self._sniffer, "running", False),
+            what=f"the capture on {self.iface} to start",
+            timeout=5,
+            interval=0.01,
+        )
         return self
 
     def stop(self) -> list[Any]:

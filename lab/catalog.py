@@ -51,10 +51,10 @@ def resolve_targets(targets: list[str]) -> list[str]:
 
 def check_procedure_arg(value: str, labs: list[str]) -> None:
     """Validate `--procedure [NAME=]PATH` before any lab starts: the file reads, NAME exists."""
-    from lab.procedure import load_user_procedure
+    from lab.procedure import load_user_procedure, split_override
     from lab.spec import get_spec
 
-    name, _, path = value.rpartition("=") if "=" in value else ("", "", value)
+    name, path = split_override(value)
     for lab in labs:
         load_user_procedure(path, get_spec(lab).hosts)
         if name and name not in procedures(lab):

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lab.errors import OpslabError, UsageError
+from lab.spec import parse_params
 
 
 def say(msg: str) -> None:
@@ -69,21 +70,11 @@ def cmd_images(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for kv in pairs:
-        key, sep, value = kv.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--param {kv!r} is not KEY=VALUE", "for example --param delay_first_probe_s=10")
-        out[key] = value
-    return out
-
-
 def cmd_up(args: argparse.Namespace) -> int:
     from lab.lifecycle import Lab, interrupts_as_keyboard
     from lab.spec import get_spec
 
-    lab = Lab(get_spec(args.lab), params=_params(args.param), keep=True, progress=say)
+    lab = Lab(get_spec(args.lab), params=parse_params(args.param), keep=True, progress=say)
     with interrupts_as_keyboard():
         try:
             lab.up()
@@ -171,6 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from lab.spec import ROOT
 
     targets = resolve_targets(args.targets)
+    parse_params(args.param)  # a malformed one is refused here, before any lab starts
     labs = sorted({t.split("/")[0] for t in targets})
     report = Path(args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     files = [str(f) for lab in labs for f in scenario_files(lab)]
@@ -185,7 +177,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         ",".join(targets),
         "--opslab-report",
         str(report),
-        f"--junitxml={report / 'pytest-junit.xml'}",
     ]
     if args.keep:
         argv.append("--opslab-keep")
@@ -213,7 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from lab.rehearse import rehearse
 
-    return rehearse(args.lab, args.procedure, yes=args.yes, keep=args.keep, params=_params(args.param))
+    return rehearse(args.lab, args.procedure, yes=args.yes, keep=args.keep, params=parse_params(args.param))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -127,7 +127,6 @@ class Lab:
         self.progress: Progress = progress or (lambda msg: None)
         self.project = project or f"{PROJECT_PREFIX}{spec.name}-{secrets.token_hex(3)}"
         self.env: dict[str, str] = spec.param_env(params)
-        self.params = dict(params or {})
         self._hosts: dict[str, Host] = {}
         self._override: Path | None = None
         self.started: float | None = None

@@ -24,9 +24,9 @@ import pytest
 
 from lab.errors import OpslabError
 from lab.lifecycle import Lab, interrupts_as_keyboard
-from lab.procedure import Procedure, load_user_procedure
+from lab.procedure import Procedure, load_user_procedure, split_override
 from lab.scenario import ScenarioRun, StepFailed
-from lab.spec import ROOT, get_spec
+from lab.spec import ROOT, get_spec, parse_params
 
 RESULTS: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
 RUN: pytest.StashKey[ScenarioRun] = pytest.StashKey()
@@ -92,18 +92,8 @@ def _override(config: pytest.Config, hosts: list[str]) -> tuple[str | None, Proc
     value = config.getoption("--opslab-procedure")
     if not value:
         return None, None
-    name, _, path = value.rpartition("=") if "=" in value else ("", "", value)
-    return (name or None), load_user_procedure(path, hosts)
-
-
-def _params(config: pytest.Config) -> dict[str, str]:
-    out = {}
-    for kv in config.getoption("--opslab-param"):
-        key, sep, value = kv.partition("=")
-        if not sep:
-            raise pytest.UsageError(f"--opslab-param {kv!r} is not KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
+    name, path = split_override(value)
+    return name, load_user_procedure(path, hosts)
 
 
 @pytest.fixture
@@ -117,7 +107,7 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     procedures = importlib.import_module(f"scenarios.{lab_name}.procedures").PROCEDURES
     only, override = _override(config, spec.hosts)
     marker = request.node.get_closest_marker("lab_params")
-    params = {**(marker.kwargs if marker else {}), **_params(config)}
+    params = {**(marker.kwargs if marker else {}), **parse_params(config.getoption("--opslab-param"))}
     say = _progress(config)
     lab = Lab(spec, params=params, keep=config.getoption("--opslab-keep"), progress=say)
     doc = (request.function.__doc__ or "").strip()

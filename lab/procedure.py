@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -82,8 +81,10 @@ def fill(template: str, facts: Mapping[str, object]) -> str:
         ) from None
 
 
-def fields(template: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+def split_override(value: str) -> tuple[str | None, str]:
+    """`--procedure [NAME=]PATH` as (NAME or None for every procedure, PATH)."""
+    name, _, path = value.rpartition("=") if "=" in value else ("", "", value)
+    return name or None, path
 
 
 def load_user_procedure(path: str | os.PathLike[str], hosts: list[str]) -> Procedure:

@@ -250,14 +250,19 @@ class ScenarioRun:
             result = check.evaluate(self)
         except OpslabError as exc:
             result = CheckResult.unknown(check.name, f"could not judge: {exc.message}")
+        ok = self._judged(result, expected)
+        note = "" if ok else f"   (expected {expected})"
+        self.progress(f"  check {result.name}: {result.verdict} — {result.detail}{note}")
+        return result
+
+    def _judged(self, result: CheckResult, expected: Verdict) -> bool:
+        """Record a judgement and its expectation (checks and invariants alike); whether it was as expected."""
         self.checks.append(JudgedCheck(result, expected, time.time()))
         ok = result.verdict == expected
         self.history.add(
             "check", result.name, ok=ok, detail=result.detail, verdict=str(result.verdict), expected=str(expected)
         )
-        note = "" if ok else f"   (expected {expected})"
-        self.progress(f"  check {result.name}: {result.verdict} — {result.detail}{note}")
-        return result
+        return ok
 
     def watch(self, invariant: Invariant, *, expect: str = "pass") -> None:
         """Run this invariant after every step from now on; its verdict joins the checks at the end."""
@@ -312,7 +317,7 @@ class ScenarioRun:
                 problems.append(f"healing {fault.name}: {exc}")
         for inv, expected in self.invariants:
             bad = self._violations.get(inv.name, [])
-            held = [e for e in self.history.events("invariant", inv.name)]
+            held = self.history.events("invariant", inv.name)
             if bad:
                 verdict = worst(r.verdict for r in bad)
                 result = CheckResult(
@@ -327,15 +332,7 @@ class ScenarioRun:
                     Verdict.PASS if held else Verdict.UNKNOWN,
                     f"held after all {len(held)} steps" if held else "never probed",
                 )
-            self.checks.append(JudgedCheck(result, expected, time.time()))
-            self.history.add(
-                "check",
-                inv.name,
-                ok=result.verdict == expected,
-                detail=result.detail,
-                verdict=str(result.verdict),
-                expected=str(expected),
-            )
+            self._judged(result, expected)
         try:
             self.logs = self.lab.logs()
         except Exception as exc:

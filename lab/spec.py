@@ -68,6 +68,17 @@ class LabSpec:
         return {p.env: str(overrides.get(p.name, p.default)) for p in self.params}
 
 
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings (`--param`) as a dict; anything else is a clear error."""
+    out = {}
+    for kv in pairs:
+        key, sep, value = kv.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param {kv!r} is not KEY=VALUE", "for example --param delay_first_probe_s=10")
+        out[key.strip()] = value.strip()
+    return out
+
+
 def lab_names() -> list[str]:
     return sorted(
         p.parent.name for p in (ROOT / "scenarios").glob("*/lab.py") if (ROOT / "compose" / p.parent.name).is_dir()

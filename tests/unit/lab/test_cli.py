@@ -40,3 +40,9 @@ def test_rehearse_without_a_terminal_asks_for_yes() -> None:
         text=True,
     )
     assert p.returncode == 2 and "Hint:" in p.stderr and "--yes" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_run_refuses_a_malformed_param_before_any_lab_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "arp", "--param", "novalue"]) == 2
+    err = capsys.readouterr().err
+    assert "is not KEY=VALUE" in err and "Hint:" in err

@@ -67,3 +67,10 @@ def test_missing_or_unusable_files_are_refused(tmp_path: Path) -> None:
     f.write_text("x")
     with pytest.raises(UsageError, match="neither executable"):
         load_user_procedure(f, [])
+
+
+def test_override_names_one_procedure_or_all() -> None:
+    from lab.procedure import split_override
+
+    assert split_override("migrate_with_garp=/tmp/a.steps") == ("migrate_with_garp", "/tmp/a.steps")
+    assert split_override("/tmp/a.sh") == (None, "/tmp/a.sh")
