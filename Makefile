@@ -1,5 +1,5 @@
 # opslab's two commands. Each sets up whatever is missing on a fresh Debian machine (as root), then runs:
-#   make demo   one real lab scenario end to end (the arp lab's runbook), its verdict and report folder
+#   make demo   one real lab scenario end to end (the arp lab's runbook; builds only that lab's images)
 #   make test   the whole test suite: unit tests, sims, integration tests and every lab scenario
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -24,7 +24,7 @@ images: host
 
 setup: images
 
-demo: setup
+demo: host
 	$(BIN)/opslab run arp/migrate_with_garp --report $(REPORTS)/demo
 
 test: setup

@@ -95,13 +95,21 @@ def check_tun() -> Finding:
 
 
 def check_bootstrap() -> Finding:
+    """mmdebstrap (or debootstrap) to make base images, and arch-test, without which mmdebstrap refuses to
+    bootstrap a foreign architecture (the armhf Pi): it is only a Recommends of mmdebstrap."""
     tool = shutil.which("mmdebstrap") or shutil.which("debootstrap")
-    return Finding(
-        "base image tools",
-        tool is not None,
-        tool or "neither mmdebstrap nor debootstrap",
-        "" if tool else "opslab doctor --fix installs debootstrap",
-    )
+    if tool is None:
+        return Finding(
+            "base image tools", False, "neither mmdebstrap nor debootstrap", "opslab doctor --fix installs mmdebstrap"
+        )
+    if tool.endswith("mmdebstrap") and shutil.which("arch-test") is None:
+        return Finding(
+            "base image tools",
+            False,
+            f"{tool}, but arch-test is missing (mmdebstrap needs it for the armhf base image)",
+            "opslab doctor --fix installs arch-test",
+        )
+    return Finding("base image tools", True, tool)
 
 
 def diagnose() -> list[Finding]:
@@ -183,8 +191,8 @@ def fix(progress: Progress) -> list[Finding]:
         _apt(progress, "docker.io", "iptables")
     if not check_compose().ok:
         install_compose(progress)
-    if shutil.which("mmdebstrap") is None:  # mmdebstrap bootstraps foreign (ARM) roots in one go
-        _apt(progress, "mmdebstrap", "debootstrap")
+    if not check_bootstrap().ok:  # mmdebstrap bootstraps foreign (ARM) roots in one go, with arch-test's help
+        _apt(progress, "mmdebstrap", "arch-test", "debootstrap")
     if not (Path("/usr/bin/qemu-arm-static").exists() and shutil.which("update-binfmts")):
         _apt(progress, "qemu-user-static", "binfmt-support")
     if not check_binfmt().ok:

@@ -114,6 +114,11 @@ def ensure_base(progress: Progress, name: str = BASE) -> str:
     return str(img.id)
 
 
+def _native_arch() -> str:
+    r = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True)
+    return r.stdout.strip() or "amd64"
+
+
 def bootstrap_base(progress: Progress, arch: str = "amd64", name: str = BASE) -> None:
     tool = shutil.which("mmdebstrap") or shutil.which("debootstrap")
     if tool is None:
@@ -122,11 +127,16 @@ def bootstrap_base(progress: Progress, arch: str = "amd64", name: str = BASE) ->
     with tempfile.TemporaryDirectory(prefix="opslab-rootfs-") as tmp:
         root = Path(tmp) / "root"
         if tool.endswith("mmdebstrap"):
+            if arch != _native_arch() and shutil.which("arch-test") is None:
+                raise EnvironmentProblem(
+                    f"mmdebstrap needs arch-test to bootstrap a foreign architecture ({arch})",
+                    "run `opslab doctor --fix` (it installs arch-test)",
+                )
             argv = [tool, "--variant=minbase", f"--architectures={arch}", "bookworm", str(root), mirror]
         else:
             argv = [tool, "--variant=minbase", f"--arch={arch}", "bookworm", str(root), mirror]
         progress(f"base image: {' '.join(argv)}")
-        run(argv, timeout=1200, hint="check that Debian's package mirror is reachable")
+        run(argv, timeout=1200, hint=f"{Path(tool).name} says why in its last lines above (stderr)")
         progress(f"base image: docker import → {name}")
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         imp = subprocess.run(
