@@ -7,7 +7,7 @@
     opslab down [LAB|PROJECT]        remove instances (all of opslab's when none is named)
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
-    opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V]
+    opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
     opslab rehearse LAB PROCEDURE [--yes]
 
 Errors a person can fix print one line and a `Hint:`, exit non-zero, and never show a traceback.
@@ -56,6 +56,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         say(f"  procedures: {', '.join(procedures(lab))}")
         if spec.params:
             say("  parameters: " + ", ".join(f"{p.name}={p.default}" for p in spec.params))
+        say(
+            f"  deadline per scenario: {spec.scenario_timeout_s:g}s (--timeout); invariants sampled every "
+            f"{spec.watch_interval_s:g}s"
+        )
     return 0
 
 
@@ -180,6 +184,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     ]
     if args.keep:
         argv.append("--opslab-keep")
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise UsageError(
+                f"--timeout {args.timeout:g} is not a positive number of seconds", "for example --timeout 900"
+            )
+        argv += ["--opslab-timeout", str(args.timeout)]
     if args.procedure:
         from lab.catalog import check_procedure_arg
 
@@ -237,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--keep", action="store_true", help="keep the labs for `opslab shell`")
     r.add_argument("--procedure", metavar="[NAME=]PATH", help="your own script or .steps runbook instead")
     r.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    r.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="each scenario's deadline (default: its lab's; `opslab list`)"
+    )
     r.set_defaults(func=cmd_run)
     h = sub.add_parser("rehearse", help="walk a procedure one step at a time")
     h.add_argument("lab")

@@ -53,3 +53,24 @@ class WaitTimeout(OpslabError):
         super().__init__(f"timed out after {timeout:g}s waiting for {what}{seen}", hint)
         self.what = what
         self.last = last
+
+
+class DeadlinePassed(BaseException):
+    """A scenario ran past its deadline (`--timeout`). A BaseException, like Ctrl-C, so that no `except Exception`
+    in a scenario, check or wait swallows it: it unwinds to the engine, which records `error` and takes the lab
+    down."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the scenario ran past its deadline of {seconds:g} s (--timeout)")
+        self.seconds = seconds
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as a verdict's `error` says it: an OpslabError's own message, anything else with its type
+    (`KeyError: 'boom'`), so a crash is never mistaken for a judgement."""
+    if isinstance(exc, OpslabError):
+        return str(exc)
+    if isinstance(exc, DeadlinePassed):
+        return str(exc)
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

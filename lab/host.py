@@ -37,7 +37,17 @@ class Result:
 
 
 class Transport(Protocol):
-    def run(self, command: str) -> Result: ...
+    def run(self, command: str, timeout: float | None = None) -> Result: ...
+
+
+TIMED_OUT_RC = 124  # coreutils timeout's exit status when the deadline killed the command
+KILL_GRACE_S = 5  # after the deadline's TERM, KILL whatever of the command still runs this much later
+
+
+def with_deadline(command: str, timeout: float) -> str:
+    """`command` wrapped so the host itself kills it (and what it started in its process group) after `timeout`
+    seconds: TERM, then KILL after KILL_GRACE_S. Exit status TIMED_OUT_RC (124) then says it was cut short."""
+    return f"timeout -k {KILL_GRACE_S} {timeout:g} /bin/sh -c {shlex.quote(command)}"
 
 
 class DockerTransport:
@@ -49,8 +59,8 @@ class DockerTransport:
         self.container = container
         self._host = testinfra.get_host(f"docker://{container}")
 
-    def run(self, command: str) -> Result:
-        r = self._host.run(command)
+    def run(self, command: str, timeout: float | None = None) -> Result:
+        r = self._host.run(with_deadline(command, timeout) if timeout is not None else command)
         return Result(command, r.rc, r.stdout, r.stderr)
 
 
@@ -60,9 +70,11 @@ class FakeTransport:
     def __init__(self, replies: dict[str, tuple[int, str] | Callable[[str], tuple[int, str]]] | None = None):
         self.replies = dict(replies or {})
         self.commands: list[str] = []
+        self.timeouts: list[float | None] = []
 
-    def run(self, command: str) -> Result:
+    def run(self, command: str, timeout: float | None = None) -> Result:
         self.commands.append(command)
+        self.timeouts.append(timeout)
         for key, reply in self.replies.items():
             if key in command:
                 rc, out = reply(command) if callable(reply) else reply
@@ -126,11 +138,12 @@ class Host:
     def __repr__(self) -> str:
         return f"<Host {self.name} ({self.container})>"
 
-    def run(self, command: str, *args: object) -> Result:
-        """Run a command; `%s` placeholders are filled with shell-quoted args."""
+    def run(self, command: str, *args: object, timeout: float | None = None) -> Result:
+        """Run a command; `%s` placeholders are filled with shell-quoted args. With `timeout`, the host kills the
+        command after that many seconds and the result's rc is TIMED_OUT_RC (see `with_deadline`)."""
         if args:
             command = command % tuple(shlex.quote(str(a)) for a in args)
-        return self.transport.run(command)
+        return self.transport.run(command, timeout=timeout)
 
     def check_output(self, command: str, *args: object) -> str:
         r = self.run(command, *args)

@@ -127,6 +127,8 @@ class Lab:
         self.progress: Progress = progress or (lambda msg: None)
         self.project = project or f"{PROJECT_PREFIX}{spec.name}-{secrets.token_hex(3)}"
         self.env: dict[str, str] = spec.param_env(params)
+        # the parameters as the run used them (defaults filled in), for the report
+        self.params = {p.name: str((params or {}).get(p.name, p.default)) for p in spec.params}
         self._hosts: dict[str, Host] = {}
         self._override: Path | None = None
         self.started: float | None = None

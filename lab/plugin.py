@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lab.errors import OpslabError
+from lab.errors import describe
+from lab.images import build_lab
 from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.procedure import Procedure, load_user_procedure, split_override
 from lab.scenario import ScenarioRun, StepFailed
-from lab.spec import ROOT, get_spec, parse_params
+from lab.spec import get_spec, parse_params
+from lab.wait import deadline
 
-RESULTS: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
+RESULTS: pytest.StashKey[list[ScenarioRun]] = pytest.StashKey()
 RUN: pytest.StashKey[ScenarioRun] = pytest.StashKey()
+DISARM: pytest.StashKey[Callable[[], None]] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +42,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--opslab-select", metavar="IDS", help="run only these scenario ids or labs (comma separated)")
     g.addoption("--opslab-procedure", metavar="[NAME=]PATH", help="replace procedure NAME (or every one) by PATH")
     g.addoption("--opslab-param", metavar="KEY=VALUE", action="append", default=[], help="a lab parameter")
+    g.addoption(
+        "--opslab-timeout",
+        metavar="SECONDS",
+        type=float,
+        help="each scenario's deadline (default: its lab's); past it the scenario is `error` and its lab removed",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,14 +58,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def scenario_id(item: pytest.Item) -> str | None:
-    path = Path(str(item.path)).resolve()
-    try:
-        rel = path.relative_to(ROOT / "scenarios")
-    except ValueError:
+    """`<lab>/<name>` for a test `test_<name>` in `.../scenarios/<lab>/test_*.py`; None for any other test."""
+    parts = Path(str(item.path)).resolve().parts
+    if len(parts) < 3 or parts[-3] != "scenarios" or not item.name.startswith("test_"):
         return None
-    if len(rel.parts) != 2 or not item.name.startswith("test_"):
-        return None
-    return f"{rel.parts[0]}/{item.name[len('test_') :].split('[')[0]}"
+    return f"{parts[-2]}/{item.name[len('test_') :].split('[')[0]}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -122,30 +128,41 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     if override is not None and only is not None:
         run.procedures[only] = override
     request.node.stash[RUN] = run
+    config.stash[RESULTS].append(run)  # reported at the session's end, with whatever it became by then
     t0 = time.monotonic()
     say(f"\n{sid}: {lab.spec.title}")
+    timeout = config.getoption("--opslab-timeout") or spec.scenario_timeout_s
     with interrupts_as_keyboard():
         try:
-            try:
-                lab.up()
-            except Exception as exc:
-                run.error = f"the lab did not come up: {exc}"
-                raise
-            yield run
+            build_lab(spec, say)  # before the deadline: a first build of an ARM image takes minutes
+            with deadline(timeout) as disarm:
+                request.node.stash[DISARM] = disarm
+                try:
+                    lab.up()
+                except BaseException as exc:
+                    run.error = f"the lab did not come up: {describe(exc)}"
+                    raise
+                yield run
+        except BaseException as exc:
+            if run.error is None:
+                run.error = describe(exc)
+            raise
         finally:
             try:
                 run.close()
             finally:
+                run.duration_s = time.monotonic() - t0
                 if lab.keep:
                     say(f"{sid}: kept {lab.project}; `opslab shell {lab.project} HOST`, `opslab down {lab.project}`")
                 else:
                     lab.down()
-                config.stash[RESULTS].append(run.to_dict(time.monotonic() - t0))
-                say(f"{sid}: {run.verdict()}")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """The scenario's body: whatever it raises becomes its verdict. A step that failed, or an assertion, is `fail`;
+    anything else (an OpslabError, a KeyError, a docker error, the deadline, Ctrl-C) is `error`, with the
+    exception's type and message. The test passes exactly when the verdict is `pass`."""
     run = item.stash.get(RUN, None)
     if run is None:
         return (yield)
@@ -153,19 +170,38 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         yield
     except StepFailed as exc:
         run.failure = exc.message
-    except OpslabError as exc:
-        run.error = str(exc)
     except AssertionError as exc:
         run.failure = f"assertion in the scenario: {exc}"
+    except BaseException as exc:
+        run.error = describe(exc)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
     finally:
+        item.stash[DISARM]()  # the cleanup below must not be cut short by the deadline
         run.close()
     if run.verdict() != "pass":
         raise AssertionError(run.summary())
     return None
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """A scenario whose setup or teardown broke (a fixture, the lab's start, its removal) is `error`, never a
+    verdict that pytest's own outcome contradicts; the verdict is said once the scenario is over."""
+    report = yield
+    run = item.stash.get(RUN, None)
+    if run is None:
+        return report
+    if report.failed and call.when != "call" and run.error is None and call.excinfo is not None:
+        run.error = f"{call.when}: {describe(call.excinfo.value)}"
+    if call.when == "teardown":
+        _progress(item.config)(f"{run.id}: {run.verdict()}")
+    return report
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own teardown of what an interrupt left set up
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    results = session.config.stash.get(RESULTS, [])
+    results = [run.to_dict(run.duration_s) for run in session.config.stash.get(RESULTS, [])]
     folder = session.config.getoption("--opslab-report")
     if not folder or not results:
         return

@@ -8,15 +8,18 @@ writes, into ``folder`` (created if missing):
 
 - ``results.json``: ``{"verdict", "summary": {"total", "pass", "fail", "unknown", "error"},
   "scenarios": [...]}``. Each scenario entry has exactly the keys ``id, lab, verdict, duration_s,
-  steps, faults, checks, metrics, description, project, started, error``; each check keeps exactly
+  steps, faults, checks, metrics, description, project, started, params, facts, watch, error``
+  (``params``: the lab parameters used; ``facts``: the lab's facts; ``watch``: how invariants were
+  sampled, ``{"interval_s", "invariants": {name: {"samples", "unprobed"}}}``); each check keeps exactly
   ``name, verdict, detail, expected, evidence``. History and logs are not repeated here.
 - ``junit.xml``: one ``<testsuite name="opslab">``, one ``<testcase>`` per scenario; a ``fail``
   verdict gives ``<failure>`` (the checks whose verdict differs from their expected one, and the
-  failed steps), ``error`` gives ``<error>``, ``unknown`` gives ``<skipped>``.
+  failed steps), ``error`` gives ``<error>``, ``unknown`` gives ``<failure>`` whose message says which
+  checks could not decide (never ``<skipped>``: an undecided scenario is not green).
 - ``history.jsonl``: every history event of every scenario, tagged with ``"scenario"``, ordered by
   ``"t"`` (ties keep the scenarios' order).
-- ``logs/<host>.log``: per host, its log of every scenario, each headed by
-  ``===== <scenario id> (<project>) =====``. Host names are made safe for file names.
+- ``logs/<lab>/<scenario>/<host>.log``: each host's log during that scenario. Names are made safe for file
+  names.
 - ``report.html``: one self-contained page (inline CSS, inline SVG timelines, no script).
 
 All times in the input (scenario ``started``, step ``started``, fault ``invoked``/``healed``,
@@ -54,6 +57,9 @@ _SCENARIO_KEYS = (
     "description",
     "project",
     "started",
+    "params",
+    "facts",
+    "watch",
     "error",
 )
 _CHECK_KEYS = ("name", "verdict", "detail", "expected", "evidence")
@@ -75,7 +81,7 @@ def worst(verdicts: Iterable[str]) -> str:
 
 
 def write_report(folder: Path, scenarios: list[dict[str, Any]], *, title: str = "opslab run") -> Path:
-    """Write results.json, junit.xml, history.jsonl, logs/<host>.log and report.html into folder.
+    """Write results.json, junit.xml, history.jsonl, logs/<lab>/<scenario>/<host>.log and report.html.
 
     Returns ``folder``.
     """
@@ -87,8 +93,9 @@ def write_report(folder: Path, scenarios: list[dict[str, Any]], *, title: str = 
     _write(folder / "history.jsonl", _history(scenarios))
     logs = folder / "logs"
     logs.mkdir(exist_ok=True)
-    for file_name, text in _host_logs(scenarios).items():
-        _write(logs / file_name, text)
+    for rel, text in _host_logs(scenarios).items():
+        (logs / rel).parent.mkdir(parents=True, exist_ok=True)
+        _write(logs / rel, text)
     _write(folder / "report.html", _html_page(title, scenarios, results))
     return folder
 
@@ -193,9 +200,10 @@ def _junit(scenarios: list[dict[str, Any]]) -> str:
         {
             "name": "opslab",
             "tests": str(len(scenarios)),
-            "failures": str(verdicts.count("fail")),
+            # an undecided scenario is never green: a CI system must not show it as passed or skipped
+            "failures": str(verdicts.count("fail") + verdicts.count("unknown")),
             "errors": str(verdicts.count("error")),
-            "skipped": str(verdicts.count("unknown")),
+            "skipped": "0",
             "time": f"{sum(_num(s.get('duration_s')) for s in scenarios):.3f}",
         },
     )
@@ -227,9 +235,14 @@ def _junit(scenarios: list[dict[str, Any]]) -> str:
             error = ET.SubElement(case, "error", {"message": _xml_text(message)})
             error.text = _xml_text("\n".join([message, *problems]))
         elif verdict == "unknown":
-            unknown = [_text(c.get("name")) for c in checks if c.get("verdict") == "unknown"]
-            why = ", ".join(unknown) if unknown else "no check reached a verdict"
-            ET.SubElement(case, "skipped", {"message": _xml_text(f"verdict unknown: {why}")})
+            unknown = [c for c in checks if c.get("verdict") == "unknown"]
+            why = (
+                "check(s) could not decide: " + ", ".join(_text(c.get("name")) for c in unknown)
+                if unknown
+                else "no check was made, so nothing could decide"
+            )
+            failure = ET.SubElement(case, "failure", {"message": _xml_text(f"verdict unknown: {why}")})
+            failure.text = _xml_text("\n".join(_check_line(c) for c in unknown) or why)
         out = ET.SubElement(case, "system-out")
         out.text = _xml_text("\n".join(_check_line(c) for c in checks))
     ET.indent(suite)
@@ -248,27 +261,34 @@ def _history(scenarios: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(_plain(e), allow_nan=False) + "\n" for e in events)
 
 
-def _log_file_name(host: str, taken: set[str]) -> str:
-    base = _UNSAFE_FILE_CHARS.sub("_", host).strip(".") or "_"
-    name, n = base, 1
-    while name in taken:  # two names that sanitize alike must not overwrite each other
-        n += 1
-        name = f"{base}-{n}"
-    taken.add(name)
-    return f"{name}.log"
+def _safe(name: Any) -> str:
+    return _UNSAFE_FILE_CHARS.sub("_", _text(name)).strip(".") or "_"
 
 
 def _host_logs(scenarios: list[dict[str, Any]]) -> dict[str, str]:
-    sections: dict[str, list[str]] = {}
+    """{`<lab>/<scenario>/<host>.log`: the host's log during that scenario}. Names are made safe for file names;
+    two scenarios or hosts whose names sanitize alike get `-2`, `-3`... rather than overwrite each other."""
+    out: dict[str, str] = {}
     for scenario in scenarios:
-        header = f"===== {scenario.get('id')} ({scenario.get('project')}) =====\n"
-        for host, text in (scenario.get("logs") or {}).items():
+        sid = _text(scenario.get("id"))
+        lab, _, name = sid.partition("/")
+        folder = f"{_safe(scenario.get('lab') or lab)}/{_safe(name or sid)}"
+        base, n = folder, 1
+        while any(k.startswith(folder + "/") for k in out):
+            n += 1
+            folder = f"{base}-{n}"
+        taken: set[str] = set()
+        for host, text in sorted((scenario.get("logs") or {}).items()):
             body = _text(text)
             if body and not body.endswith("\n"):
                 body += "\n"
-            sections.setdefault(str(host), []).append(header + body)
-    taken: set[str] = set()
-    return {_log_file_name(host, taken): "".join(parts) for host, parts in sorted(sections.items())}
+            file_name, k = _safe(host), 1
+            while file_name in taken:
+                k += 1
+                file_name = f"{_safe(host)}-{k}"
+            taken.add(file_name)
+            out[f"{folder}/{file_name}.log"] = body
+    return out
 
 
 # ---------------------------------------------------------------- report.html

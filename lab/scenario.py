@@ -18,7 +18,9 @@ logs; it always runs.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,13 +29,14 @@ from typing import Any
 
 from lab.capture import Capture
 from lab.checks import Check, CheckResult, Invariant, Verdict, worst
-from lab.errors import OpslabError
+from lab.errors import OpslabError, describe
 from lab.faults import Fault
 from lab.history import History
-from lab.host import Host
+from lab.host import TIMED_OUT_RC, Host
 from lab.lifecycle import Lab
 from lab.procedure import Procedure, Step
 from lab.wait import wait_until
+from lab.watch import Watcher
 from lab.workloads import Op, Workload
 
 Progress = Callable[[str], None]
@@ -107,12 +110,19 @@ class ScenarioRun:
         self._workloads: list[Workload] = []
         self.ops: dict[str, list[Op]] = {}
         self.started = time.time()
+        self.duration_s = 0.0
         self.error: str | None = None
         self.failure: str | None = None
         self.logs: dict[str, str] = {}
         self._facts: dict[str, Any] | None = None
         self.closed = False
         self._cleanups: list[tuple[str, Callable[[], Any]]] = []
+        self.watch_interval_s = lab.spec.watch_interval_s
+        self._watcher: Watcher | None = None
+        self._sample_lock = threading.Lock()
+        self._samples: dict[str, int] = {}
+        self._unprobed: dict[str, int] = {}
+        self._violated_now: set[str] = set()
 
     # -- the lab -----------------------------------------------------------------------------------
     def host(self, name: str) -> Host:
@@ -132,10 +142,14 @@ class ScenarioRun:
         if s.local:
             rc, out, err = self._run_local(s)
         else:
-            r = self.host(s.host).run(s.command)
+            r = self.host(s.host).run(s.command, timeout=s.timeout)
             rc, out, err = r.rc, r.stdout, r.stderr
-        ok, why = s.judge(rc, out + err)
-        rec = StepRecord(s.host, s.command, s.title, rc, ok, t0, time.time() - t0, out, err, why)
+        duration = time.time() - t0
+        if rc == TIMED_OUT_RC and duration >= s.timeout:
+            ok, why = False, f"timed out after {s.timeout:g} s (killed)"
+        else:
+            ok, why = s.judge(rc, out + err)
+        rec = StepRecord(s.host, s.command, s.title, rc, ok, t0, duration, out, err, why)
         self.steps.append(rec)
         self.history.add(
             "step", s.title or s.command, host=s.host, ok=ok, t=t0, detail=s.command, rc=rc, duration_s=rec.duration_s
@@ -157,19 +171,28 @@ class ScenarioRun:
             env[f"OPSLAB_HOST_{name.upper()}"] = self.lab.container_name(name)
         for key, value in self.facts.items():
             env[f"OPSLAB_{key.upper()}"] = str(value)
+        # its own session, so a timeout kills the whole script (what it started too), not only its shell
+        p = subprocess.Popen(
+            step.command,
+            shell=True,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
-            p = subprocess.run(
-                step.command,
-                shell=True,
-                env=env,
-                text=True,
-                capture_output=True,
-                timeout=step.timeout,
-                stdin=subprocess.DEVNULL,
-            )
+            out, err = p.communicate(timeout=step.timeout)
         except subprocess.TimeoutExpired:
-            return 124, "", f"timed out after {step.timeout:g}s"
-        return p.returncode, p.stdout, p.stderr
+            os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+            return TIMED_OUT_RC, out, err + f"\ntimed out after {step.timeout:g}s"
+        except BaseException:  # Ctrl-C or the scenario's deadline: the script does not outlive the run
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            raise
+        return p.returncode, out, err
 
     def procedure(self, name: str) -> Procedure:
         """Run a named procedure of this lab, or the user's own in its place (`--procedure`)."""
@@ -265,19 +288,53 @@ class ScenarioRun:
         return ok
 
     def watch(self, invariant: Invariant, *, expect: str = "pass") -> None:
-        """Run this invariant after every step from now on; its verdict joins the checks at the end."""
+        """Watch this invariant from now on: after every step, and all the time in between (every
+        `watch_interval_s` seconds, in the background, through waits, faults and workloads). Its verdict joins the
+        checks at the end; a violation is shown the moment it is seen."""
         self.invariants.append((invariant, Verdict(expect)))
         self._violations.setdefault(invariant.name, [])
+        self._samples.setdefault(invariant.name, 0)
+        self._unprobed.setdefault(invariant.name, 0)
+        if self._watcher is None:
+            self._watcher = Watcher(lambda: self._sample_invariants(None), self.watch_interval_s).start()
 
     def _run_invariants(self, after: str) -> None:
-        for inv, _ in self.invariants:
-            try:
-                r = inv.evaluate(self)
-            except OpslabError as exc:
-                r = CheckResult.unknown(inv.name, f"could not probe: {exc.message}")
-            if r.verdict != Verdict.PASS:
-                self._violations[inv.name].append(r)
-            self.history.add("invariant", inv.name, ok=r.verdict == Verdict.PASS, detail=f"after {after}: {r.detail}")
+        self._sample_invariants(after)
+
+    def _sample_invariants(self, after: str | None) -> None:
+        """One sample of every watched invariant: `after` a step, or (None) a background sample.
+
+        After a step the lab must be probe-able, so a probe that fails counts against the invariant (unknown). In
+        the background a probe may meet a host being replaced or restarted: that sample is counted as unprobed,
+        not as a violation. A violation is shown at once, each time an invariant goes from held to violated."""
+        with self._sample_lock:
+            for inv, expected in list(self.invariants):
+                t = time.time()
+                try:
+                    r = inv.evaluate(self)
+                except OpslabError as exc:
+                    r = CheckResult.unknown(inv.name, f"could not probe: {exc.message}")
+                where = f"after {after}" if after is not None else "between steps"
+                if after is None and r.verdict == Verdict.UNKNOWN:
+                    self._unprobed[inv.name] += 1
+                    continue
+                self._samples[inv.name] += 1
+                held = r.verdict == Verdict.PASS
+                if not held:
+                    self._violations[inv.name].append(
+                        CheckResult(r.name, r.verdict, f"at +{t - self.started:.1f}s {where}: {r.detail}", r.evidence)
+                    )
+                    if inv.name not in self._violated_now:
+                        note = "(expected)" if expected != Verdict.PASS else ""
+                        self.progress(
+                            f"  invariant {inv.name} {r.verdict} at +{t - self.started:.1f}s "
+                            f"{where}: {r.detail} {note}".rstrip()
+                        )
+                    self._violated_now.add(inv.name)
+                else:
+                    self._violated_now.discard(inv.name)
+                if after is not None or not held:  # background samples that held are counted, not logged
+                    self.history.add("invariant", inv.name, ok=held, t=t, detail=f"{where}: {r.detail}")
 
     def wait_for(self, probe: Callable[[], Any], *, what: str, timeout: float, interval: float = 0.05) -> Any:
         """Poll a read-only condition with a deadline (a precondition, not a judgement); noted in the history."""
@@ -315,30 +372,34 @@ class ScenarioRun:
                 self.heal(fault)
             except Exception as exc:
                 problems.append(f"healing {fault.name}: {exc}")
+        if self._watcher is not None:  # watched through the heals above; judged from here on
+            self._watcher.stop()
+            if self._watcher.failure is not None:
+                problems.append(f"watching invariants: {describe(self._watcher.failure)}")
         for inv, expected in self.invariants:
-            bad = self._violations.get(inv.name, [])
-            held = self.history.events("invariant", inv.name)
-            if bad:
-                verdict = worst(r.verdict for r in bad)
-                result = CheckResult(
-                    inv.name,
-                    verdict,
-                    f"violated after {len(bad)} of {len(held)} steps: {bad[0].detail}",
-                    {"violations": [r.detail for r in bad]},
-                )
-            else:
-                result = CheckResult(
-                    inv.name,
-                    Verdict.PASS if held else Verdict.UNKNOWN,
-                    f"held after all {len(held)} steps" if held else "never probed",
-                )
-            self._judged(result, expected)
+            self._judged(self._invariant_result(inv), expected)
         try:
             self.logs = self.lab.logs()
         except Exception as exc:
             problems.append(f"reading logs: {exc}")
         if problems and self.error is None:
             self.error = "; ".join(problems)
+
+    def _invariant_result(self, inv: Invariant) -> CheckResult:
+        bad = self._violations.get(inv.name, [])
+        n, unprobed = self._samples.get(inv.name, 0), self._unprobed.get(inv.name, 0)
+        how = f"{n} samples (after each step and every {self.watch_interval_s:g}s"
+        how += f"; {unprobed} more could not probe a host)" if unprobed else ")"
+        if bad:
+            return CheckResult(
+                inv.name,
+                worst(r.verdict for r in bad),
+                f"violated in {len(bad)} of {how}; first {bad[0].detail}",
+                {"violations": [r.detail for r in bad], "samples": n, "unprobed": unprobed},
+            )
+        if n:
+            return CheckResult(inv.name, Verdict.PASS, f"held in all {how}", {"samples": n, "unprobed": unprobed})
+        return CheckResult(inv.name, Verdict.UNKNOWN, "never probed", {"unprobed": unprobed})
 
     def verdict(self) -> str:
         if self.error:
@@ -384,6 +445,15 @@ class ScenarioRun:
                 for c in self.checks
             ],
             "metrics": dict(self.metrics),
+            "params": dict(self.lab.params),
+            "facts": dict(self._facts or {}),
+            "watch": {
+                "interval_s": self.watch_interval_s,
+                "invariants": {
+                    inv.name: {"samples": self._samples.get(inv.name, 0), "unprobed": self._unprobed.get(inv.name, 0)}
+                    for inv, _ in self.invariants
+                },
+            },
             "error": self.error or self.failure,
             "history": self.history.to_dicts(),
             "logs": self.logs,

@@ -39,6 +39,8 @@ class LabSpec:
     params: tuple[Param, ...] = ()
     facts: Callable[[Lab], dict[str, Any]] = field(default=lambda lab: {})
     ready_timeout: float = 60.0
+    scenario_timeout_s: float = 600.0  # a scenario's deadline (`--timeout` overrides): past it, error and down
+    watch_interval_s: float = 1.0  # how often watched invariants are sampled between steps
 
     @property
     def compose_dir(self) -> Path:

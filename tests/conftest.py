@@ -14,6 +14,7 @@ from lab.host import FakeTransport, Host
 class FakeSpec:
     name: str = "fake"
     hosts: list[str] = field(default_factory=lambda: ["gateway", "old", "new", "client"])
+    watch_interval_s: float = 0.05
 
 
 class FakeLab:
@@ -22,6 +23,7 @@ class FakeLab:
     def __init__(self, facts: dict[str, Any] | None = None, replies: dict[str, dict[str, Any]] | None = None):
         self.spec = FakeSpec()
         self.project = "opslab-fake-000000"
+        self.params: dict[str, str] = {}
         self._facts = dict(facts or {})
         self.transports = {h: FakeTransport((replies or {}).get(h)) for h in self.spec.hosts}
         self._hosts = {h: Host(h, f"{self.project}-{h}-1", t) for h, t in self.transports.items()}

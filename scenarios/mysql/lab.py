@@ -39,4 +39,5 @@ SPEC = LabSpec(
     params=(Param("engine", "mariadb", "database engine: mariadb (Debian's MariaDB 10.11)", "MYSQL_ENGINE"),),
     facts=facts,
     ready_timeout=60.0,
+    scenario_timeout_s=300.0,
 )

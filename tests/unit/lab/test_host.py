@@ -51,3 +51,15 @@ def test_a_failed_command_names_itself_and_the_host() -> None:
     with pytest.raises(CommandError) as e:
         h.sysctl("net.ipv4.ip_forward")
     assert "on new" in str(e.value) and "exit 1" in str(e.value) and "No such file" in str(e.value)
+
+
+def test_with_deadline_kills_the_command_and_what_it_started_in_a_real_shell() -> None:
+    import subprocess
+
+    from lab.host import TIMED_OUT_RC, with_deadline
+
+    command = with_deadline("sleep 30 & sleep 30; echo never", 0.3)
+    p = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=20)
+    assert p.returncode == TIMED_OUT_RC and "never" not in p.stdout
+    ok = subprocess.run(["/bin/sh", "-c", with_deadline("echo 'it''s fine'", 5)], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout == "its fine\n"

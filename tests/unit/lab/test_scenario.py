@@ -5,9 +5,12 @@ from pathlib import Path
 import pytest
 
 from lab.checks import Check, CheckResult, Invariant
+from lab.errors import CommandError
 from lab.faults import Fault
+from lab.host import TIMED_OUT_RC
 from lab.procedure import Procedure, Step, load_user_procedure
 from lab.scenario import ScenarioRun, StepFailed
+from lab.wait import wait_until
 
 
 class Fixed(Check):
@@ -100,13 +103,108 @@ class NeverTwo(Invariant):
 
 def test_invariants_run_after_every_step_and_report_violations(fake_lab) -> None:  # type: ignore[no-untyped-def]
     run = make(fake_lab)
+    run.watch_interval_s = 3600  # no background sample in this test: only the three after the steps
     run.watch(NeverTwo())
     for _ in range(3):
         run.step(Step("new", "true"))
     run.close()
     judged = {c.result.name: c.result for c in run.checks}
-    assert judged["NeverTwo"].verdict == "fail" and "1 of 3 steps" in judged["NeverTwo"].detail
+    assert judged["NeverTwo"].verdict == "fail" and "violated in 1 of 3 samples" in judged["NeverTwo"].detail
+    assert "after true" in judged["NeverTwo"].detail
     assert run.verdict() == "fail"
+
+
+class Flag(Invariant):
+    """Violated while `bad` is set; raises an OpslabError while `blind` is set (a host that cannot be probed)."""
+
+    def __init__(self) -> None:
+        self.bad = False
+        self.blind = False
+        self.seen = 0
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        self.seen += 1
+        if self.blind:
+            raise CommandError("docker exec ...", 1, "", "No such container")
+        return self.result(not self.bad, "bad" if self.bad else "fine")
+
+
+def test_a_violation_between_steps_is_seen_by_the_background_watch(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    said: list[str] = []
+    run = make(fake_lab, progress=said.append)
+    inv = Flag()
+    run.watch(inv)
+    run.step(Step("new", "true"))
+    inv.bad = True  # e.g. two primaries for a moment during a wait, healed before the next step
+    wait_until(lambda: run._violations["Flag"], what="the watch to see it", timeout=10)
+    inv.bad = False
+    run.step(Step("new", "true"))
+    run.close()
+    result = {c.result.name: c.result for c in run.checks}["Flag"]
+    assert result.verdict == "fail" and "between steps" in result.detail
+    assert any("invariant Flag fail at +" in line for line in said)  # shown the moment it was seen
+    assert run.verdict() == "fail"
+    assert run.to_dict(1.0)["watch"]["interval_s"] == run.watch_interval_s
+
+
+def test_a_host_that_cannot_be_probed_in_the_background_is_not_a_violation(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    inv = Flag()
+    run.watch(inv)
+    run.step(Step("new", "true"))
+    inv.blind = True  # a node being replaced
+    n = inv.seen
+    wait_until(lambda: inv.seen > n + 2, what="background samples", timeout=10)
+    inv.blind = False
+    run.step(Step("new", "true"))
+    run.close()
+    result = {c.result.name: c.result for c in run.checks}["Flag"]
+    assert result.verdict == "pass" and "could not probe" in result.detail
+    assert run.verdict() == "pass"
+
+
+class Crashing(Invariant):
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        raise KeyError("boom")
+
+
+def test_an_invariant_that_crashes_in_the_background_makes_the_run_an_error(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = make(fake_lab)
+    run.watch(Crashing())
+    wait_until(lambda: run._watcher is not None and run._watcher.failure, what="the crash", timeout=10)
+    run.check(Fixed(True))
+    run.close()
+    assert run.verdict() == "error" and "KeyError: 'boom'" in (run.error or "")
+
+
+def test_a_host_step_that_hangs_is_killed_at_its_timeout(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    def hang(command: str) -> tuple[int, str]:
+        return TIMED_OUT_RC, ""
+
+    fake_lab.transports["gateway"].replies["sleep 3600"] = hang
+    run = make(fake_lab)
+    with pytest.raises(StepFailed) as e:
+        run.step(Step("gateway", "sleep 3600", timeout=0))
+    assert fake_lab.transports["gateway"].timeouts == [0]  # the transport was told to kill it
+    assert "timed out after 0 s" in e.value.message and run.steps[0].ok is False
+
+
+def test_a_local_step_that_hangs_is_killed_with_what_it_started(fake_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pidfile = tmp_path / "child.pid"
+    run = make(fake_lab)
+    step = Step("local", f"sleep 60 & echo $! > {pidfile}; sleep 30", local=True, timeout=0.5)
+    with pytest.raises(StepFailed) as e:
+        run.step(step)
+    assert "timed out after 0.5 s" in e.value.message
+    child = Path(f"/proc/{pidfile.read_text().strip()}/stat")
+
+    def gone() -> bool:  # no such process, or a zombie waiting to be reaped
+        try:
+            return child.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    wait_until(gone, what="the script's background child to be killed too", timeout=10)
 
 
 def test_a_user_script_replaces_the_procedure_and_sees_the_lab(fake_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
