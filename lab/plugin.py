@@ -15,6 +15,10 @@ Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-p
 from __future__ import annotations
 
 import importlib
+import io
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -33,6 +37,7 @@ from lab.wait import deadline
 RESULTS: pytest.StashKey[list[ScenarioRun]] = pytest.StashKey()
 RUN: pytest.StashKey[ScenarioRun] = pytest.StashKey()
 DISARM: pytest.StashKey[Callable[[], None]] = pytest.StashKey()
+TERMINAL_FD: pytest.StashKey[int] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
+    try:  # the terminal as it is now, before pytest captures the tests' output (see _progress)
+        config.stash[TERMINAL_FD] = os.dup(sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
     config.addinivalue_line("markers", "scenario: an opslab scenario (set by the plugin)")
     config.addinivalue_line("markers", "docker: needs a running Docker engine (integration)")
     config.addinivalue_line("markers", "lab_params(**params): lab parameters for this scenario (--opslab-param wins)")
@@ -85,11 +94,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _progress(config: pytest.Config) -> Any:
+    """Progress a person sees as it happens: written past pytest's output capture (as live logging is), so a
+    lab coming up, each step and each violation show while the scenario runs, not after it. The invariant
+    watcher speaks from its own thread, where capture cannot be lifted: it writes to a copy of the terminal's
+    file descriptor taken before any test ran."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    terminal_fd = config.stash.get(TERMINAL_FD, None)
+    lock = threading.Lock()
 
     def say(msg: str) -> None:
-        if reporter is not None:
-            reporter.write_line(msg)
+        if reporter is None:
+            return
+        with lock:
+            if threading.current_thread() is not threading.main_thread() and terminal_fd is not None:
+                os.write(terminal_fd, (msg + "\n").encode(errors="replace"))
+            elif capture is not None:
+                with capture.global_and_fixture_disabled():
+                    reporter.write_line(msg)
+            else:
+                reporter.write_line(msg)
 
     return say
 
@@ -213,3 +237,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         verdicts = ", ".join(f"{r['id']}: {r['verdict']}" for r in results)
         reporter.write_line(f"\nopslab: {verdicts}")
         reporter.write_line(f"opslab: report in {out.resolve()}/ (report.html, results.json)")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    fd = config.stash.get(TERMINAL_FD, None)
+    if fd is not None:
+        os.close(fd)
+        del config.stash[TERMINAL_FD]
