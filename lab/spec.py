@@ -78,7 +78,7 @@ class Param:
         """The value `raw` (text from the command line, or a marker's value) as its type, checked; or a
         `UsageError` naming the parameter, the value, what is wrong and what to give instead."""
         text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
-        hint = f"{self.name} takes {self.allowed()}, e.g. --param {self.name}={self.default} (the default)"
+        hint = f"{self.name} takes {self.allowed()}; its default is {self.default}"
         why = dict(self.unavailable).get(text)
         if why is not None:
             raise UsageError(f"{self.name}={text} is not available: {why}", hint)
@@ -183,12 +183,12 @@ class LabSpec:
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
-    """`KEY=VALUE` strings (`--param`) as a dict; anything else is a clear error."""
+    """`KEY=VALUE` strings (`--param`, `--opslab-param`) as a dict; anything else is a clear error."""
     out = {}
     for kv in pairs:
         key, sep, value = kv.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--param {kv!r} is not KEY=VALUE", "for example --param delay_first_probe_s=10")
+            raise UsageError(f"the parameter {kv!r} is not KEY=VALUE", "write it as NAME=VALUE, e.g. retrans_ms=500")
         out[key.strip()] = value.strip()
     return out
 
