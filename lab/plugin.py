@@ -17,12 +17,14 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lab.errors import OpslabError
+from lab.errors import OpslabError, UsageError
+from lab.inputs import check_procedure, check_report_dir
 from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.procedure import Procedure, load_user_procedure, split_override
 from lab.scenario import ScenarioRun, StepFailed
@@ -46,6 +48,38 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: an opslab scenario (set by the plugin)")
     config.addinivalue_line("markers", "docker: needs a running Docker engine (integration)")
     config.addinivalue_line("markers", "lab_params(**params): lab parameters for this scenario (--opslab-param wins)")
+    with _refused_as_usage_error():
+        parse_params(config.getoption("--opslab-param"))
+        report = config.getoption("--opslab-report")
+        if report:
+            check_report_dir(report, option="--opslab-report")
+
+
+@contextmanager
+def _refused_as_usage_error() -> Iterator[None]:
+    """Bad input refused by lab.inputs ends the session as pytest's own usage errors do: a few lines, no run."""
+    try:
+        yield
+    except UsageError as exc:
+        raise pytest.UsageError(f"opslab: {exc}") from None
+
+
+def _check_inputs(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """What the selected scenarios will be given, checked before any of them brings a lab up: each scenario's
+    parameters (its `lab_params` marker, then --opslab-param) and --opslab-procedure for each lab."""
+    cli = parse_params(config.getoption("--opslab-param"))
+    labs: set[str] = set()
+    for item in items:
+        sid = scenario_id(item) if "scenario" in getattr(item, "fixturenames", ()) else None
+        if sid is None:
+            continue
+        lab = sid.split("/")[0]
+        labs.add(lab)
+        marker = item.get_closest_marker("lab_params")
+        get_spec(lab).param_values({**(marker.kwargs if marker else {}), **cli})
+    procedure = config.getoption("--opslab-procedure")
+    if procedure:
+        check_procedure(procedure, sorted(labs))
 
 
 def scenario_id(item: pytest.Item) -> str | None:
@@ -76,6 +110,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    with _refused_as_usage_error():
+        _check_inputs(session.config, session.items)
 
 
 def _progress(config: pytest.Config) -> Any:
