@@ -9,7 +9,10 @@ The test passes exactly when the scenario's verdict is `pass` (see lab.scenario)
 the session writes the report folder (results.json, junit.xml, history.jsonl, logs/, report.html).
 
 Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-procedure [NAME=]PATH,
---opslab-param KEY=VALUE (repeatable).
+--opslab-param KEY=VALUE (repeatable). Their values are checked before any lab starts, with the checks the
+command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
+when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
+--opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
 """
 
 from __future__ import annotations
