@@ -47,17 +47,3 @@ def resolve_targets(targets: list[str]) -> list[str]:
             raise UsageError(f"lab {lab} has no scenario {t!r}", f"its scenarios: {', '.join(scenario_ids(lab))}")
         out.append(t)
     return out
-
-
-def check_procedure_arg(value: str, labs: list[str]) -> None:
-    """Validate `--procedure [NAME=]PATH` before any lab starts: the file reads, NAME exists."""
-    from lab.procedure import load_user_procedure, split_override
-    from lab.spec import get_spec
-
-    name, path = split_override(value)
-    for lab in labs:
-        load_user_procedure(path, get_spec(lab).hosts)
-        if name and name not in procedures(lab):
-            raise UsageError(
-                f"lab {lab} has no procedure {name!r} to replace", f"its procedures: {', '.join(procedures(lab))}"
-            )

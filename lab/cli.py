@@ -10,8 +10,11 @@
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
     opslab rehearse LAB PROCEDURE [--yes]
 
-Errors a person can fix print one line and a `Hint:`, exit non-zero, and never show a traceback.
-`run` exits 0 only when every scenario passed.
+Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
+Bad input of every kind (a parameter's name, type or value, an engine not available, a report folder that
+cannot be written, a procedure file or name, a host, a target, the arguments themselves) is refused before any
+lab starts, by the checks in lab.inputs and lab.spec that the pytest plugin shares. `run` exits 0 only when
+every scenario passed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from typing import NoReturn
 
 from lab.errors import OpslabError, UsageError
 from lab.spec import parse_params
@@ -55,7 +58,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             say(f"  {sid}")
         say(f"  procedures: {', '.join(procedures(lab))}")
         if spec.params:
-            say("  parameters: " + ", ".join(f"{p.name}={p.default}" for p in spec.params))
+            say("  parameters (--param NAME=VALUE):")
+            for p in spec.params:
+                say(f"    {p.describe()}")
         say(
             f"  deadline per scenario: {spec.scenario_timeout_s:g}s (--timeout); invariants sampled every "
             f"{spec.watch_interval_s:g}s"
@@ -108,8 +113,11 @@ def _projects(target: str | None) -> list[str]:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    from lab.inputs import lab_of
     from lab.lifecycle import remove_project
 
+    if args.target is not None:
+        lab_of(args.target)  # a name that is neither a lab nor an instance is refused without asking Docker
     projects = _projects(args.target)
     for p in projects:
         say(f"removing {p}")
@@ -134,8 +142,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_shell(args: argparse.Namespace) -> int:
     from lab import dockerapi
+    from lab.inputs import check_host, lab_of
     from lab.lifecycle import LABEL_PROJECT, instances
 
+    check_host(lab_of(args.target), args.host)
     projects = _projects(args.target)
     if not projects:
         raise UsageError(f"no instance of {args.target} is running", f"start one with `opslab up {args.target}`")
@@ -163,12 +173,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from lab.catalog import resolve_targets, scenario_files
+    from lab.inputs import check_run
     from lab.spec import ROOT
 
     targets = resolve_targets(args.targets)
-    parse_params(args.param)  # a malformed one is refused here, before any lab starts
     labs = sorted({t.split("/")[0] for t in targets})
-    report = Path(args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    report = check_run(
+        labs, parse_params(args.param), args.procedure, args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     files = [str(f) for lab in labs for f in scenario_files(lab)]
     argv = [
         *files,
@@ -191,9 +203,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         argv += ["--opslab-timeout", str(args.timeout)]
     if args.procedure:
-        from lab.catalog import check_procedure_arg
-
-        check_procedure_arg(args.procedure, labs)
         argv += ["--opslab-procedure", args.procedure]
     for kv in args.param:
         argv += ["--opslab-param", kv]
@@ -217,8 +226,15 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     return rehearse(args.lab, args.procedure, yes=args.yes, keep=args.keep, params=parse_params(args.param))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own refusals (a missing argument, an unknown command) end with a Hint too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\nHint: `{self.prog} --help` says what it takes\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="opslab", description="Infrastructure test-and-simulation labs.")
+    p = _Parser(prog="opslab", description="Infrastructure test-and-simulation labs.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     d = sub.add_parser("doctor", help="check the machine (and --fix it)")
     d.add_argument("--fix", action="store_true", help="install and start what is missing (Debian/Ubuntu, root)")

@@ -9,7 +9,10 @@ The test passes exactly when the scenario's verdict is `pass` (see lab.scenario)
 the session writes the report folder (results.json, junit.xml, history.jsonl, logs/, report.html).
 
 Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-procedure [NAME=]PATH,
---opslab-param KEY=VALUE (repeatable).
+--opslab-param KEY=VALUE (repeatable). Their values are checked before any lab starts, with the checks the
+command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
+when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
+--opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
 """
 
 from __future__ import annotations
@@ -21,13 +24,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lab.errors import describe
+from lab.errors import UsageError, describe
 from lab.images import build_lab
+from lab.inputs import check_procedure, check_report_dir
 from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.procedure import Procedure, load_user_procedure, split_override
 from lab.scenario import ScenarioRun, StepFailed
@@ -64,6 +69,38 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: an opslab scenario (set by the plugin)")
     config.addinivalue_line("markers", "docker: needs a running Docker engine (integration)")
     config.addinivalue_line("markers", "lab_params(**params): lab parameters for this scenario (--opslab-param wins)")
+    with _refused_as_usage_error():
+        parse_params(config.getoption("--opslab-param"))
+        report = config.getoption("--opslab-report")
+        if report:
+            check_report_dir(report, option="--opslab-report")
+
+
+@contextmanager
+def _refused_as_usage_error() -> Iterator[None]:
+    """Bad input refused by lab.inputs ends the session as pytest's own usage errors do: a few lines, no run."""
+    try:
+        yield
+    except UsageError as exc:
+        raise pytest.UsageError(f"opslab: {exc}") from None
+
+
+def _check_inputs(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """What the selected scenarios will be given, checked before any of them brings a lab up: each scenario's
+    parameters (its `lab_params` marker, then --opslab-param) and --opslab-procedure for each lab."""
+    cli = parse_params(config.getoption("--opslab-param"))
+    labs: set[str] = set()
+    for item in items:
+        sid = scenario_id(item) if "scenario" in getattr(item, "fixturenames", ()) else None
+        if sid is None:
+            continue
+        lab = sid.split("/")[0]
+        labs.add(lab)
+        marker = item.get_closest_marker("lab_params")
+        get_spec(lab).param_values({**(marker.kwargs if marker else {}), **cli})
+    procedure = config.getoption("--opslab-procedure")
+    if procedure:
+        check_procedure(procedure, sorted(labs))
 
 
 def scenario_id(item: pytest.Item) -> str | None:
@@ -91,6 +128,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    with _refused_as_usage_error():
+        _check_inputs(session.config, session.items)
 
 
 def _progress(config: pytest.Config) -> Any:

@@ -11,12 +11,17 @@ A user's own procedure replaces a built-in one with `--procedure PATH`:
   so shell, Ansible or Python automation can drive the lab through `docker exec`;
 - a runbook file (`*.steps`) lists steps, one per line, as `host: command` (`#` starts a comment; a line
   `host: command  # expect rc=1` expects that exit status); its commands may use the lab's `{facts}` too.
+
+`load_user_procedure` refuses, with a `Hint:`, a file that is missing, a folder, unreadable (or a runbook that is
+not UTF-8), neither executable nor `*.sh`/`*.py`/`*.steps`, a script whose `#!` program is not installed, and a
+runbook line that cannot be read or names a host the lab does not have.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,14 +92,36 @@ def split_override(value: str) -> tuple[str | None, str]:
     return name or None, path
 
 
+def _interpreter(script: bytes) -> str:
+    """The program a script's `#!` line runs (`/usr/bin/env python3` → `python3`); "" without one."""
+    if not script.startswith(b"#!"):
+        return ""
+    words = script[2:].split(b"\n", 1)[0].decode(errors="replace").split()
+    if words and os.path.basename(words[0]) == "env":
+        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+    return words[0] if words else ""
+
+
 def load_user_procedure(path: str | os.PathLike[str], hosts: list[str]) -> Procedure:
     """A user's procedure from a script or a `.steps` runbook; errors say what is wrong and where."""
     p = Path(path)
+    if not str(path):
+        raise UsageError("--procedure names no file", "give the path of a script or a .steps file: [NAME=]PATH")
+    if p.is_dir():
+        raise UsageError(f"procedure file {p} is a folder", "give the path of a script or a .steps file in it")
     if not p.is_file():
         raise UsageError(f"procedure file {p} does not exist", "give the path of a script or a .steps file")
+    try:
+        data = p.read_bytes()
+        text = data.decode() if p.suffix == ".steps" else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise UsageError(
+            f"cannot read the procedure file {p}: {why}", f"make it a readable text file (chmod +r {p})"
+        ) from None
     if p.suffix == ".steps":
         steps = []
-        for no, raw in enumerate(p.read_text().splitlines(), 1):
+        for no, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
@@ -111,5 +138,10 @@ def load_user_procedure(path: str | os.PathLike[str], hosts: list[str]) -> Proce
     if not os.access(p, os.X_OK) and p.suffix not in (".sh", ".py"):
         raise UsageError(f"{p} is neither executable nor a .steps runbook", f"chmod +x {p}, or name it *.steps")
     runner = {".sh": "sh ", ".py": "python3 "}.get(p.suffix, "") if not os.access(p, os.X_OK) else ""
+    interpreter = _interpreter(data) if not runner else runner.strip()
+    if interpreter and not shutil.which(interpreter):
+        raise UsageError(
+            f"{p} needs {interpreter}, which is not installed here", f"install it, or change the first line of {p}"
+        )
     step = Step("local", f"{runner}{p.resolve()}", title=f"user script {p.name}", local=True, timeout=1800)
     return Procedure(p.stem, f"user script {p.name}", (step,), source=str(p))

@@ -33,6 +33,7 @@ def rehearse(lab_name: str, procedure: str, *, yes: bool, keep: bool, params: di
     procs = procedures(lab_name)
     if procedure not in procs:
         raise UsageError(f"lab {lab_name} has no procedure {procedure!r}", f"its procedures: {', '.join(procs)}")
+    spec.param_values(params)
     if not yes and not sys.stdin.isatty():
         raise UsageError(
             "rehearse asks before each step, but there is no terminal to ask on",

@@ -2,17 +2,25 @@
 
 Each lab declares one `LabSpec` in `scenarios/<lab>/lab.py` as `SPEC`. The compose file is the one source
 of truth for hosts, networks and addresses; the spec adds only what the compose file cannot say: parameters
-(with defaults, passed to compose as variables) and facts derived from the running lab (`facts(lab)`, e.g. the
-service IP), which fill the `{fields}` of procedure steps.
+(passed to compose as variables) and facts derived from the running lab (`facts(lab)`, e.g. the service IP),
+which fill the `{fields}` of procedure steps.
+
+Parameters are typed. A `Param` declares its type (`int`, `float`, `str`, `bool`), its default, and what the
+software behind it accepts: a range (`min`/`max`), a set of `choices`, a `pattern` (with its `form` in words),
+and values known but `unavailable` (with why). Relations between parameters that the software enforces are the
+spec's `rules`. `LabSpec.param_values` is the one parser of a lab's parameters (the command line, the pytest
+plugin and `Lab` all go through it): every value is checked before any lab starts, and a bad one is a
+`UsageError` whose `Hint:` says what to give instead.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -23,6 +31,16 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 
+Value = int | float | str | bool
+TRUE = ("true", "yes", "on", "1")
+FALSE = ("false", "no", "off", "0")
+_NUMBER = {"int": r"[+-]?\d+", "float": r"[+-]?(\d+(\.\d*)?|\.\d+)"}
+_TYPE_WORDS = {"int": "a whole number", "float": "a number"}
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
 
 @dataclass(frozen=True)
 class Param:
@@ -30,6 +48,79 @@ class Param:
     default: str
     help: str
     env: str  # the compose variable it sets
+    type: Literal["int", "float", "str", "bool"] = "str"
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None  # a `str` must match it whole (case-insensitive) ...
+    form: str = ""  # ... which says in words what it matches ("a size like 4M")
+    unavailable: tuple[tuple[str, str], ...] = ()  # (value, why it cannot be used yet)
+
+    def allowed(self) -> str:
+        """What it accepts, in words: `int 0..2147483`, `one of: a, b`, `float >= 0.1`, `str, <form>`."""
+        if self.choices:
+            later = f" (not available yet: {', '.join(v for v, _ in self.unavailable)})" if self.unavailable else ""
+            return f"one of: {', '.join(self.choices)}{later}"
+        if self.min is not None and self.max is not None:
+            return f"{self.type} {_num(self.min)}..{_num(self.max)}"
+        if self.min is not None:
+            return f"{self.type} >= {_num(self.min)}"
+        if self.max is not None:
+            return f"{self.type} <= {_num(self.max)}"
+        return f"{self.type}, {self.form}" if self.form else self.type
+
+    def describe(self) -> str:
+        """One line for `opslab list`: name, type and allowed values, default, meaning."""
+        kind = f"{self.type}, " if self.choices else ""
+        return f"{self.name} ({kind}{self.allowed()}; default {self.default}): {self.help}"
+
+    def parse(self, raw: object) -> Value:
+        """The value `raw` (text from the command line, or a marker's value) as its type, checked; or a
+        `UsageError` naming the parameter, the value, what is wrong and what to give instead."""
+        text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
+        hint = f"{self.name} takes {self.allowed()}; its default is {self.default}"
+        why = dict(self.unavailable).get(text)
+        if why is not None:
+            raise UsageError(f"{self.name}={text} is not available: {why}", hint)
+        value: Value
+        if self.type in _NUMBER:
+            if not re.fullmatch(_NUMBER[self.type], text):
+                raise UsageError(f"{self.name}={text!r} is not {_TYPE_WORDS[self.type]}", hint)
+            value = int(text) if self.type == "int" else float(text)
+            if self.min is not None and value < self.min:
+                raise UsageError(f"{self.name}={text} is below its least value {_num(self.min)}", hint)
+            if self.max is not None and value > self.max:
+                raise UsageError(f"{self.name}={text} is above its greatest value {_num(self.max)}", hint)
+        elif self.type == "bool":
+            if text.lower() not in TRUE + FALSE:
+                raise UsageError(f"{self.name}={text!r} is not true or false", hint)
+            value = text.lower() in TRUE
+        else:
+            value = text
+            if self.pattern is not None and not re.fullmatch(self.pattern, text, re.IGNORECASE):
+                raise UsageError(f"{self.name}={text!r} is not {self.form or 'of the form ' + self.pattern}", hint)
+        if self.choices and text not in self.choices:
+            raise UsageError(f"{self.name}={text!r} is not one of its values", hint)
+        return value
+
+    def text(self, value: Value) -> str:
+        """The value as the compose variable carries it."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return format(value, "f").rstrip("0").rstrip(".")
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A relation between a lab's parameters that the software behind them enforces (heartbeat refuses a
+    deadtime not above twice its keepalive): `holds(values)` says whether it holds; `claim` says it in words."""
+
+    names: tuple[str, ...]
+    claim: str
+    holds: Callable[[Mapping[str, Value]], bool]
+    hint: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +132,7 @@ class LabSpec:
     ready_timeout: float = 60.0
     scenario_timeout_s: float = 600.0  # a scenario's deadline (`--timeout` overrides): past it, error and down
     watch_interval_s: float = 1.0  # how often watched invariants are sampled between steps
+    rules: tuple[Rule, ...] = ()
 
     @property
     def compose_dir(self) -> Path:
@@ -61,22 +153,44 @@ class LabSpec:
     def networks(self) -> list[str]:
         return list(self.compose().get("networks", {}) or {})
 
-    def param_env(self, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    def param_values(self, overrides: Mapping[str, object] | None = None) -> dict[str, Value]:
+        """Every parameter's value (an override, else the default), typed and checked, rules included."""
         overrides = dict(overrides or {})
-        unknown = set(overrides) - {p.name for p in self.params}
+        unknown = sorted(set(overrides) - {p.name for p in self.params})
         if unknown:
             names = ", ".join(p.name for p in self.params) or "none"
-            raise UsageError(f"lab {self.name} has no parameter {sorted(unknown)[0]!r}", f"its parameters: {names}")
-        return {p.env: str(overrides.get(p.name, p.default)) for p in self.params}
+            raise UsageError(
+                f"lab {self.name} has no parameter {unknown[0]!r}",
+                f"its parameters: {names} (`opslab list` shows their types and values)",
+            )
+        values: dict[str, Value] = {}
+        for p in self.params:
+            try:
+                values[p.name] = p.parse(overrides.get(p.name, p.default))
+            except UsageError as exc:
+                raise UsageError(f"lab {self.name}: {exc.message}", exc.hint) from None
+        for rule in self.rules:
+            if not rule.holds(values):
+                shown = ", ".join(f"{k}={self.param(k).text(values[k])}" for k in rule.names)
+                raise UsageError(f"lab {self.name}: {rule.claim}, but {shown}", rule.hint)
+        return values
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def param_env(self, overrides: Mapping[str, object] | None = None) -> dict[str, str]:
+        """The compose variables for these overrides (see `param_values`)."""
+        values = self.param_values(overrides)
+        return {p.env: p.text(values[p.name]) for p in self.params}
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
-    """`KEY=VALUE` strings (`--param`) as a dict; anything else is a clear error."""
+    """`KEY=VALUE` strings (`--param`, `--opslab-param`) as a dict; anything else is a clear error."""
     out = {}
     for kv in pairs:
         key, sep, value = kv.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--param {kv!r} is not KEY=VALUE", "for example --param delay_first_probe_s=10")
+            raise UsageError(f"the parameter {kv!r} is not KEY=VALUE", "write it as NAME=VALUE, e.g. retrans_ms=500")
         out[key.strip()] = value.strip()
     return out
 

@@ -5,7 +5,8 @@ container). After the owner of an address vanishes, Linux keeps sending to the c
 reachable_time (random in [base/2, 3·base/2]) + delay_first_probe_time + ucast_solicit × retrans_time,
 then asks again by broadcast. `lifetime_s` below is the part that does not depend on chance; scenarios start a
 migration just after the entry was confirmed, so the outage without a gratuitous ARP is lifetime_s plus at
-most 3·base/2. A router-like four-hour cache: `--param delay_first_probe_s=14400`.
+most 3·base/2. A router-like four-hour cache: `--param delay_first_probe_s=14400`. Each parameter is an int in
+the range the kernel accepts for its sysctl.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from lab.lifecycle import Lab
 from lab.spec import LabSpec, Param
 
 SERVICE_SUFFIX = 100  # the service IP is <lan>.100 (the compose file gives the hosts .10 to .20)
+# The kernel keeps these timers as an int of jiffies and refuses a sysctl write beyond it (the container would
+# not start): at HZ=1000, at most INT_MAX ms, INT_MAX/1000 s. A probe timer fires no sooner than HZ/100
+# (10 ms) whatever retrans_time_ms says, so a smaller value would make `lifetime_s` wrong; a base reachable
+# time of 0 makes every entry stale the moment it is confirmed, which no scenario's timing allows for.
+INT_MAX = 2**31 - 1
+JIFFIES_S_MAX = INT_MAX // 1000
+RETRANS_MIN_MS = 10
 
 
 def facts(lab: Lab) -> dict[str, Any]:
@@ -45,10 +53,37 @@ SPEC = LabSpec(
             "3",
             "seconds the gateway uses a stale entry before probing it",
             "ARP_DELAY_FIRST_PROBE_S",
+            type="int",
+            min=0,
+            max=JIFFIES_S_MAX,
         ),
-        Param("ucast_solicit", "3", "unicast probes to the cached MAC before giving up", "ARP_UCAST_SOLICIT"),
-        Param("retrans_ms", "1000", "milliseconds between probes", "ARP_RETRANS_MS"),
-        Param("base_reachable_ms", "500", "base reachable time of a confirmed entry", "ARP_BASE_REACHABLE_MS"),
+        Param(
+            "ucast_solicit",
+            "3",
+            "unicast probes to the cached MAC before giving up",
+            "ARP_UCAST_SOLICIT",
+            type="int",
+            min=0,
+            max=INT_MAX,
+        ),
+        Param(
+            "retrans_ms",
+            "1000",
+            "milliseconds between probes",
+            "ARP_RETRANS_MS",
+            type="int",
+            min=RETRANS_MIN_MS,
+            max=INT_MAX,
+        ),
+        Param(
+            "base_reachable_ms",
+            "500",
+            "base reachable time of a confirmed entry (milliseconds)",
+            "ARP_BASE_REACHABLE_MS",
+            type="int",
+            min=1,
+            max=INT_MAX,
+        ),
     ),
     facts=facts,
     ready_timeout=60.0,

@@ -2,7 +2,9 @@
 
 `lan` carries the service (floating IP `<lan>.100`, port 8080, owned by whichever node heartbeat gave the
 resource group `drbddisk::r0 IPaddr2::<vip>/24/eth0 recordd`) and the client; `repl` carries DRBD's replication
-(TCP 7789) and heartbeat's ucast (UDP 694). Heartbeat's timers and the volume's resync rate are parameters.
+(TCP 7789) and heartbeat's ucast (UDP 694). Heartbeat's timers and the volume's resync rate are parameters, with
+the forms and relations heartbeat 3 itself accepts (deadtime above twice the keepalive, initdead not below the
+deadtime): a lab heartbeat would refuse to start is refused before it is made.
 
 The fact `compose` is the docker compose command line of this instance (its project, files and variables), so a
 step that replaces a node's hardware reads as an engineer would type it: `{compose} rm -sf beta`.
@@ -11,6 +13,7 @@ step that replaces a node's hardware reads as an engineer would type it: `{compo
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import tempfile
 from pathlib import Path
@@ -18,11 +21,24 @@ from typing import Any
 
 from lab import dockerapi
 from lab.lifecycle import Lab
-from lab.spec import LabSpec, Param
+from lab.spec import LabSpec, Param, Rule
 
 VIP_SUFFIX = 100
 PORT = 8080
 NODES = ("alpha", "beta")
+# Heartbeat reads a time as a decimal number of seconds, or of milliseconds/microseconds with `ms`/`us`
+# (get_msec in its config.c: `2s` is refused), rounded to whole ms; a time of 0 ms is refused.
+HB_TIME = r"(\d+(\.\d*)?|\.\d+)(ms|msec|us|usec)?"
+HB_LEAST_S = 0.001
+
+
+def hb_ms(text: str) -> float:
+    """A heartbeat time (`HB_TIME`) in milliseconds, as heartbeat reads it."""
+    m = re.fullmatch(HB_TIME, text.strip(), re.IGNORECASE)
+    if not m:
+        raise ValueError(text)
+    unit = (m.group(3) or "").lower()
+    return float(m.group(1)) * (1 if unit.startswith("m") else 0.001 if unit.startswith("u") else 1000)
 
 
 def compose_command(lab: Lab) -> str:
@@ -61,12 +77,58 @@ SPEC = LabSpec(
     title="replace both nodes of a DRBD pair under heartbeat with no downtime; split brain and its recovery",
     params=(
         Param(
-            "deadtime_s", "2", "heartbeat deadtime: seconds of silence before the peer is declared dead", "HB_DEADTIME"
+            "deadtime_s",
+            "2",
+            "heartbeat deadtime: seconds of silence before the peer is declared dead",
+            "HB_DEADTIME",
+            type="float",
+            min=HB_LEAST_S,
         ),
-        Param("initdead_s", "4", "heartbeat initdead: how long a booting node waits for its peer", "HB_INITDEAD"),
-        Param("keepalive", "250ms", "heartbeat keepalive interval", "HB_KEEPALIVE"),
-        Param("warntime_s", "1", "heartbeat warntime", "HB_WARNTIME"),
-        Param("resync_rate", "4M", "DRBD resync-rate (bytes per second, K/M suffixes)", "DRBD_RESYNC_RATE"),
+        Param(
+            "initdead_s",
+            "4",
+            "heartbeat initdead: how long a booting node waits for its peer",
+            "HB_INITDEAD",
+            type="float",
+            min=HB_LEAST_S,
+        ),
+        Param(
+            "keepalive",
+            "250ms",
+            "heartbeat keepalive interval",
+            "HB_KEEPALIVE",
+            pattern=HB_TIME,
+            form="a heartbeat time: seconds (2, 0.5) or with ms/us (250ms)",
+        ),
+        Param("warntime_s", "1", "heartbeat warntime", "HB_WARNTIME", type="float", min=HB_LEAST_S),
+        Param(
+            "resync_rate",
+            "4M",
+            "DRBD resync-rate (bytes per second, K/M/G suffixes; 0 = as fast as the link goes)",
+            "DRBD_RESYNC_RATE",
+            pattern=r"\d+[kmg]?",
+            form="a size like 4M, 512K or 0",
+        ),
+    ),
+    rules=(
+        Rule(
+            ("keepalive",),
+            "heartbeat refuses a keepalive under 1 ms",
+            lambda v: hb_ms(str(v["keepalive"])) >= 1,
+            "give keepalive a time like 250ms or 1 (seconds)",
+        ),
+        Rule(
+            ("deadtime_s", "keepalive"),
+            "heartbeat refuses a deadtime not above twice the keepalive",
+            lambda v: float(v["deadtime_s"]) * 1000 > 2 * hb_ms(str(v["keepalive"])),
+            "raise deadtime_s or lower keepalive (the defaults are deadtime_s=2, keepalive=250ms)",
+        ),
+        Rule(
+            ("initdead_s", "deadtime_s"),
+            "heartbeat refuses an initdead below the deadtime",
+            lambda v: float(v["initdead_s"]) >= float(v["deadtime_s"]),
+            "give initdead_s at least deadtime_s (the defaults are initdead_s=4, deadtime_s=2)",
+        ),
     ),
     facts=facts,
     ready_timeout=90.0,

@@ -2,9 +2,11 @@
 
 The engine is a parameter (`--param engine=mariadb`, the default and the only image built so far); it picks
 the client program and the dialect (statement and column names) that `scenarios.mysql.db` speaks, so MySQL 8's
-renamed statements and status columns fit without touching the procedures' callers. The seed (about 35,000
-rows in three tables) is in the image's datadir, identical on every server; the master's binary log starts
-empty, and each slave replicates from its first position as soon as it is up.
+renamed statements and status columns fit without touching the procedures' callers. `engine=mysql8` is refused
+as not available until the lab runs a real MySQL 8 server: the dialect alone would talk to MariaDB.
+
+The seed (about 35,000 rows in three tables) is in the image's datadir, identical on every server; the master's
+binary log starts empty, and each slave replicates from its first position as soon as it is up.
 """
 
 from __future__ import annotations
@@ -36,7 +38,22 @@ def facts(lab: Lab) -> dict[str, Any]:
 SPEC = LabSpec(
     name="mysql",
     title="rebuild a MySQL slave from the master (FTWRL) or from a running slave, under live writes",
-    params=(Param("engine", "mariadb", "database engine: mariadb (Debian's MariaDB 10.11)", "MYSQL_ENGINE"),),
+    params=(
+        Param(
+            "engine",
+            "mariadb",
+            "database engine: mariadb (Debian's MariaDB 10.11)",
+            "MYSQL_ENGINE",
+            choices=("mariadb",),
+            unavailable=(
+                (
+                    "mysql8",
+                    "the lab runs MariaDB 10.11 only; MySQL 8 is a dialect (scenarios/mysql/db.py) never run against "
+                    "a real server",
+                ),
+            ),
+        ),
+    ),
     facts=facts,
     ready_timeout=60.0,
     scenario_timeout_s=300.0,

@@ -11,7 +11,8 @@ is not the Pi's own PKI build it there (procedure `setup_server_offline_ca`).
 
 Parameters: `pi_tun_device` is the device node handed to the Pi as /dev/net/tun (`/dev/null` maps nothing new:
 the Pi then has no /dev/net/tun, as a container started without `--device /dev/net/tun`); `pi_net_admin`
-is the capability that lets it configure tun0 (`NET_RAW` leaves NET_ADMIN out).
+is the capability that lets it configure tun0 (`NET_RAW` leaves NET_ADMIN out). Each takes one of these two
+values: the one the runbook needs and the one that takes it away.
 """
 
 from __future__ import annotations
@@ -59,8 +60,20 @@ SPEC = LabSpec(
     name="openvpn",
     title="an OpenVPN server on an emulated Raspberry Pi (armhf under qemu), a home LAN behind it",
     params=(
-        Param("pi_tun_device", "/dev/net/tun", "device node given to the Pi as /dev/net/tun", "PI_TUN_DEVICE"),
-        Param("pi_net_admin", "NET_ADMIN", "capability that lets the Pi configure tun0", "PI_CAPS"),
+        Param(
+            "pi_tun_device",
+            "/dev/net/tun",
+            "device node given to the Pi as /dev/net/tun (/dev/null: none)",
+            "PI_TUN_DEVICE",
+            choices=("/dev/net/tun", "/dev/null"),
+        ),
+        Param(
+            "pi_net_admin",
+            "NET_ADMIN",
+            "capability that lets the Pi configure tun0 (NET_RAW: leave NET_ADMIN out)",
+            "PI_CAPS",
+            choices=("NET_ADMIN", "NET_RAW"),
+        ),
     ),
     facts=facts,
     ready_timeout=120.0,

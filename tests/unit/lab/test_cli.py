@@ -1,11 +1,16 @@
-"""The command line's errors: one line and a Hint, a non-zero exit, never a traceback."""
+"""The command line's errors: a line or two and a Hint, a non-zero exit, never a traceback, and no lab started."""
 
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from lab import dockerapi
 from lab.cli import main
+from lab.lifecycle import Lab
 
 
 def test_run_an_unknown_lab(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,3 +51,118 @@ def test_run_refuses_a_malformed_param_before_any_lab_starts(capsys: pytest.Capt
     assert main(["run", "arp", "--param", "novalue"]) == 2
     err = capsys.readouterr().err
     assert "is not KEY=VALUE" in err and "Hint:" in err
+
+
+# -- bad input of every kind is refused before any lab starts ---------------------------------------------------
+
+
+@pytest.fixture
+def nothing_may_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bringing a lab up, running pytest or asking Docker fails the test: bad input is refused before all that."""
+
+    def forbidden(what: str) -> Callable[..., NoReturn]:
+        def fail(*args: object, **kwargs: object) -> NoReturn:
+            raise AssertionError(f"{what} was called: the bad input was not refused first")
+
+        return fail
+
+    monkeypatch.setattr(Lab, "up", forbidden("Lab.up"))
+    monkeypatch.setattr(pytest, "main", forbidden("pytest.main (a run)"))
+    monkeypatch.setattr(dockerapi, "client", forbidden("the Docker engine"))
+
+
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Runs `opslab ARGV`; asserts a non-zero exit and a short message ending in a Hint, no traceback."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own refusals
+        code = exc.code  # type: ignore[assignment]
+    out, err = capsys.readouterr()
+    text = (out + err).strip()
+    assert code not in (0, None), text
+    assert "Traceback" not in text
+    assert len(text.splitlines()) <= 3, text
+    assert text.splitlines()[-1].startswith("Hint: "), text
+    return text
+
+
+def write(path: Path, content: str | bytes, mode: int = 0o644) -> str:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    path.chmod(mode)
+    return str(path)
+
+
+BAD_INPUT: list[tuple[str, list[str], str]] = [
+    # (kind, argv, what the message says); `{tmp}` is a fresh folder
+    ("parameter name", ["run", "arp", "--param", "nosuch=1"], "lab arp has no parameter 'nosuch'"),
+    ("parameter malformed", ["run", "arp", "--param", "novalue"], "is not KEY=VALUE"),
+    ("parameter type", ["run", "arp", "--param", "delay_first_probe_s=abc"], "'abc' is not a whole number"),
+    ("parameter range", ["run", "arp", "--param", "delay_first_probe_s=-1"], "below its least value 0"),
+    ("parameter value", ["run", "openvpn", "--param", "pi_tun_device=/dev/sda"], "is not one of its values"),
+    ("parameters together", ["run", "drbd", "--param", "deadtime_s=0.3"], "heartbeat refuses a deadtime"),
+    ("engine unknown", ["run", "mysql", "--param", "engine=nosuchengine"], "engine='nosuchengine' is not one"),
+    ("engine not available", ["run", "mysql", "--param", "engine=mysql8"], "engine=mysql8 is not available"),
+    ("report not creatable", ["run", "arp", "--report", "/proc/x"], "cannot make the report folder /proc/x"),
+    ("report not writable", ["run", "arp", "--report", "/proc"], "cannot write in the report folder /proc"),
+    ("report is a file", ["run", "arp", "--report", "{tmp}/file.txt"], "file.txt cannot be made: /"),
+    ("report under a file", ["run", "arp", "--report", "{tmp}/file.txt/sub"], "/sub cannot be made: /"),
+    ("procedure missing", ["run", "arp", "--procedure", "{tmp}/nope.sh"], "nope.sh does not exist"),
+    ("procedure a folder", ["run", "arp", "--procedure", "{tmp}"], "is a folder"),
+    ("procedure unreadable", ["run", "arp", "--procedure", "{tmp}/binary.steps"], "not UTF-8 text"),
+    ("procedure not executable", ["run", "arp", "--procedure", "{tmp}/notes.txt"], "neither executable nor"),
+    ("procedure interpreter", ["run", "arp", "--procedure", "{tmp}/nointerp"], "needs nosuchinterpreter"),
+    ("runbook unknown host", ["run", "arp", "--procedure", "{tmp}/badhost.steps"], "no host 'nosuch' in this lab"),
+    ("runbook bad line", ["run", "arp", "--procedure", "{tmp}/badline.steps"], "cannot read"),
+    ("runbook empty", ["run", "arp", "--procedure", "{tmp}/empty.steps"], "has no steps"),
+    ("procedure name", ["run", "arp", "--procedure", "nosuch={tmp}/ok.steps"], "no procedure 'nosuch' to replace"),
+    ("target lab", ["run", "nosuchlab"], "no lab or scenario named 'nosuchlab'"),
+    ("target scenario", ["run", "arp/nosuch"], "lab arp has no scenario 'arp/nosuch'"),
+    ("target missing", ["run"], "the following arguments are required"),
+    ("command unknown", ["nosuch"], "invalid choice: 'nosuch'"),
+    ("shell host", ["shell", "arp", "nosuch"], "lab arp has no host 'nosuch'"),
+    ("shell host of an instance", ["shell", "opslab-arp-0a1b2c", "nosuch"], "lab arp has no host 'nosuch'"),
+    ("shell target", ["shell", "nosuch", "gateway"], "no lab or instance named 'nosuch'"),
+    ("down target", ["down", "nosuch"], "no lab or instance named 'nosuch'"),
+    ("rehearse lab", ["rehearse", "nosuch", "migrate_with_garp", "--yes"], "no lab named 'nosuch'"),
+    ("rehearse procedure", ["rehearse", "arp", "nosuch", "--yes"], "lab arp has no procedure 'nosuch'"),
+    ("rehearse parameter", ["rehearse", "arp", "migrate_with_garp", "--yes", "--param", "retrans_ms=x"], "not a whole"),
+    ("up parameter", ["up", "mysql", "--param", "engine=mysql8"], "engine=mysql8 is not available"),
+    ("up parameter name", ["up", "arp", "--param", "engine=mariadb"], "lab arp has no parameter 'engine'"),
+    ("up lab", ["up", "nosuch"], "no lab named 'nosuch'"),
+    ("images lab", ["images", "nosuch"], "no lab named 'nosuch'"),
+]
+
+
+@pytest.mark.parametrize(("kind", "argv", "says"), BAD_INPUT, ids=[k for k, _, _ in BAD_INPUT])
+@pytest.mark.usefixtures("nothing_may_start")
+def test_bad_input_is_refused_before_any_lab_starts(
+    kind: str, argv: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "file.txt", "not a folder")
+    write(tmp_path / "binary.steps", b"\xff\xfeold: true\n")
+    write(tmp_path / "notes.txt", "old: true\n")
+    write(tmp_path / "nointerp", "#!/usr/bin/env nosuchinterpreter\nexit 0\n", 0o755)
+    write(tmp_path / "badhost.steps", "old: true\nnosuch: true\n")
+    write(tmp_path / "badline.steps", "this is not a step\n")
+    write(tmp_path / "empty.steps", "# nothing\n")
+    write(tmp_path / "ok.steps", "old: true\n")
+    text = refused([a.replace("{tmp}", str(tmp_path)) for a in argv], capsys)
+    assert says in text, f"{kind}: {text}"
+
+
+def test_a_refused_report_folder_leaves_nothing_behind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pytest, "main", lambda argv: pytest.fail("ran"))
+        refused(["run", "arp", "--report", str(tmp_path / "a" / "b"), "--param", "nosuch=1"], capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_shows_each_parameters_type_default_and_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "delay_first_probe_s (int 0..2147483; default 3)" in out
+    assert "engine (str, one of: mariadb (not available yet: mysql8); default mariadb)" in out
+    assert "keepalive (str, a heartbeat time" in out

@@ -1,158 +1,49 @@
-"""The pytest plugin's verdicts, end to end through pytest itself, with a fake lab (no Docker).
+"""The plugin refuses bad `--opslab-*` input the way the command line does: one usage error, no lab started."""
 
-A scenario's verdict must be the truth whatever breaks: a crash after a passing check is `error` (results.json,
-junit.xml), an undecided scenario is not green in JUnit, a scenario past its deadline is `error` and its lab is
-removed, a lab that does not come up is `error`.
-"""
-
-from __future__ import annotations
-
-import json
-import xml.etree.ElementTree as ET
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytester"]
+from lab.spec import ROOT
 
-CONFTEST = """
-import pytest
-
-import lab.plugin
-from lab.host import FakeTransport, Host
-
-EVENTS = []
-
-
-class FakeLab:
-    def __init__(self, spec, *, params=None, keep=False, progress=None):
-        self.spec, self.keep, self.params = spec, keep, dict(params or {})
-        self.project = "opslab-fake-1"
-
-    def up(self):
-        EVENTS.append("up")
-        if self.spec.name == "mysql":
-            raise RuntimeError("compose exploded")
-        return self
-
-    def down(self):
-        EVENTS.append("down")
-
-    def host(self, name):
-        return Host(name, name, FakeTransport())
-
-    def container_name(self, name):
-        return name
-
-    def facts(self):
-        return {}
-
-    def logs(self):
-        return {"old": "a log line\\n"}
-
-
-@pytest.fixture(autouse=True)
-def fake_lab(monkeypatch):
-    monkeypatch.setattr(lab.plugin, "Lab", FakeLab)
-    monkeypatch.setattr(lab.plugin, "build_lab", lambda spec, progress: [])
-    yield
-    with open("events.txt", "a") as fh:
-        fh.write(" ".join(EVENTS) + "\\n")
-    EVENTS.clear()
-"""
-
-SCENARIOS = """
-import time
-
-from lab.checks import Check, CheckResult
-
-
-class Passes(Check):
-    def evaluate(self, run):
-        return self.result(True, "fine")
-
-
-class Undecided(Check):
-    def evaluate(self, run):
-        return self.unknown("could not tell")
-
-
-def test_crashes_after_a_passing_check(scenario):
-    scenario.check(Passes())
-    {}["boom"]
-
-
-def test_undecided(scenario):
-    scenario.check(Undecided())
-
-
-def test_hangs(scenario):
-    scenario.check(Passes())
-    time.sleep(60)
-
-
-def test_passes(scenario):
-    scenario.check(Passes())
+# pytest on the scenarios in a child process whose Lab.up fails loudly, so a lab that starts shows in the output
+RUN = """
+import sys, pytest, lab.lifecycle
+def up(self): raise SystemExit("A LAB WAS STARTED")
+lab.lifecycle.Lab.up = up
+sys.exit(pytest.main(sys.argv[1:]))
 """
 
 
-def run_scenarios(pytester: pytest.Pytester, *args: str) -> tuple[dict[str, dict], ET.Element]:
-    pytester.makeconftest(CONFTEST)
-    pytester.mkdir("scenarios")
-    pytester.mkdir("scenarios/arp")
-    (pytester.path / "scenarios/arp/test_fake.py").write_text(SCENARIOS)
-    pytester.mkdir("scenarios/mysql")
-    (pytester.path / "scenarios/mysql/test_fake_mysql.py").write_text("def test_never_up(scenario):\n    pass\n")
-    pytester.runpytest_inprocess("-p", "no:cacheprovider", "--opslab-report", "out", *args)
-    data = json.loads((pytester.path / "out/results.json").read_text())
-    junit = ET.parse(pytester.path / "out/junit.xml").getroot()
-    return {s["id"]: s for s in data["scenarios"]}, junit
+def pytest_on_scenarios(*options: str, select: str = "arp") -> subprocess.CompletedProcess[str]:
+    quiet = ["-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    argv = [sys.executable, "-c", RUN, str(ROOT / "scenarios" / select), *quiet, *options]
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-def case(junit: ET.Element, sid: str) -> ET.Element:
-    found = [c for c in junit.iter("testcase") if c.get("name") == sid]
-    assert found, f"no testcase {sid}"
-    return found[0]
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--opslab-param", "nosuch=1"], "lab arp has no parameter 'nosuch'"),
+        (["--opslab-param", "delay_first_probe_s=abc"], "delay_first_probe_s='abc' is not a whole number"),
+        (["--opslab-param", "novalue"], "is not KEY=VALUE"),
+        (["--opslab-report", "/proc/x"], "cannot make the report folder /proc/x"),
+        (["--opslab-procedure", "/nonexistent/x.sh"], "procedure file /nonexistent/x.sh does not exist"),
+        (["--opslab-procedure", "nosuch=/dev/null"], "lab arp has no procedure 'nosuch' to replace"),
+    ],
+)
+def test_bad_options_are_one_usage_error_and_start_no_lab(options: list[str], says: str) -> None:
+    p = pytest_on_scenarios(*options)
+    text = (p.stdout + p.stderr).strip()
+    assert p.returncode == pytest.ExitCode.USAGE_ERROR, text
+    assert "ERROR: opslab: " in text and says in text and "\nHint: " in text
+    assert "A LAB WAS STARTED" not in text and "Traceback" not in text
+    assert len(text.splitlines()) <= 5, text
 
 
-def test_verdicts_are_the_truth_whatever_breaks(pytester: pytest.Pytester) -> None:
-    results, junit = run_scenarios(pytester, "--opslab-timeout", "2")
-
-    crash = results["arp/crashes_after_a_passing_check"]
-    assert crash["verdict"] == "error" and "KeyError: 'boom'" in crash["error"]
-    assert case(junit, crash["id"]).find("error") is not None
-
-    undecided = results["arp/undecided"]
-    assert undecided["verdict"] == "unknown"
-    tc = case(junit, undecided["id"])
-    assert tc.find("skipped") is None and tc.find("failure") is not None
-    assert "could not decide" in (tc.find("failure").get("message") or "")
-    assert junit.get("skipped") == "0"
-
-    hung = results["arp/hangs"]
-    assert hung["verdict"] == "error" and "deadline of 2 s" in hung["error"]
-
-    never_up = results["mysql/never_up"]
-    assert never_up["verdict"] == "error" and "RuntimeError: compose exploded" in never_up["error"]
-
-    assert results["arp/passes"]["verdict"] == "pass"
-    assert case(junit, "arp/passes").find("failure") is None
-
-    # every lab that was started was taken down, the hung one included
-    events = (pytester.path / "events.txt").read_text().split()
-    assert events.count("up") == 5 and events.count("down") == 5
-
-
-def test_logs_are_kept_per_scenario(pytester: pytest.Pytester) -> None:
-    run_scenarios(pytester, "-k", "passes or undecided")
-    logs = pytester.path / "out" / "logs"
-    assert (logs / "arp" / "passes" / "old.log").read_text() == "a log line\n"
-    assert (logs / "arp" / "undecided" / "old.log").is_file()
-    assert sorted(p.name for p in logs.iterdir()) == ["arp"]
-
-
-def test_a_scenario_fixture_outside_scenarios_is_refused(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_x="def test_x(scenario):\n    pass\n")
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    result.stdout.fnmatch_lines(["*the scenario fixture is for scenarios/<lab>/test_*.py*"])
-    assert Path(pytester.path / "out").exists() is False
+def test_a_scenarios_own_params_are_checked_with_the_command_lines(tmp_path: Path) -> None:
+    """`lab_params(delay_first_probe_s="20")` with --opslab-param retrans_ms=5: the merged set is refused."""
+    p = pytest_on_scenarios("-k", "garp_lost", "--opslab-param", "retrans_ms=5")
+    assert p.returncode == pytest.ExitCode.USAGE_ERROR and "retrans_ms=5 is below its least value 10" in p.stderr
