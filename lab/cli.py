@@ -291,3 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("opslab: interrupted; labs were taken down (unless --keep)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `opslab list | head`: the reader left; say nothing more, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -166,3 +166,13 @@ def test_list_shows_each_parameters_type_default_and_values(capsys: pytest.Captu
     assert "delay_first_probe_s (int 0..2147483; default 3)" in out
     assert "engine (str, one of: mariadb (not available yet: mysql8); default mariadb)" in out
     assert "keepalive (str, a heartbeat time" in out
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    import subprocess
+    import sys
+
+    p = subprocess.run(
+        f"{sys.executable} -m lab list | head -1", shell=True, capture_output=True, text=True, timeout=60
+    )
+    assert p.stdout.count("\n") == 1 and "Traceback" not in p.stderr
