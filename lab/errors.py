@@ -53,3 +53,9 @@ class WaitTimeout(OpslabError):
         super().__init__(f"timed out after {timeout:g}s waiting for {what}{seen}", hint)
         self.what = what
         self.last = last
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line (an `OpslabError`'s message without its hint; output lines joined by ' / ')."""
+    text = exc.message if isinstance(exc, OpslabError) else f"{type(exc).__name__}: {exc}"
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())

@@ -37,7 +37,15 @@ class DropArp(Fault):
         )
 
     def heal(self, run: ScenarioRun) -> None:
-        run.host("gateway").run(f"nft delete table arp {TABLE}")
+        # only what is there: after a half-done invoke there may be no table, and that is not a failure
+        run.host("gateway").check_output(
+            f"if nft list table arp {TABLE} >/dev/null 2>&1; then nft delete table arp {TABLE}; fi"
+        )
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        tables = run.host("gateway").check_output("nft list tables arp").split("\n")
+        left = f"table arp {TABLE}" in (t.strip() for t in tables)
+        return not left, f"gateway: nft table arp {TABLE} {'still drops ARP' if left else 'is gone'}"
 
     def dropped(self, run: ScenarioRun) -> int:
         """How many frames the rule has dropped so far (read from its counter)."""

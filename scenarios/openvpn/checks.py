@@ -266,20 +266,24 @@ class LanHostUnreachable(Check):
         )
 
 
+def crl_window(pi: Host) -> tuple[int, int, int, dict[str, str]]:
+    """The server's CRL: (lastUpdate, nextUpdate, the Pi's now) as epoch seconds, and the dates as printed."""
+    out = pi.check_output("openssl crl -in %s -noout -lastupdate -nextupdate", f"{SERVER_DIR}/crl.pem")
+    now = int(pi.check_output("date +%s").strip())
+    dates = dict(line.split("=", 1) for line in out.strip().splitlines() if "=" in line)
+
+    def ts(key: str) -> int:
+        when = datetime.strptime(dates[key].replace("  ", " "), "%b %d %H:%M:%S %Y %Z")
+        return int(when.replace(tzinfo=UTC).timestamp())
+
+    return ts("lastUpdate"), ts("nextUpdate"), now, dates
+
+
 class CrlCurrent(Check):
     """The CRL the server verifies with (crl-verify) is current: lastUpdate ≤ now < nextUpdate, by the Pi's clock."""
 
     def evaluate(self, run: ScenarioRun) -> CheckResult:
-        pi = run.host("pi")
-        out = pi.check_output("openssl crl -in %s -noout -lastupdate -nextupdate", f"{SERVER_DIR}/crl.pem")
-        now = int(pi.check_output("date +%s").strip())
-        dates = dict(line.split("=", 1) for line in out.strip().splitlines() if "=" in line)
-
-        def ts(key: str) -> int:
-            when = datetime.strptime(dates[key].replace("  ", " "), "%b %d %H:%M:%S %Y %Z")
-            return int(when.replace(tzinfo=UTC).timestamp())
-
-        last, nxt = ts("lastUpdate"), ts("nextUpdate")
+        last, nxt, now, dates = crl_window(run.host("pi"))
         if nxt <= now:
             detail = f"the CRL has expired: nextUpdate {dates['nextUpdate']} is past (OpenVPN: CRL has expired)"
         elif last > now:
