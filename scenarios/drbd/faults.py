@@ -12,7 +12,7 @@ read-only probe (`gone`) that says whether the fault is still in place (see lab.
 from __future__ import annotations
 
 from lab import dockerapi
-from lab.errors import CommandError
+from lab.errors import CommandError, UsageError
 from lab.faults import Fault
 from lab.host import Host
 from lab.scenario import ScenarioRun
@@ -67,7 +67,8 @@ class UnpluggedReplicationLink(Fault):
 
 class CutLink(Fault):
     def __init__(self, node: str, kind: str = "heartbeat") -> None:
-        assert kind in PORTS
+        if kind not in PORTS:
+            raise UsageError(f"CutLink cannot cut {kind!r} traffic", f"kind is one of: {', '.join(PORTS)}")
         self.node = node
         self.kind = kind
         self.table = f"opslab_cut_{kind}"
