@@ -24,6 +24,7 @@ from scenarios.openvpn.checks import (
     ReachesLanHostThroughTunnel,
     RefusedFor,
     RunsArmBinaries,
+    ServerStoppedWith,
     ServerTunnelUp,
     TunDeviceUsable,
     log_since,
@@ -248,14 +249,21 @@ def test_expired_crl(scenario: ScenarioRun) -> None:
     run.check(PeerConnectionInitiated("client1", healed, when="crl_renewed"))
 
 
+NO_TUN = "Cannot open TUN/TAP dev /dev/net/tun"
+NO_NET_ADMIN = "Cannot ioctl TUNSETIFF"
+
+
 @pytest.mark.lab_params(pi_net_admin="NET_RAW")
 def test_no_net_admin(scenario: ScenarioRun) -> None:
     """The Pi's container has /dev/net/tun but not CAP_NET_ADMIN: OpenVPN cannot create tun0
     (`Cannot ioctl TUNSETIFF tun: Operation not permitted`), and the checks say what is missing."""
     run = scenario
+    # which step stops the setup does not matter here: the checks judge the server's own words
     with pytest.raises(StepFailed):
         run.procedure("setup_server_offline_ca")
     run.note("the setup stopped at the start of the server, as expected without CAP_NET_ADMIN")
+    run.check(ServerStoppedWith(NO_NET_ADMIN))
+    run.check(ServerStoppedWith(NO_TUN), expect="fail")
     run.check(TunDeviceUsable(), expect="fail")
     run.check(ServerTunnelUp(), expect="fail")
 
@@ -268,6 +276,8 @@ def test_no_tun(scenario: ScenarioRun) -> None:
     with pytest.raises(StepFailed):
         run.procedure("setup_server_offline_ca")
     run.note("the setup stopped at the start of the server, as expected without /dev/net/tun")
+    run.check(ServerStoppedWith(NO_TUN))
+    run.check(ServerStoppedWith(NO_NET_ADMIN), expect="fail")
     run.check(RunsArmBinaries("pi"))
     run.check(TunDeviceUsable(), expect="fail")
     run.check(ServerTunnelUp(), expect="fail")
