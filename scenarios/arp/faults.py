@@ -8,6 +8,7 @@ from lab.faults import Fault
 from lab.scenario import ScenarioRun
 
 TABLE = "opslab_fault"
+DROP_COUNTER = re.compile(r"counter packets (\d+) bytes \d+ drop")  # the drop rule's counter in `nft list`
 
 
 class DropArp(Fault):
@@ -50,4 +51,4 @@ class DropArp(Fault):
     def dropped(self, run: ScenarioRun) -> int:
         """How many frames the rule has dropped so far (read from its counter)."""
         out = run.host("gateway").run(f"nft list table arp {TABLE}").stdout
-        return sum(int(n) for n in re.findall(r"counter packets (\d+) bytes \d+ drop", out))
+        return sum(int(n) for n in DROP_COUNTER.findall(out))
