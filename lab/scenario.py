@@ -218,7 +218,7 @@ class ScenarioRun:
             return
         rec = found[0]
         self._active_faults = [(f, r) for f, r in self._active_faults if f is not fault]
-        problem: str | None = None
+        problem: str | None = "its heal was interrupted"  # until the heal and its probe have answered
         seen = ["never probed"]
 
         def probe() -> bool:
@@ -238,13 +238,14 @@ class ScenarioRun:
             else:
                 try:
                     wait_until(probe, what=f"{fault.name} to be gone", timeout=fault.heal_within, interval=0.2)
+                    problem = None
                 except WaitTimeout:
                     problem = f"still in place {fault.heal_within:g}s after its heal: {seen[0]}"
         finally:
             rec.healed = time.time()
             rec.heal_ok = problem is None
             rec.heal_detail = problem or seen[0]
-        self.history.add("heal", fault.name, ok=problem is None, detail=rec.heal_detail)
+            self.history.add("heal", fault.name, ok=problem is None, detail=rec.heal_detail)
         if problem is None:
             self.progress(f"  healed: {fault.describe()} ({seen[0]})")
             return

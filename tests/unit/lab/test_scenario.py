@@ -227,3 +227,15 @@ def test_result_dict_has_the_report_contract(fake_lab) -> None:  # type: ignore[
     assert {"id", "lab", "verdict", "duration_s", "steps", "faults", "checks", "metrics"} <= set(d)
     assert d["checks"][0] == {"name": "Fixed", "verdict": "pass", "detail": "fixed", "expected": "pass", "evidence": {}}
     assert d["metrics"] == {"outage_s": 0.25} and d["logs"]["old"] == "log of old\n"
+
+
+def test_an_interrupted_heal_is_not_recorded_as_done(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    class Interrupted(Recording):
+        def heal(self, run: ScenarioRun) -> None:
+            raise KeyboardInterrupt
+
+    run = make(fake_lab)
+    run.inject(Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        run.heal(run._active_faults[0][0])
+    assert run.faults[0].heal_ok is False and run.faults[0].heal_detail == "its heal was interrupted"
