@@ -73,3 +73,33 @@ class Check(ABC):
 
 class Invariant(Check):
     """A check cheap enough to run after every step; the run records each violation."""
+
+
+class StepFailedWith(Check):
+    """A step of this run failed exactly the way the scenario reproduces it: the last step whose title starts
+    with `title` exited with `rc` (any non-zero status when `rc` is None) and its output holds `message`. The
+    step's own record (exit status, the output line) is the evidence, so an expected failure is judged by what
+    the software said, not by "some step failed". A step that succeeded, failed otherwise or never ran fails it.
+    """
+
+    def __init__(self, title: str, message: str, rc: int | None = None) -> None:
+        self.title = title
+        self.message = message
+        self.rc = rc
+        self.label = f"StepFailedWith({title!r}, {message!r})"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        steps = [s for s in run.steps if s.title.startswith(self.title)]
+        if not steps:
+            return self.result(False, f"no step '{self.title}' ran")
+        s = steps[-1]
+        output = s.stdout + s.stderr
+        lines = [line.strip() for line in output.splitlines() if self.message in line]
+        rc_ok = s.rc != 0 if self.rc is None else s.rc == self.rc
+        said = lines[0] if lines else "; ".join(output.strip().splitlines()[-2:]) or "no output"
+        detail = f"[{s.host}] {s.command}: exit {s.rc}: {said}"
+        if not rc_ok:
+            detail += f" (expected exit {self.rc if self.rc is not None else 'non-zero'})"
+        if not lines:
+            detail += f" (no '{self.message}' in its output)"
+        return self.result(rc_ok and bool(lines), detail, host=s.host, rc=s.rc, line=lines[0] if lines else None)

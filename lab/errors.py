@@ -74,3 +74,9 @@ def describe(exc: BaseException) -> str:
         return str(exc)
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line (an `OpslabError`'s message without its hint; output lines joined by ' / ')."""
+    text = exc.message if isinstance(exc, OpslabError) else f"{type(exc).__name__}: {exc}"
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())

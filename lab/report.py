@@ -497,6 +497,8 @@ def _faults_table(faults: list[Mapping[str, Any]], t0: float) -> str:
     for fault in faults:
         heal_ok = fault.get("heal_ok")
         healed = "yes" if heal_ok else ("not run" if heal_ok is None else "FAILED")
+        if fault.get("heal_detail"):  # what the fault's probe saw: on a failed heal, what is still in place
+            healed += f" — {_esc(fault.get('heal_detail'))}"
         rows.append(
             f"<tr{_BAD if heal_ok is False else ''}><td>{_esc(fault.get('name'))}</td>"
             f"<td>{_esc(fault.get('detail'))}</td>"

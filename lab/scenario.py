@@ -10,7 +10,8 @@ A `ScenarioRun` is what a scenario's test function drives:
 
 The scenario's verdict: `pass` when every check gave its expected verdict (a scenario that reproduces a known
 failure passes when the lab shows and detects it), `fail` when one did not or a step failed, `unknown` when a
-check could not decide or nothing was checked, `error` when the run itself broke (the lab did not come up).
+check could not decide or nothing was checked, `error` when the run itself broke (the lab did not come up,
+a fault's heal failed or its probe still saw the fault: see lab.faults).
 `close()` stops workloads, heals every fault still active, runs the invariants' verdicts and keeps the hosts'
 logs; it always runs.
 """
@@ -29,8 +30,8 @@ from typing import Any
 
 from lab.capture import Capture
 from lab.checks import Check, CheckResult, Invariant, Verdict, worst
-from lab.errors import OpslabError, describe
-from lab.faults import Fault
+from lab.errors import OpslabError, WaitTimeout, describe, one_line
+from lab.faults import Fault, FaultNotHealed
 from lab.history import History
 from lab.host import TIMED_OUT_RC, Host
 from lab.lifecycle import Lab
@@ -68,7 +69,8 @@ class FaultRecord:
     detail: str
     invoked: float
     healed: float | None = None
-    heal_ok: bool | None = None
+    heal_ok: bool | None = None  # True only when the heal succeeded and the fault's probe saw it gone
+    heal_detail: str = ""  # what the probe saw last, or why the fault is still in place
 
 
 @dataclass
@@ -229,21 +231,55 @@ class ScenarioRun:
         fault.invoke(self)
 
     def heal(self, fault: Fault) -> None:
-        for i, (f, rec) in enumerate(self._active_faults):
-            if f is fault:
-                del self._active_faults[i]
+        """Heal an active fault, then poll its probe until it is gone (`fault.heal_within` s at most).
+
+        Done only when both hold: the heal raised nothing and `fault.gone()` said so. Otherwise the lab is left
+        broken: the ledger says which fault and what the probe saw, the run is an `error`, and `FaultNotHealed`
+        stops the scenario (a later judgement would judge a lab still under the fault)."""
+        found = [rec for f, rec in self._active_faults if f is fault]
+        if not found:
+            return
+        rec = found[0]
+        self._active_faults = [(f, r) for f, r in self._active_faults if f is not fault]
+        problem: str | None = "its heal was interrupted"  # until the heal and its probe have answered
+        seen = ["never probed"]
+
+        def probe() -> bool:
+            try:
+                gone, detail = fault.gone(self)
+            except Exception as exc:
+                seen[0] = f"the probe failed: {one_line(exc)}"
+                raise
+            seen[0] = detail
+            return gone
+
+        try:
+            try:
+                fault.heal(self)
+            except Exception as exc:
+                problem = f"its heal failed: {one_line(exc)}"
+            else:
                 try:
-                    fault.heal(self)
-                    rec.heal_ok = True
-                except Exception as exc:
-                    rec.heal_ok = False
-                    self.history.add("heal", fault.name, ok=False, detail=f"heal failed: {exc}")
-                    raise
-                finally:
-                    rec.healed = time.time()
-                self.progress(f"  healed: {fault.describe()}")
-                self.history.add("heal", fault.name, ok=True, detail=fault.describe())
-                return
+                    wait_until(probe, what=f"{fault.name} to be gone", timeout=fault.heal_within, interval=0.2)
+                    problem = None
+                except WaitTimeout:
+                    problem = f"still in place {fault.heal_within:g}s after its heal: {seen[0]}"
+        finally:
+            rec.healed = time.time()
+            rec.heal_ok = problem is None
+            rec.heal_detail = problem or seen[0]
+            self.history.add("heal", fault.name, ok=problem is None, detail=rec.heal_detail)
+        if problem is None:
+            self.progress(f"  healed: {fault.describe()} ({seen[0]})")
+            return
+        message = f"fault {fault.name} not healed: {problem}"
+        self.progress(f"  NOT healed: {message}")
+        # set here as well as raised: a scenario that catches the exception still ends in `error`
+        self.error = f"{self.error}; {message}" if self.error else message
+        raise FaultNotHealed(
+            message,
+            f"the lab is still under '{fault.describe()}'; run again with --keep and look with `opslab shell`",
+        )
 
     def capture(self, network: str, keep: Callable[[Any], bool] | None = None) -> Capture:
         """Start a packet capture on a lab network; it is stopped at the end of the run at the latest."""

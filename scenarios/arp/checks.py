@@ -3,7 +3,7 @@
 Which scenario shows each failing: OutageBelow → migrate_without_garp; OutageMatchesLifetime →
 migrate_with_garp; GatewayKnowsNewMac and ClientReachesService → garp_lost (before the repeat);
 AnnouncedByArp → migrate_without_garp (nothing sent) and arping_variants (strict, iputils -U with a target);
-NoAddressConflict and SingleOwner → duplicate_ip.
+NoAddressConflict and SingleOwner → duplicate_ip; GatewayDroppedArp → the unit tests (a counter of 0 or 2).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from lab.capture import Capture, arp_fields
 from lab.checks import Check, CheckResult, Invariant
 from lab.scenario import ScenarioRun
+from scenarios.arp.faults import DROP_COUNTER, TABLE
 
 WORKLOAD = "PingService"
 
@@ -168,6 +169,26 @@ class AnnouncedByArp(Check):
                 False, f"no {what}; seen {f['op']} {f['sender_ip']} → {f['target_ip']} instead", frames=frames
             )
         return self.result(False, f"no {what} from {self.sender} ({mac}) on the LAN", frames=frames)
+
+
+class GatewayDroppedArp(Check):
+    """The gateway's drop rule (the `DropArp` fault) counted exactly `frames` ARP frames from the new server for
+    the service IP: the announcement really was lost on the way, and no more frames than the fault means."""
+
+    def __init__(self, frames: int = 1, when: str = "") -> None:
+        self.frames = frames
+        self.label = "GatewayDroppedArp" + (f"@{when}" if when else "")
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        r = run.host("gateway").run(f"nft list table arp {TABLE}")
+        if not r.succeeded:
+            return self.unknown(f"gateway: no nft table arp {TABLE} to read (is the DropArp fault in place?)")
+        dropped = sum(int(n) for n in DROP_COUNTER.findall(r.stdout))
+        return self.result(
+            dropped == self.frames,
+            f"gateway: its drop rule dropped {dropped} ARP frame(s) for the service IP (expected {self.frames})",
+            dropped=dropped,
+        )
 
 
 class NoAddressConflict(Check):

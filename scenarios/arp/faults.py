@@ -8,6 +8,7 @@ from lab.faults import Fault
 from lab.scenario import ScenarioRun
 
 TABLE = "opslab_fault"
+DROP_COUNTER = re.compile(r"counter packets (\d+) bytes \d+ drop")  # the drop rule's counter in `nft list`
 
 
 class DropArp(Fault):
@@ -37,9 +38,17 @@ class DropArp(Fault):
         )
 
     def heal(self, run: ScenarioRun) -> None:
-        run.host("gateway").run(f"nft delete table arp {TABLE}")
+        # only what is there: after a half-done invoke there may be no table, and that is not a failure
+        run.host("gateway").check_output(
+            f"if nft list table arp {TABLE} >/dev/null 2>&1; then nft delete table arp {TABLE}; fi"
+        )
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        tables = run.host("gateway").check_output("nft list tables arp").split("\n")
+        left = f"table arp {TABLE}" in (t.strip() for t in tables)
+        return not left, f"gateway: nft table arp {TABLE} {'still drops ARP' if left else 'is gone'}"
 
     def dropped(self, run: ScenarioRun) -> int:
         """How many frames the rule has dropped so far (read from its counter)."""
         out = run.host("gateway").run(f"nft list table arp {TABLE}").stdout
-        return sum(int(n) for n in re.findall(r"counter packets (\d+) bytes \d+ drop", out))
+        return sum(int(n) for n in DROP_COUNTER.findall(out))

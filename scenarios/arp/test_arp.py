@@ -13,12 +13,14 @@ from dataclasses import dataclass
 import pytest
 
 from lab.capture import Capture, arp_fields, arp_only
+from lab.checks import StepFailedWith
 from lab.procedure import Step
 from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
 from scenarios.arp.checks import (
     AnnouncedByArp,
     ClientReachesService,
+    GatewayDroppedArp,
     GatewayKnowsNewMac,
     NoAddressConflict,
     OutageBelow,
@@ -152,8 +154,10 @@ def test_garp_lost(scenario: ScenarioRun) -> None:
     run.check(GatewayKnowsNewMac(when="after_lost_garp"), expect="fail")
     run.check(ClientReachesService(when="after_lost_garp"), expect="fail")
     run.metric("arp_frames_dropped", drop.dropped(run))
+    run.check(GatewayDroppedArp(1))
     run.step(GARP_THREE)
     until_answered(run, stage)
+    run.check(GatewayDroppedArp(1, when="after_repeat"))  # the repeats passed: only the first frame was lost
     run.heal(drop)
     finish(run, stage)
     run.check(GatewayKnowsNewMac(when="after_repeat"))
@@ -186,6 +190,8 @@ def test_arping_variants(scenario: ScenarioRun) -> None:
             expect_output="Weird MAC addr",
         )
     )
+    run.check(StepFailedWith("Habets' arping given the runbook's line", "Weird MAC addr", rc=1))
+    run.check(StepFailedWith("iputils: a true gratuitous ARP", "Weird MAC addr"), expect="fail")
     t_habets = time.time()
     run.step(Step("new", f"{HABETS} -S {{vip}} -U -c1 -i eth0 {{gateway_ip}}", "Habets' arping, its own syntax"))
     run.wait_for(

@@ -1,4 +1,5 @@
-"""Faults of the drbd lab. Each heals, and a heal is safe when its invoke only half happened.
+"""Faults of the drbd lab. Each heals, a heal is safe when its invoke only half happened, and each has a
+read-only probe (`gone`) that says whether the fault is still in place (see lab.faults).
 
 - `UnpluggedReplicationLink(node)`: the node's next boot happens with its replication cable unplugged (a marker
   on its disk that the node's boot reads: everything on eth1 dropped), e.g. the new hardware of a replacement.
@@ -11,12 +12,25 @@
 from __future__ import annotations
 
 from lab import dockerapi
+from lab.errors import CommandError, UsageError
 from lab.faults import Fault
+from lab.host import Host
 from lab.scenario import ScenarioRun
 
 UNPLUG_MARKER = "/var/lib/drbd/.unplug-replication-link"
 PORTS = {"heartbeat": "udp dport 694", "replication": "tcp dport 7789"}
 PORTS_BACK = {"heartbeat": "udp sport 694", "replication": "tcp sport 7789"}
+UNPLUGGED = "opslab_unplugged"  # the table the node's boot makes when it finds the marker
+
+
+def has_table(name: str) -> str:
+    """A shell test: the inet table `name` exists."""
+    return f"nft list table inet {name} >/dev/null 2>&1"
+
+
+def tables(host: Host) -> list[str]:
+    """The names of the host's inet nftables tables (`nft list tables inet`)."""
+    return [line.split()[-1] for line in host.check_output("nft list tables inet").splitlines() if line.strip()]
 
 
 class UnpluggedReplicationLink(Fault):
@@ -31,13 +45,30 @@ class UnpluggedReplicationLink(Fault):
 
     def heal(self, run: ScenarioRun) -> None:
         h = run.host(self.node)
-        h.run("rm -f %s", UNPLUG_MARKER)
-        h.run("nft delete table inet opslab_unplugged")
+        h.check_output("rm -f %s", UNPLUG_MARKER)
+        # the table exists only if the node booted with the marker: delete it only when it is there
+        h.check_output(f"if {has_table(UNPLUGGED)}; then nft delete table inet {UNPLUGGED}; fi")
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        h = run.host(self.node)
+        marker = h.run("test -e %s", UNPLUG_MARKER)
+        if marker.rc not in (0, 1):
+            raise CommandError(f"{marker.command}  (on {self.node})", marker.rc, marker.stdout, marker.stderr)
+        left = [
+            what
+            for what, there in (
+                (UNPLUG_MARKER, marker.rc == 0),
+                (f"nft table inet {UNPLUGGED}", UNPLUGGED in tables(h)),
+            )
+            if there
+        ]
+        return not left, f"{self.node}: " + (f"still there: {', '.join(left)}" if left else "replication link plugged")
 
 
 class CutLink(Fault):
     def __init__(self, node: str, kind: str = "heartbeat") -> None:
-        assert kind in PORTS
+        if kind not in PORTS:
+            raise UsageError(f"CutLink cannot cut {kind!r} traffic", f"kind is one of: {', '.join(PORTS)}")
         self.node = node
         self.kind = kind
         self.table = f"opslab_cut_{kind}"
@@ -56,7 +87,11 @@ class CutLink(Fault):
         )
 
     def heal(self, run: ScenarioRun) -> None:
-        run.host(self.node).run(f"nft delete table inet {self.table}")
+        run.host(self.node).check_output(f"if {has_table(self.table)}; then nft delete table inet {self.table}; fi")
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        left = self.table in tables(run.host(self.node))
+        return not left, f"{self.node}: nft table inet {self.table} " + ("still drops" if left else "is gone")
 
 
 class ThrottleReplication(Fault):
@@ -71,10 +106,20 @@ class ThrottleReplication(Fault):
         run.host(self.node).check_output(f"tc qdisc add dev eth1 root tbf rate {self.rate} burst 16kb latency 400ms")
 
     def heal(self, run: ScenarioRun) -> None:
-        run.host(self.node).run("tc qdisc del dev eth1 root")
+        # `tc qdisc del` fails when there is no root qdisc to delete (an invoke that never happened)
+        run.host(self.node).check_output(
+            "if tc qdisc show dev eth1 | grep -q '^qdisc tbf'; then tc qdisc del dev eth1 root; fi"
+        )
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        qdiscs = run.host(self.node).check_output("tc qdisc show dev eth1").strip()
+        root = qdiscs.splitlines()[0] if qdiscs else "none"
+        return "qdisc tbf" not in qdiscs, f"{self.node}: eth1's root qdisc: {root}"
 
 
 class CrashNode(Fault):
+    heal_within = 30.0  # the machine boots: its entrypoint brings DRBD and heartbeat up before it is ready
+
     def __init__(self, node: str) -> None:
         self.node = node
 
@@ -89,3 +134,11 @@ class CrashNode(Fault):
         c.reload()
         if c.status != "running":
             c.start()
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        c = dockerapi.client().containers.get(run.lab.container_name(self.node))
+        if c.status != "running":
+            return False, f"{self.node}: its container is {c.status}"
+        # the entrypoint marks the end of the boot (DRBD up, heartbeat started): before it the node is not back
+        booted = run.host(self.node).run("test -e /run/opslab-ready").succeeded
+        return booted, f"{self.node}: running, " + ("booted" if booted else "still booting")

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from lab.checks import StepFailedWith
 from lab.procedure import Step
 from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
@@ -220,6 +221,7 @@ def test_heartbeat_link_cut(scenario: ScenarioRun) -> None:
     )
     run.step(Step("beta", "drbdadm role r0", "beta is still Secondary", expect_output="^Secondary/Primary"))
     finish(run, writer)
+    run.check(StepFailedWith("a second promotion, by hand", "(-1) Multiple primaries not allowed by config", rc=17))
     run.check(HeartbeatTookOver("beta"), expect="fail")
     run.check(AckedWritesKept())
     run.check(Redundant("alpha"))
@@ -265,6 +267,7 @@ def test_resync_interrupted(scenario: ScenarioRun) -> None:
             expect_output="Need access to UpToDate data",
         )
     )
+    run.check(StepFailedWith("promote the half-synced node", "(-2) Need access to UpToDate data", rc=17))
     run.heal(cut)
     run.heal(slow)
     run.step(Step("beta", SYNCED, "the resync resumes and finishes", timeout=60))

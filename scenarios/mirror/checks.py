@@ -12,6 +12,7 @@ Which scenario shows each failing (expect="fail"):
 - WaitBetweenRequests, RateLimited, QueryNamesRestricted → politeness (the careless mirror: no --wait, no
   --limit-rate, default file names)
 - ServerErrorsExplained → broken_origin (exit status 8 with 500s besides the known 404)
+- ServerErrorsFor → the unit tests (a mirror with no 500, one with only one of the paths, exit status 4)
 - RerunFetchesNothingSaved → rerun_no_clobber (the runbook's second run fetches everything again)
 - WarnsNoClobberIgnored → rerun_no_clobber (the run without --convert-links: --no-clobber is honoured, no warning)
 - MirrorUpToDate → site_changed (a page removed, a page added, the home page changed)
@@ -543,6 +544,32 @@ class ServerErrorsExplained(Check):
         elif errors:
             why += " — known broken links only"
         return self.result(bool(ok), why, rc=rc, meaning=meaning, errors=errors, unexpected=unexpected)
+
+
+class ServerErrorsFor(Check):
+    """wget exited 8 (a server error) and printed `ERROR <status>` for each of `paths`: the server errors a
+    scenario causes on purpose, each named by wget's own line, so that "the mirror failed" is not enough."""
+
+    def __init__(self, mirror: Mirror, paths: tuple[str, ...], status: int = 500) -> None:
+        self.mirror = mirror
+        self.paths = paths
+        self.status = status
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        if self.mirror.step is None:
+            return self.unknown("wget did not run")
+        rc = self.mirror.step.rc
+        errors = server_errors(self.mirror.output)
+        seen = {urlsplit(u).path: f"ERROR {s} {r}" for u, s, r in errors if s == self.status}
+        missing = [p for p in self.paths if p not in seen]
+        why = f"wget exit status {rc} ({WGET_EXIT.get(rc, 'unknown status')})"
+        named = ", ".join(f"{p}: {seen[p]}" for p in self.paths if p in seen)
+        detail = why + (f"; {named}" if named else "")
+        if missing:
+            detail += f"; no ERROR {self.status} for {', '.join(missing)}"
+        if rc != 8:
+            detail += " (expected exit status 8)"
+        return self.result(rc == 8 and not missing, detail, rc=rc, seen=seen, missing=missing)
 
 
 class RerunFetchesNothingSaved(Check):

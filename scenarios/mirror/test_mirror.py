@@ -25,6 +25,7 @@ from scenarios.mirror.checks import (
     RateLimited,
     RerunFetchesNothingSaved,
     ServerErrorsExplained,
+    ServerErrorsFor,
     WaitBetweenRequests,
     WarnsNoClobberIgnored,
     requests_of,
@@ -154,13 +155,17 @@ def test_site_changed(scenario: ScenarioRun) -> None:
     run.metric("changed_files", len(diff.evidence.get("changed", [])))
 
 
+BROKEN_ON_PURPOSE = ("/docs/", "/about")
+
+
 @QUICK
 def test_broken_origin(scenario: ScenarioRun) -> None:
     """The origin answers 500 for /docs/ and /about: wget exits 8 (a server error), and the pages it could not
     get, and those only reachable through them, are named."""
     run = scenario
-    with run.fault(OriginAnswers500("/docs/", "/about")):
+    with run.fault(OriginAnswers500(*BROKEN_ON_PURPOSE)):
         m = mirror_site(run)
+    run.check(ServerErrorsFor(m, BROKEN_ON_PURPOSE))
     errors = run.check(ServerErrorsExplained(m, KNOWN_BROKEN), expect="fail")
     missing = run.check(MirrorComplete(m, WHOLE_SITE), expect="fail")
     run.metric("wget_exit_status", m.step.rc if m.step else -1)

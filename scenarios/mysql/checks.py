@@ -3,7 +3,9 @@
 Which scenario shows each failing: SlaveReplicating → wrong_binlog_file (IO error 1236) and
 lock_released_early (SQL error 1062); LagReachesZero → wrong_binlog_file and lock_released_early;
 SlavesMatchMaster → corrupted_slave (names the chunks and keys), rebuild_with_read_pos, lock_released_early;
-AckedWritesOnEverySlave → rebuild_with_read_pos (acknowledged writes missing) and lock_released_early.
+AckedWritesOnEverySlave → rebuild_with_read_pos (acknowledged writes missing) and lock_released_early;
+SlaveStoppedOnError → every scenario where the slave replicates (asked of the other thread, or of slave2), and the
+unit tests; DifferingRowsAre → corrupted_slave after the rebuild (no row differs any more), and the unit tests.
 """
 
 from __future__ import annotations
@@ -126,6 +128,55 @@ class LagReachesZero(Check):
         )
 
 
+def row_differences(
+    run: ScenarioRun, slaves: tuple[str, ...], tables: tuple[str, ...], chunk_size: int
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every slave against the master, per chunk as pt-table-checksum does; the differing chunks row by row.
+
+    Returns one entry per differing (slave, table, chunk) with every key `missing`, `extra` and `changed`, and
+    the counts compared (`rows_compared`, `chunks_compared`, `chunks_differing`)."""
+    dbname = run.facts["db"]
+    master = sql(run, "master")
+    shapes = db.table_shapes(master, dbname, tables)
+    key0 = {s.name: s.key[0] for s in shapes}
+    servers = {h: sql(run, h) for h in ("master", *slaves)}
+    # the servers checksum side by side; the data holds still (the writer has stopped)
+    with ThreadPoolExecutor(len(servers)) as pool:
+        jobs = {h: pool.submit(db.chunk_checksums, q, dbname, shapes, chunk_size) for h, q in servers.items()}
+        sums = {h: job.result() for h, job in jobs.items()}
+    mine = sums["master"]
+    rows_compared = chunks_compared = 0
+    diffs: list[dict[str, Any]] = []
+    master_rows: dict[tuple[str, int], dict[str, str]] = {}
+    for s in slaves:
+        slave = servers[s]
+        theirs = sums[s]
+        rows_compared += sum(n for n, _ in mine.values())
+        chunks_compared += len(set(mine) | set(theirs))
+        bad = db.differing(mine, theirs)
+        if not bad:
+            continue
+        wanted = [c for c in bad if c not in master_rows]
+        master_rows.update(db.row_checksums(master, dbname, shapes, wanted, chunk_size))
+        slave_rows = db.row_checksums(slave, dbname, shapes, bad, chunk_size)
+        for table, chunk in bad:
+            keys = db.key_diff(master_rows[(table, chunk)], slave_rows[(table, chunk)])
+            lo = chunk * chunk_size
+            diffs.append(
+                {
+                    "slave": s,
+                    "table": table,
+                    "chunk": chunk,
+                    "range": f"{key0[table]} {lo}..{lo + chunk_size - 1}",
+                    "master": mine.get((table, chunk)),
+                    "slave_chunk": theirs.get((table, chunk)),
+                    **keys,
+                    "counts": {k: len(v) for k, v in keys.items()},
+                }
+            )
+    return diffs, {"rows_compared": rows_compared, "chunks_compared": chunks_compared, "chunks_differing": len(diffs)}
+
+
 class SlavesMatchMaster(Check):
     """Every slave holds the master's data, table by table, compared per chunk as pt-table-checksum does
     (COUNT(*) and BIT_XOR(CRC32(CONCAT_WS('#', ...)))); the differing chunks are compared row by row and the
@@ -144,50 +195,13 @@ class SlavesMatchMaster(Check):
         self.chunk_size = chunk_size
 
     def evaluate(self, run: ScenarioRun) -> CheckResult:
-        dbname = run.facts["db"]
-        master = sql(run, "master")
-        shapes = db.table_shapes(master, dbname, self.tables)
-        key0 = {s.name: s.key[0] for s in shapes}
-        servers = {h: sql(run, h) for h in ("master", *self.slaves)}
-        # the servers checksum side by side; the data holds still (the writer has stopped)
-        with ThreadPoolExecutor(len(servers)) as pool:
-            jobs = {h: pool.submit(db.chunk_checksums, q, dbname, shapes, self.chunk_size) for h, q in servers.items()}
-            sums = {h: job.result() for h, job in jobs.items()}
-        mine = sums["master"]
-        rows_compared = chunks_compared = 0
-        diffs: list[dict[str, Any]] = []
-        master_rows: dict[tuple[str, int], dict[str, str]] = {}
-        for s in self.slaves:
-            slave = servers[s]
-            theirs = sums[s]
-            rows_compared += sum(n for n, _ in mine.values())
-            chunks_compared += len(set(mine) | set(theirs))
-            bad = db.differing(mine, theirs)
-            if not bad:
-                continue
-            wanted = [c for c in bad if c not in master_rows]
-            master_rows.update(db.row_checksums(master, dbname, shapes, wanted, self.chunk_size))
-            slave_rows = db.row_checksums(slave, dbname, shapes, bad, self.chunk_size)
-            for table, chunk in bad:
-                keys = db.key_diff(master_rows[(table, chunk)], slave_rows[(table, chunk)])
-                lo = chunk * self.chunk_size
-                diffs.append(
-                    {
-                        "slave": s,
-                        "table": table,
-                        "chunk": chunk,
-                        "range": f"{key0[table]} {lo}..{lo + self.chunk_size - 1}",
-                        "master": mine.get((table, chunk)),
-                        "slave_chunk": theirs.get((table, chunk)),
-                        **{k: v[:10] for k, v in keys.items()},
-                        "counts": {k: len(v) for k, v in keys.items()},
-                    }
-                )
-        evidence = {"rows_compared": rows_compared, "chunks_compared": chunks_compared, "chunks_differing": len(diffs)}
+        full, evidence = row_differences(run, self.slaves, self.tables, self.chunk_size)
+        diffs = [{**d, **{k: d[k][:10] for k in ("missing", "extra", "changed")}} for d in full]
         if not diffs:
             return self.result(
                 True,
-                f"{', '.join(self.slaves)} equal the master: {chunks_compared} chunks, {rows_compared} rows",
+                f"{', '.join(self.slaves)} equal the master: {evidence['chunks_compared']} chunks, "
+                f"{evidence['rows_compared']} rows",
                 **evidence,
             )
         named = []
@@ -198,6 +212,78 @@ class SlavesMatchMaster(Check):
         return self.result(
             False, f"{len(diffs)} chunk(s) differ: " + " | ".join(named) + more, differences=diffs, **evidence
         )
+
+
+class DifferingRowsAre(Check):
+    """On `slave`, exactly these rows differ from the master's, as (table, key), and each the way it is named
+    (`changed` by default: the key is on both with other contents); no other row differs. What a scenario that
+    changes rows behind replication's back expects the checksums to find, no more and no less."""
+
+    def __init__(
+        self,
+        slave: str,
+        rows: set[tuple[str, str]],
+        how: str = "changed",
+        tables: tuple[str, ...] = TABLES,
+        chunk_size: int = CHUNK_SIZE,
+        when: str = "",
+    ) -> None:
+        self.slave = slave
+        self.rows = rows
+        self.how = how
+        self.tables = tables
+        self.chunk_size = chunk_size
+        self.label = f"DifferingRowsAre[{slave}]" + (f"@{when}" if when else "")
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        diffs, evidence = row_differences(run, (self.slave,), self.tables, self.chunk_size)
+        found = {(d["table"], str(k), how) for d in diffs for how in ("missing", "extra", "changed") for k in d[how]}
+        wanted = {(t, str(k), self.how) for t, k in self.rows}
+
+        def named(rows: set[tuple[str, str, str]]) -> str:
+            return ", ".join(f"{t} {k} ({how})" for t, k, how in sorted(rows)[:6]) + (" …" if len(rows) > 6 else "")
+
+        unexpected, unseen = found - wanted, wanted - found
+        problems = [f"{what}: {named(rows)}" for what, rows in (("not found", unseen), ("also", unexpected)) if rows]
+        return self.result(
+            not problems,
+            f"{self.slave} differs from the master in exactly {named(wanted)}"
+            if not problems
+            else f"{self.slave}: expected {named(wanted) or 'no row'} to differ; " + "; ".join(problems),
+            found=sorted(found)[:20],
+            unexpected=len(unexpected),
+            unseen=len(unseen),
+            **evidence,
+        )
+
+
+class SlaveStoppedOnError(Check):
+    """The slave's `thread` (IO or SQL) stopped with error `errno` (Last_IO_Errno / Last_SQL_Errno), its message
+    as evidence: the exact failure a broken rebuild shows (1236: the binlog file or position the master does not
+    have; 1062: a row applied twice; 1032: a row missing)."""
+
+    def __init__(self, slave: str, thread: str, errno: int) -> None:
+        if thread not in ("IO", "SQL"):
+            raise ValueError(f"thread is IO or SQL, not {thread!r}")
+        self.slave = slave
+        self.thread = thread
+        self.errno = errno
+        self.label = f"SlaveStoppedOnError[{slave}, {thread} {errno}]"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        st = sql(run, self.slave).slave_status()
+        if st is None:
+            return self.result(False, f"{self.slave} is not a slave (SHOW SLAVE STATUS is empty)")
+        t = self.thread
+        running = st.get(f"Slave_{t}_Running")
+        errno = int(st.get(f"Last_{t}_Errno") or 0)
+        message = st.get(f"Last_{t}_Error") or ""
+        ok = errno == self.errno and running != "Yes"
+        detail = f"{self.slave}: {t} thread {'running' if running == 'Yes' else 'stopped'}"
+        detail += f", Last_{t}_Errno {errno}" + (f": {message}" if message else "")
+        if not ok:
+            detail += f" (expected it stopped on error {self.errno})"
+        return self.result(ok, detail, running=running, errno=errno, error=message)
 
 
 class AckedWritesOnEverySlave(Check):

@@ -20,9 +20,11 @@ from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
 from scenarios.mysql.checks import (
     AckedWritesOnEverySlave,
+    DifferingRowsAre,
     LagReachesZero,
     SlaveReplicating,
     SlavesMatchMaster,
+    SlaveStoppedOnError,
     sql,
 )
 from scenarios.mysql.faults import RowsChangedBehindReplication, SqlThreadStopped
@@ -147,6 +149,7 @@ def test_lock_released_early(scenario: ScenarioRun) -> None:
     finish(run, stage)
     out = judge(run, replicating="fail", lag="fail", data="fail", writes="fail")
     run.metric("slave1_sql_errno", out["slave1"].evidence.get("last_sql_errno", -1))
+    run.check(SlaveStoppedOnError("slave1", "SQL", 1062))
 
 
 def test_corrupted_slave(scenario: ScenarioRun) -> None:
@@ -162,12 +165,13 @@ def test_corrupted_slave(scenario: ScenarioRun) -> None:
     run.check(SlaveReplicating("slave1"))
     found = run.check(SlavesMatchMaster(when="corrupted"), expect="fail")
     run.metric("chunks_differing_before_rebuild", found.evidence.get("chunks_differing", -1))
-    named = {(d["table"], k) for d in found.evidence.get("differences", []) for k in d["changed"]}
-    assert named == {("accounts", str(fault.ACCOUNT)), ("documents", str(fault.DOCUMENT))}, named
+    changed = {("accounts", str(fault.ACCOUNT)), ("documents", str(fault.DOCUMENT))}
+    run.check(DifferingRowsAre("slave1", changed, when="corrupted"))
     stage = begin(run, first=10_000_000)
     procedure(run, stage, "rebuild_from_master")
     finish(run, stage)
     judge(run)
+    run.check(DifferingRowsAre("slave1", changed, when="rebuilt"), expect="fail")
 
 
 def test_wrong_binlog_file(scenario: ScenarioRun) -> None:
@@ -185,4 +189,5 @@ def test_wrong_binlog_file(scenario: ScenarioRun) -> None:
     out = judge(run, replicating="fail", lag="fail", data="fail", writes="fail")
     errno = out["slave1"].evidence.get("last_io_errno")
     run.metric("slave1_io_errno", errno if errno is not None else -1)
-    assert errno == 1236, out["slave1"].detail
+    run.check(SlaveStoppedOnError("slave1", "IO", 1236))
+    run.check(SlaveStoppedOnError("slave2", "IO", 1236), expect="fail")

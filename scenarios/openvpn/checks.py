@@ -4,10 +4,11 @@ Logs are read from a byte offset (`log_size` taken before the action being judge
 happened after that moment and not an earlier connection.
 
 Which scenario shows each failing: RunsArmBinaries → setup_server (asked of client1, an x86 host);
-ServerTunnelUp and TunDeviceUsable → no_tun, no_net_admin; PeerConnectionInitiated and ClientTunnelUp → revoked_client,
-foreign_ca_client, expired_crl; RefusedFor → client_connects (client1 is not refused);
-ReachesLanHostThroughTunnel and ForwardingEnabled → forwarding_off; LanHostUnreachable → route_to_home_lan
-(once the tunnel is up); CrlCurrent → expired_crl.
+ServerTunnelUp and TunDeviceUsable → no_tun, no_net_admin;
+ServerStoppedWith → no_tun (asked for no_net_admin's error) and no_net_admin (asked for no_tun's);
+PeerConnectionInitiated and ClientTunnelUp → revoked_client, foreign_ca_client, expired_crl;
+RefusedFor → client_connects (client1 is not refused); ReachesLanHostThroughTunnel and ForwardingEnabled →
+forwarding_off; LanHostUnreachable → route_to_home_lan (once the tunnel is up); CrlCurrent → expired_crl.
 """
 
 from __future__ import annotations
@@ -100,6 +101,37 @@ class ServerTunnelUp(Check):
             f"pi: tun0 {'has ' + ', '.join(addrs) if addrs else 'does not exist'}; openvpn "
             f"{'runs' if running else 'is not running'}; server log: {why}",
             addresses=addrs,
+            errors=errors,
+        )
+
+
+class ServerStoppedWith(Check):
+    """The server is not running and its log says why in these words (`error`, e.g. `Cannot open TUN/TAP dev
+    /dev/net/tun`), since a mark: the exact failure a scenario reproduces, the log line as evidence. A server
+    that runs, or stopped for another reason, fails it (the reason it gave is in the detail)."""
+
+    def __init__(self, error: str, since: int = 0) -> None:
+        self.error = error
+        self.since = since
+        self.label = f"ServerStoppedWith({error!r})"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        pi = run.host("pi")
+        log = log_since(pi, SERVER_LOG, self.since)
+        said = [line.strip() for line in log.splitlines() if self.error in line]
+        errors = fatal_lines(log)
+        running = pi.run("pgrep -x openvpn").succeeded
+        failed = [s for s in run.steps if not s.ok and s.host == "pi"]
+        last = failed[-1] if failed else None
+        step = f"; the setup stopped at '{last.title or last.command}' (exit {last.rc})" if last else ""
+        if said and not running:
+            return self.result(True, f"pi: openvpn stopped; server log: {said[0]}{step}", line=said[0], errors=errors)
+        why = errors[0] if errors else "the server log names no error"
+        return self.result(
+            False,
+            f"pi: openvpn {'runs' if running else 'is not running'}; no '{self.error}' in the server log "
+            f"(it says: {why})",
+            running=running,
             errors=errors,
         )
 
@@ -266,20 +298,24 @@ class LanHostUnreachable(Check):
         )
 
 
+def crl_window(pi: Host) -> tuple[int, int, int, dict[str, str]]:
+    """The server's CRL: (lastUpdate, nextUpdate, the Pi's now) as epoch seconds, and the dates as printed."""
+    out = pi.check_output("openssl crl -in %s -noout -lastupdate -nextupdate", f"{SERVER_DIR}/crl.pem")
+    now = int(pi.check_output("date +%s").strip())
+    dates = dict(line.split("=", 1) for line in out.strip().splitlines() if "=" in line)
+
+    def ts(key: str) -> int:
+        when = datetime.strptime(dates[key].replace("  ", " "), "%b %d %H:%M:%S %Y %Z")
+        return int(when.replace(tzinfo=UTC).timestamp())
+
+    return ts("lastUpdate"), ts("nextUpdate"), now, dates
+
+
 class CrlCurrent(Check):
     """The CRL the server verifies with (crl-verify) is current: lastUpdate ≤ now < nextUpdate, by the Pi's clock."""
 
     def evaluate(self, run: ScenarioRun) -> CheckResult:
-        pi = run.host("pi")
-        out = pi.check_output("openssl crl -in %s -noout -lastupdate -nextupdate", f"{SERVER_DIR}/crl.pem")
-        now = int(pi.check_output("date +%s").strip())
-        dates = dict(line.split("=", 1) for line in out.strip().splitlines() if "=" in line)
-
-        def ts(key: str) -> int:
-            when = datetime.strptime(dates[key].replace("  ", " "), "%b %d %H:%M:%S %Y %Z")
-            return int(when.replace(tzinfo=UTC).timestamp())
-
-        last, nxt = ts("lastUpdate"), ts("nextUpdate")
+        last, nxt, now, dates = crl_window(run.host("pi"))
         if nxt <= now:
             detail = f"the CRL has expired: nextUpdate {dates['nextUpdate']} is past (OpenVPN: CRL has expired)"
         elif last > now:

@@ -15,3 +15,26 @@ def test_judge_maps_a_boolean_to_a_verdict_and_keeps_evidence() -> None:
     r = CheckResult.judge("X", False, "why", seen=3)
     assert r.verdict == Verdict.FAIL and r.evidence == {"seen": 3}
     assert CheckResult.judge("X", True, "ok").verdict == Verdict.PASS
+
+
+def test_step_failed_with_judges_the_exit_status_and_the_message(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    from lab.checks import StepFailedWith
+    from lab.procedure import Step
+    from lab.scenario import ScenarioRun
+
+    t = fake_lab.transports["new"]
+    t.replies["drbdadm primary"] = (17, "0: State change failed: (-1) Multiple primaries not allowed by config\n")
+    t.replies["drbdadm role"] = (0, "Secondary/Primary\n")
+    run = ScenarioRun("fake/x", fake_lab)
+    run.step(Step("new", "drbdadm primary r0", "a second promotion", expect_rc=None))
+    run.step(Step("new", "drbdadm role r0", "the role"))
+    r = StepFailedWith("a second promotion", "Multiple primaries not allowed", rc=17).evaluate(run)
+    assert r.verdict == Verdict.PASS and r.evidence["rc"] == 17
+    assert "exit 17: 0: State change failed: (-1) Multiple primaries" in r.detail
+    other = StepFailedWith("a second promotion", "Need access to UpToDate data", rc=17).evaluate(run)
+    assert other.verdict == Verdict.FAIL and "no 'Need access to UpToDate data' in its output" in other.detail
+    wrong_rc = StepFailedWith("a second promotion", "Multiple primaries", rc=11).evaluate(run)
+    assert wrong_rc.verdict == Verdict.FAIL and "(expected exit 11)" in wrong_rc.detail
+    succeeded = StepFailedWith("the role", "Secondary").evaluate(run)
+    assert succeeded.verdict == Verdict.FAIL and "expected exit non-zero" in succeeded.detail
+    assert StepFailedWith("never", "x").evaluate(run).verdict == Verdict.FAIL

@@ -409,3 +409,23 @@ def test_html_timeline_separates_outage_windows(tmp_path: Path) -> None:
     assert "unavailable 1.00s: 2 failed operation(s) from +1.00s to +2.00s" in page
     assert "unavailable 0.00s: 1 failed operation(s) from +5.00s to +5.00s" in page
     assert page.count('stroke="#9aa0a6" stroke-width="1.5"') == 1  # outcome unknown: grey, not an outage
+
+
+def test_a_fault_left_in_place_is_named_in_the_faults_table(tmp_path: Path) -> None:
+    scenario = _failing()
+    scenario["verdict"] = "error"
+    scenario["faults"] = [
+        {
+            "name": "DropArp",
+            "detail": "drop arp on gw",
+            "invoked": scenario["started"] + 1.0,
+            "healed": scenario["started"] + 5.0,
+            "heal_ok": False,
+            "heal_detail": "still in place 10s after its heal: gateway: nft table arp opslab_fault still drops ARP",
+        }
+    ]
+    out = write_report(tmp_path / "report", [scenario])
+    page = (out / "report.html").read_text()
+    assert "FAILED — still in place 10s after its heal: gateway: nft table arp opslab_fault still drops ARP" in page
+    entry = json.loads((out / "results.json").read_text())["scenarios"][0]
+    assert entry["faults"][0]["heal_ok"] is False and "still drops ARP" in entry["faults"][0]["heal_detail"]

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from lab.checks import Check, CheckResult, Invariant
-from lab.errors import CommandError
-from lab.faults import Fault
+from lab.errors import CommandError, OpslabError
+from lab.faults import Fault, FaultNotHealed
 from lab.host import TIMED_OUT_RC
 from lab.procedure import Procedure, Step, load_user_procedure
 from lab.scenario import ScenarioRun, StepFailed
@@ -31,6 +31,9 @@ class Recording(Fault):
 
     def heal(self, run: ScenarioRun) -> None:
         self.calls.append("heal")
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        return "heal" in self.calls, "healed" if "heal" in self.calls else "still broken"
 
 
 def make(fake_lab, **kw) -> ScenarioRun:  # type: ignore[no-untyped-def]
@@ -90,6 +93,102 @@ def test_a_fault_block_heals_on_exception(fake_lab) -> None:  # type: ignore[no-
     assert fault.calls == ["invoke", "heal"]
     run.close()
     assert fault.calls == ["invoke", "heal"]  # not healed twice
+
+
+class BlockPort(Fault):
+    """A fault on the fake gateway: a firewall table, put back with `nft delete table`, probed with `nft list`."""
+
+    heal_within = 0.3
+
+    def invoke(self, run: ScenarioRun) -> None:
+        run.host("gateway").check_output("nft add table inet blocked")
+
+    def heal(self, run: ScenarioRun) -> None:
+        run.host("gateway").check_output("nft delete table inet blocked")
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        tables = run.host("gateway").check_output("nft list tables inet")
+        return "blocked" not in tables, f"gateway: {tables.strip() or 'no inet table'}"
+
+
+def blocked_run(fake_lab, tables: str, delete: tuple[int, str] = (0, "")) -> tuple[ScenarioRun, BlockPort]:  # type: ignore[no-untyped-def]
+    fake_lab.transports["gateway"].replies.update({"nft list tables": (0, tables), "nft delete table": delete})
+    run = make(fake_lab)
+    fault = BlockPort()
+    run.inject(fault)
+    run.check(Fixed(True))
+    return run, fault
+
+
+def test_a_good_heal_is_done_once_its_probe_sees_the_fault_gone(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run, fault = blocked_run(fake_lab, "table inet filter\n")
+    run.heal(fault)
+    run.close()
+    rec = run.faults[0]
+    assert rec.heal_ok is True and rec.heal_detail == "gateway: table inet filter"
+    assert run.verdict() == "pass" and run.error is None
+    assert fake_lab.transports["gateway"].commands[-1] == "nft list tables inet"  # probed after the heal
+    assert run.to_dict(1.0)["faults"][0]["heal_ok"] is True
+
+
+def test_a_heal_whose_command_failed_makes_the_run_an_error_naming_the_fault(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run, fault = blocked_run(fake_lab, "table inet blocked\n", delete=(1, "Error: Could not process rule: Device busy"))
+    with pytest.raises(FaultNotHealed) as e:
+        run.heal(fault)
+    assert "BlockPort not healed: its heal failed" in e.value.message and "Device busy" in e.value.message
+    assert "\n" not in e.value.message and e.value.hint
+    run.close()
+    rec = run.faults[0]
+    assert rec.heal_ok is False and "Device busy" in rec.heal_detail
+    assert run.verdict() == "error" and "BlockPort" in (run.error or "")
+    [heal] = run.history.events("heal")
+    assert heal.ok is False and "Device busy" in heal.detail
+    assert run.to_dict(1.0)["faults"][0]["heal_ok"] is False
+
+
+def test_a_heal_whose_probe_still_sees_the_fault_is_an_error_with_what_it_saw(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run, fault = blocked_run(fake_lab, "table inet blocked\n")
+    with pytest.raises(FaultNotHealed) as e:
+        run.heal(fault)
+    assert "BlockPort not healed: still in place 0.3s after its heal: gateway: table inet blocked" in e.value.message
+    run.close()
+    assert run.faults[0].heal_ok is False and "table inet blocked" in run.faults[0].heal_detail
+    assert run.verdict() == "error"
+    assert "still in place" in run.to_dict(1.0)["faults"][0]["heal_detail"]
+
+
+def test_a_fault_left_in_place_at_close_is_an_error(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run, _ = blocked_run(fake_lab, "table inet blocked\n")
+    run.close()
+    assert run.verdict() == "error" and "BlockPort not healed" in (run.error or "")
+
+
+def test_a_probe_that_cannot_answer_does_not_count_as_gone(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run, fault = blocked_run(fake_lab, "")
+    fake_lab.transports["gateway"].replies["nft list tables"] = (1, "nft: command not found")
+    with pytest.raises(FaultNotHealed, match="the probe failed: command failed .*nft: command not found"):
+        run.heal(fault)
+
+
+def test_a_fault_block_whose_heal_fails_is_an_error_even_after_a_failed_step(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    fake_lab.transports["gateway"].replies["nft list tables"] = (0, "table inet blocked\n")
+    fake_lab.transports["old"].replies["false"] = (1, "")
+    run = make(fake_lab)
+    with pytest.raises(OpslabError) as e, run.fault(BlockPort()):
+        run.step(Step("old", "false"))
+    assert isinstance(e.value, FaultNotHealed) and isinstance(e.value.__context__, StepFailed)
+    run.close()
+    assert run.verdict() == "error" and run.steps[0].ok is False
+
+
+def test_a_fault_without_a_probe_cannot_be_made() -> None:
+    class NoProbe(Fault):
+        def invoke(self, run: ScenarioRun) -> None: ...
+
+        def heal(self, run: ScenarioRun) -> None: ...
+
+    with pytest.raises(TypeError, match="gone"):
+        NoProbe()  # type: ignore[abstract]
 
 
 class NeverTwo(Invariant):
@@ -225,3 +324,15 @@ def test_result_dict_has_the_report_contract(fake_lab) -> None:  # type: ignore[
     assert {"id", "lab", "verdict", "duration_s", "steps", "faults", "checks", "metrics"} <= set(d)
     assert d["checks"][0] == {"name": "Fixed", "verdict": "pass", "detail": "fixed", "expected": "pass", "evidence": {}}
     assert d["metrics"] == {"outage_s": 0.25} and d["logs"]["old"] == "log of old\n"
+
+
+def test_an_interrupted_heal_is_not_recorded_as_done(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    class Interrupted(Recording):
+        def heal(self, run: ScenarioRun) -> None:
+            raise KeyboardInterrupt
+
+    run = make(fake_lab)
+    run.inject(Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        run.heal(run._active_faults[0][0])
+    assert run.faults[0].heal_ok is False and run.faults[0].heal_detail == "its heal was interrupted"

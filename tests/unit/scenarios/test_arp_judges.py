@@ -10,6 +10,7 @@ from lab.scenario import ScenarioRun
 from lab.workloads import Op
 from scenarios.arp.checks import (
     AnnouncedByArp,
+    GatewayDroppedArp,
     GatewayKnowsNewMac,
     NoAddressConflict,
     OutageBelow,
@@ -141,3 +142,27 @@ def test_address_events_and_when_the_service_ip_was_added() -> None:
     assert [o.value for o in ops] == ["added 10.9.0.100", "deleted 10.9.0.100"]
     assert added_at(ops, "10.9.0.100") == 1795898549.916276
     assert added_at(ops, "10.9.0.5") is None
+
+
+NFT_TABLE = """table arp opslab_fault {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		arp saddr ether 02:42:0a:d5:00:0c arp saddr ip 10.213.0.100 quota over 28 bytes used 84 bytes accept
+		arp saddr ether 02:42:0a:d5:00:0c arp saddr ip 10.213.0.100 counter packets %d bytes %d drop
+	}
+}
+"""
+
+
+def test_gateway_dropped_arp_reads_the_drop_rules_counter(run: ScenarioRun) -> None:
+    gw = run.lab.transports["gateway"].replies  # type: ignore[attr-defined]
+    gw["nft list table arp opslab_fault"] = (0, NFT_TABLE % (1, 28))
+    r = GatewayDroppedArp(1).evaluate(run)
+    assert r.verdict == Verdict.PASS and r.evidence["dropped"] == 1
+    gw["nft list table arp opslab_fault"] = (0, NFT_TABLE % (0, 0))
+    r = GatewayDroppedArp(1).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "dropped 0 ARP frame(s)" in r.detail  # the announcement got through
+    gw["nft list table arp opslab_fault"] = (0, NFT_TABLE % (2, 56))
+    assert GatewayDroppedArp(1).evaluate(run).verdict == Verdict.FAIL  # more lost than the fault means
+    gw["nft list table arp opslab_fault"] = (1, "Error: No such file or directory")
+    assert GatewayDroppedArp(1).evaluate(run).verdict == Verdict.UNKNOWN

@@ -22,6 +22,7 @@ from scenarios.mirror.checks import (
     RateLimited,
     RerunFetchesNothingSaved,
     ServerErrorsExplained,
+    ServerErrorsFor,
     WaitBetweenRequests,
     WarnsNoClobberIgnored,
     local_names,
@@ -233,6 +234,22 @@ def test_server_errors_explained(run: ScenarioRun) -> None:
     assert ServerErrorsExplained(Mirror("runbook", step(0)), KNOWN_BROKEN).evaluate(run).verdict == Verdict.PASS
     assert ServerErrorsExplained(Mirror("runbook", step(4)), KNOWN_BROKEN).evaluate(run).verdict == Verdict.FAIL
     assert ServerErrorsExplained(Mirror("runbook"), KNOWN_BROKEN).evaluate(run).verdict == Verdict.UNKNOWN
+
+
+def test_server_errors_for_names_each_path_wget_got_a_500_for(run: ScenarioRun) -> None:
+    e500 = "--2026-11-28 20:48:41--  http://example.org/docs/\nERROR 500: Internal Server Error.\n"
+    e500b = "--2026-11-28 20:48:42--  http://example.org/about\nERROR 500: Internal Server Error.\n"
+    e404 = "--2026-11-28 20:48:40--  http://example.org/missing.html\nERROR 404: Not Found.\n"
+    paths = ("/docs/", "/about")
+    r = ServerErrorsFor(Mirror("runbook", step(8, e404 + e500 + e500b)), paths).evaluate(run)
+    assert r.verdict == Verdict.PASS and "/docs/: ERROR 500 Internal Server Error" in r.detail
+    r = ServerErrorsFor(Mirror("runbook", step(8, e404 + e500)), paths).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "no ERROR 500 for /about" in r.detail
+    r = ServerErrorsFor(Mirror("runbook", step(8, e404)), paths).evaluate(run)  # the origin was not broken
+    assert r.verdict == Verdict.FAIL and r.evidence["missing"] == list(paths)
+    r = ServerErrorsFor(Mirror("runbook", step(4, "")), paths).evaluate(run)  # no server at all: another failure
+    assert r.verdict == Verdict.FAIL and "(expected exit status 8)" in r.detail
+    assert ServerErrorsFor(Mirror("runbook"), paths).evaluate(run).verdict == Verdict.UNKNOWN
 
 
 def test_rerun_and_no_clobber_warning(lab: Any, run: ScenarioRun) -> None:

@@ -17,7 +17,14 @@ from lab.host import FakeTransport, Host
 from lab.scenario import ScenarioRun
 from lab.workloads import Op
 from scenarios.mysql import db
-from scenarios.mysql.checks import AckedWritesOnEverySlave, LagReachesZero, SlaveReplicating, SlavesMatchMaster
+from scenarios.mysql.checks import (
+    AckedWritesOnEverySlave,
+    DifferingRowsAre,
+    LagReachesZero,
+    SlaveReplicating,
+    SlavesMatchMaster,
+    SlaveStoppedOnError,
+)
 from scenarios.mysql.workloads import as_write, parse_writes
 
 Reply = tuple[int, str] | Callable[[str], tuple[int, str]]
@@ -193,6 +200,76 @@ def test_slaves_match_master_names_the_differing_chunk_and_keys(lab: Any, run: S
     assert (d["slave"], d["table"], d["chunk"], d["range"]) == ("slave1", "accounts", 1, "id 2000..3999")
     assert d["missing"] == ["2002"] and d["changed"] == ["2001"] and d["extra"] == []
     assert "slave1 accounts chunk 1" in r.detail and "2001" in r.detail
+
+
+# -- DifferingRowsAre ------------------------------------------------------------------------------------------
+
+MASTER_ROWS = tsv(["tbl", "chunk", "k", "crc"], ["accounts", 1, 2000, "11"], ["accounts", 1, 2001, "12"],
+                  ["accounts", 1, 2002, "13"])  # fmt: skip
+
+
+def slave1_rows(lab: Any, *rows: tuple[int, str]) -> None:
+    """slave1's chunk 1 (its checksum differs from the master's) holding these (key, row checksum)."""
+    answer(lab, "master", information_schema_COLUMNS=SHAPE)
+    answer(lab, "master", GROUP_BY_chunk=chunks((0, 1999, "1"), (1, 3, "2")), AS_k=MASTER_ROWS)
+    answer(lab, "slave1", GROUP_BY_chunk=chunks((0, 1999, "1"), (1, len(rows), "7")))
+    answer(lab, "slave1", AS_k=tsv(["tbl", "chunk", "k", "crc"], *[["accounts", 1, k, c] for k, c in rows]))
+
+
+def test_differing_rows_are_passes_when_exactly_the_named_rows_changed(lab: Any, run: ScenarioRun) -> None:
+    slave1_rows(lab, (2000, "11"), (2001, "99"), (2002, "13"))
+    r = DifferingRowsAre("slave1", {("accounts", "2001")}, tables=("accounts",)).evaluate(run)
+    assert r.verdict == Verdict.PASS and "exactly accounts 2001 (changed)" in r.detail
+    assert lab.transports["slave2"].commands == []  # only the slave it judges is read
+
+
+def test_differing_rows_are_fails_naming_a_row_that_also_differs(lab: Any, run: ScenarioRun) -> None:
+    slave1_rows(lab, (2000, "11"), (2001, "99"))
+    r = DifferingRowsAre("slave1", {("accounts", "2001")}, tables=("accounts",)).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "also: accounts 2002 (missing)" in r.detail
+    assert r.evidence["unexpected"] == 1 and r.evidence["unseen"] == 0
+
+
+def test_differing_rows_are_fails_when_the_named_rows_equal_the_masters(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "master", information_schema_COLUMNS=SHAPE)
+    same = chunks((0, 1999, "1"), (1, 3, "2"))
+    answer(lab, "master", GROUP_BY_chunk=same)
+    answer(lab, "slave1", GROUP_BY_chunk=same)
+    changed = {("accounts", "2001"), ("documents", "4321")}
+    r = DifferingRowsAre("slave1", changed, tables=("accounts",), when="rebuilt").evaluate(run)
+    assert r.verdict == Verdict.FAIL and r.name == "DifferingRowsAre[slave1]@rebuilt"
+    assert "not found: accounts 2001 (changed), documents 4321 (changed)" in r.detail
+
+
+# -- SlaveStoppedOnError ---------------------------------------------------------------------------------------
+
+ERR_1236 = "Got fatal error 1236 from master when reading data from binary log: 'Could not find first log file name'"
+
+
+def test_slave_stopped_on_error_passes_on_the_named_error_with_its_message(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status(io="No", behind="NULL", io_errno=1236, io_error=ERR_1236))
+    r = SlaveStoppedOnError("slave1", "IO", 1236).evaluate(run)
+    assert r.verdict == Verdict.PASS and "Last_IO_Errno 1236: Got fatal error 1236" in r.detail
+    assert r.evidence["errno"] == 1236 and r.name == "SlaveStoppedOnError[slave1, IO 1236]"
+
+
+def test_slave_stopped_on_error_fails_on_a_slave_that_replicates(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "slave2", SHOW_SLAVE_STATUS=slave_status())
+    r = SlaveStoppedOnError("slave2", "IO", 1236).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "IO thread running, Last_IO_Errno 0" in r.detail
+
+
+def test_slave_stopped_on_error_fails_on_another_error(lab: Any, run: ScenarioRun) -> None:
+    dup = "Could not execute Write_rows_v1 event on table shop.documents; Duplicate entry 'w7' for key 'token'"
+    answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status(sql="No", behind="NULL", sql_errno=1062, sql_error=dup))
+    assert SlaveStoppedOnError("slave1", "SQL", 1062).evaluate(run).verdict == Verdict.PASS
+    r = SlaveStoppedOnError("slave1", "SQL", 1032).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "1062: Could not execute" in r.detail and "expected" in r.detail
+
+
+def test_slave_stopped_on_error_fails_on_a_host_that_is_not_a_slave(lab: Any, run: ScenarioRun) -> None:
+    answer(lab, "slave1", SHOW_SLAVE_STATUS=(0, ""))
+    assert SlaveStoppedOnError("slave1", "SQL", 1062).evaluate(run).verdict == Verdict.FAIL
 
 
 # -- AckedWritesOnEverySlave -----------------------------------------------------------------------------------

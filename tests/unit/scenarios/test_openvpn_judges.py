@@ -19,6 +19,7 @@ from scenarios.openvpn.checks import (
     ReachesLanHostThroughTunnel,
     RefusedFor,
     RunsArmBinaries,
+    ServerStoppedWith,
     ServerTunnelUp,
     TunDeviceUsable,
     refusals,
@@ -94,6 +95,38 @@ def test_server_tunnel_up_and_why_not(lab: Any, run: ScenarioRun) -> None:
     assert r.verdict == Verdict.FAIL
     assert "does not exist" in r.detail and "Cannot open TUN/TAP dev /dev/net/tun" in r.detail
     assert "is not running" in r.detail
+
+
+NO_TUN_LOG = (
+    "2026-11-28 20:50:00 ERROR: Cannot open TUN/TAP dev /dev/net/tun: No such file or directory (errno=2)\n"
+    "2026-11-28 20:50:00 Exiting due to fatal error\n"
+)
+NO_NET_ADMIN_LOG = (
+    "2026-11-28 20:50:00 ERROR: Cannot ioctl TUNSETIFF tun: Operation not permitted (errno=1)\n"
+    "2026-11-28 20:50:00 Exiting due to fatal error\n"
+)
+
+
+def test_server_stopped_with_the_error_it_names(lab: Any, run: ScenarioRun) -> None:
+    pi = replies(lab, "pi")
+    pi.update({"pgrep -x openvpn": (1, ""), "tail -c": (0, NO_TUN_LOG)})
+    r = ServerStoppedWith("Cannot open TUN/TAP dev /dev/net/tun").evaluate(run)
+    assert r.verdict == Verdict.PASS
+    assert "Cannot open TUN/TAP dev /dev/net/tun: No such file or directory" in r.detail and r.evidence["line"]
+    other = ServerStoppedWith("Cannot ioctl TUNSETIFF").evaluate(run)  # the other negative scenario's error
+    assert other.verdict == Verdict.FAIL
+    assert "no 'Cannot ioctl TUNSETIFF'" in other.detail and "it says: ERROR: Cannot open TUN/TAP" in other.detail
+
+
+def test_server_stopped_with_fails_when_the_server_runs_or_said_nothing(lab: Any, run: ScenarioRun) -> None:
+    pi = replies(lab, "pi")
+    pi.update({"pgrep -x openvpn": (0, "42\n"), "tail -c": (0, NO_NET_ADMIN_LOG)})
+    r = ServerStoppedWith("Cannot ioctl TUNSETIFF").evaluate(run)
+    assert r.verdict == Verdict.FAIL and "openvpn runs" in r.detail  # the words are there, but it is running
+    stopped = "2026-11-28 20:50:00 Initialization Sequence Completed\n2026-11-28 20:59:00 SIGTERM[hard,] received\n"
+    pi.update({"pgrep -x openvpn": (1, ""), "tail -c": (0, stopped)})
+    r = ServerStoppedWith("Cannot ioctl TUNSETIFF").evaluate(run)
+    assert r.verdict == Verdict.FAIL and "the server log names no error" in r.detail
 
 
 def test_tun_device_usable(lab: Any, run: ScenarioRun) -> None:
