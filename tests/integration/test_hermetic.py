@@ -53,9 +53,15 @@ def test_an_outside_lookup_gets_no_answer_in_a_black_holed_lab(monkeypatch: pyte
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_each_lab_passes_with_the_outside_resolver_black_holed(scenario: str, tmp_path: Path) -> None:
+def test_each_lab_passes_with_the_outside_resolver_black_holed(
+    scenario: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # each run's own report folder, kept with the suite's report (`--opslab-report`, as `make test` gives) so that
+    # a failure here can be studied after the run
+    suite_report = request.config.getoption("--opslab-report")
+    report = Path(suite_report).resolve() / "hermetic" / scenario.replace("/", "-") if suite_report else tmp_path
     p = subprocess.run(
-        [sys.executable, "-m", "lab", "run", scenario, "--report", str(tmp_path)],
+        [sys.executable, "-m", "lab", "run", scenario, "--report", str(report)],
         cwd=ROOT,
         env={**os.environ, "OPSLAB_RESOLVER": "blackhole"},
         capture_output=True,
@@ -63,6 +69,8 @@ def test_each_lab_passes_with_the_outside_resolver_black_holed(scenario: str, tm
         stdin=subprocess.DEVNULL,
         timeout=900,
     )
-    [entry] = json.loads((tmp_path / "results.json").read_text())["scenarios"]
-    assert entry["verdict"] == "pass", p.stdout[-4000:] + p.stderr[-2000:]
+    [entry] = json.loads((report / "results.json").read_text())["scenarios"]
+    failed = [f"{c['name']}: {c['verdict']} ({c['detail']})" for c in entry["checks"] if c["verdict"] != c["expected"]]
+    why = entry.get("error") or "; ".join(failed)
+    assert entry["verdict"] == "pass", f"{scenario}: {entry['verdict']}: {why} (report: {report})"
     assert p.returncode == 0
