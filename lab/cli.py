@@ -159,10 +159,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from lab.catalog import resolve_targets, scenario_files
+    from lab.lifecycle import resolver_mode
     from lab.spec import ROOT
 
     targets = resolve_targets(args.targets)
     parse_params(args.param)  # a malformed one is refused here, before any lab starts
+    resolver_mode()  # and so is a bad OPSLAB_RESOLVER
     labs = sorted({t.split("/")[0] for t in targets})
     report = Path(args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     files = [str(f) for lab in labs for f in scenario_files(lab)]

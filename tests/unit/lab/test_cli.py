@@ -46,3 +46,13 @@ def test_run_refuses_a_malformed_param_before_any_lab_starts(capsys: pytest.Capt
     assert main(["run", "arp", "--param", "novalue"]) == 2
     err = capsys.readouterr().err
     assert "is not KEY=VALUE" in err and "Hint:" in err
+
+
+def test_run_refuses_an_unknown_resolver_mode_before_any_lab_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSLAB_RESOLVER", "blackhol")
+    assert main(["run", "arp"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown resolver mode 'blackhol'" in err and "Hint: use one of: machine, blackhole" in err
+    assert "Traceback" not in err
