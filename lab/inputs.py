@@ -69,7 +69,10 @@ def check_procedure(value: str, labs: list[str]) -> None:
 
 
 def check_run(labs: list[str], params: Mapping[str, object], procedure: str | None, report: str | Path) -> Path:
-    """Everything `opslab run` is given, for the labs it runs; returns the report folder."""
+    """Everything `opslab run` is given, for the labs it runs (and OPSLAB_RESOLVER); returns the report folder."""
+    from lab.lifecycle import resolver_mode
+
+    resolver_mode()
     for lab in labs:
         get_spec(lab).param_values(params)
     if procedure:

@@ -10,6 +10,20 @@ several copies of one lab, run side by side. Every container, network and volume
 - `with Lab(spec) as lab:` takes the lab down on any exit, Ctrl-C included, unless `keep=True`.
 - `sweep_stale()` removes what runs whose owner process is gone left behind (kept labs excepted);
   `up()` calls it first.
+
+The outside resolver. Containers on a lab network resolve through Docker's embedded DNS (127.0.0.11), which
+answers the lab's own names (services, aliases) and forwards anything else (unknown names, reverse lookups of
+addresses no container holds) to the machine's resolver. Labs need nothing from it: every name a lab uses is
+its own, and no lab program makes a lookup it waits on. `resolver=` (default: `OPSLAB_RESOLVER`) proves it:
+- `machine` (the default): Docker's usual forwarding, nothing changed;
+- `blackhole`: every service's upstream DNS (`dns:`) is `<prefix>.253` of its first network, an address inside
+  the lab's own subnet that no host holds, so a forwarded query goes nowhere (no ARP answer, nothing leaves
+  the lab) and an outside lookup hangs for the client's whole timeout (glibc: 2 tries of 5 s) instead of
+  answering. A lab that still depends on outside DNS gets slow or fails there, on every machine alike.
+  `<prefix>.253` is reserved: no lab may give it to a host (.254 is each lab network's gateway). Hosts with
+  `network_mode` (no network, or another's) are left as they are.
+`service_overrides()` is what the mode asks of each service; a lab that recreates a host with its own compose
+command (drbd replaces nodes) adds it, so a replaced host resolves like the rest.
 """
 
 from __future__ import annotations
@@ -42,6 +56,8 @@ LABEL_OWNER = "org.opslab.owner"
 LABEL_KEEP = "org.opslab.keep"
 LABEL_PROJECT = "com.docker.compose.project"
 PROJECT_PREFIX = "opslab-"
+RESOLVERS = ("machine", "blackhole")
+BLACKHOLE_HOST = 253  # the last octet of the black-holed resolver's address in a lab network (see above)
 LOCK_PATH = Path(tempfile.gettempdir()) / "opslab-subnets.lock"
 
 Progress = Callable[[str], None]
@@ -66,6 +82,25 @@ def owner_alive(token: str) -> bool:
         return host != socket.gethostname() or (_proc_start(int(pid)) == start and start != "")
     except ValueError:
         return False
+
+
+def resolver_mode(value: str | None = None) -> str:
+    """The resolver mode asked for (`value`, else `OPSLAB_RESOLVER`, else `machine`), checked."""
+    mode = (value if value is not None else os.environ.get("OPSLAB_RESOLVER", "")).strip() or "machine"
+    if mode not in RESOLVERS:
+        raise UsageError(
+            f"unknown resolver mode {mode!r} (OPSLAB_RESOLVER)",
+            f"use one of: {', '.join(RESOLVERS)} (blackhole: the labs' containers get no answer from outside DNS)",
+        )
+    return mode
+
+
+def service_networks(service: dict[str, Any]) -> list[str]:
+    """The networks a compose service joins, in the order its file names them (none with `network_mode`)."""
+    if service.get("network_mode"):
+        return []
+    nets = service.get("networks")
+    return list(nets or {}) if not isinstance(nets, list) else [str(n) for n in nets]
 
 
 def allocate_subnets(count: int, used: list[str], pool: str | None = None) -> list[ipaddress.IPv4Network]:
@@ -121,8 +156,10 @@ class Lab:
         keep: bool = False,
         progress: Progress | None = None,
         project: str | None = None,
+        resolver: str | None = None,
     ) -> None:
         self.spec = spec
+        self.resolver = resolver_mode(resolver)
         self.keep = keep
         self.progress: Progress = progress or (lambda msg: None)
         self.project = project or f"{PROJECT_PREFIX}{spec.name}-{secrets.token_hex(3)}"
@@ -149,11 +186,26 @@ class Lab:
             hint=f"see the hosts' logs with `docker compose -p {self.project} logs`, or run `opslab doctor`",
         )
 
+    def service_overrides(self) -> dict[str, dict[str, Any]]:
+        """Per service, the compose settings the resolver mode asks for (none for `machine`); needs the subnets."""
+        if self.resolver == "machine":
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        for name, service in (self.spec.compose().get("services") or {}).items():
+            nets = service_networks(service or {})
+            if nets:
+                out[name] = {"dns": [f"{self.net_prefix(nets[0])}.{BLACKHOLE_HOST}"]}
+        return out
+
     def _write_override(self) -> Path:
-        """A compose override that puts opslab's labels on every service, network and volume."""
+        """A compose override that puts opslab's labels on every service, network and volume, and the resolver
+        mode's settings on every service (so it is written once the subnets are known)."""
         compose = self.spec.compose()
         labels = {LABEL_LAB: self.spec.name, LABEL_OWNER: owner_token(), LABEL_KEEP: "1" if self.keep else "0"}
-        doc: dict[str, Any] = {"services": {s: {"labels": labels} for s in compose.get("services", {})}}
+        extra = self.service_overrides()
+        doc: dict[str, Any] = {
+            "services": {s: {"labels": labels, **extra.get(s, {})} for s in compose.get("services", {})}
+        }
         for kind in ("networks", "volumes"):
             names = list(compose.get(kind) or {})
             if names:
@@ -168,8 +220,8 @@ class Lab:
         client = dockerapi.client()
         sweep_stale(progress=self.progress)
         build_lab(self.spec, self.progress)
-        self._override = self._write_override()
-        self.progress(f"{self.spec.name}: starting {self.project} ({', '.join(self.spec.hosts)})")
+        resolver = "" if self.resolver == "machine" else f"; outside resolver: {self.resolver}"
+        self.progress(f"{self.spec.name}: starting {self.project} ({', '.join(self.spec.hosts)}{resolver})")
         t0 = time.monotonic()
         with _subnet_lock():
             used = [
@@ -181,6 +233,7 @@ class Lab:
             nets = self.spec.networks
             for name, subnet in zip(nets, allocate_subnets(len(nets), used), strict=True):
                 self.env[f"{name.upper()}_NET"] = str(subnet.network_address).rsplit(".", 1)[0]
+            self._override = self._write_override()
             try:
                 self._compose("up", "-d", "--no-build", "--remove-orphans", timeout=300)
             finally:  # the labels are on the resources now; down() finds them by label, not through compose

@@ -43,7 +43,8 @@ def hb_ms(text: str) -> float:
 
 def compose_command(lab: Lab) -> str:
     """`docker compose` for this instance: its project, its variables, and an override that gives a replaced node
-    opslab's labels (copied from the client, which is never replaced; opslab's own override only lives during up)."""
+    opslab's labels (copied from the client, which is never replaced; opslab's own override only lives during up)
+    and the lab's resolver settings (`Lab.service_overrides`: a replaced node resolves as the old one did)."""
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(lab.env.items()))
     labels = {
         k: v
@@ -51,7 +52,8 @@ def compose_command(lab: Lab) -> str:
         if k.startswith("org.opslab.")
     }
     override = Path(tempfile.gettempdir()) / f"{lab.project}-replace.override.json"
-    override.write_text(json.dumps({"services": {h: {"labels": labels} for h in lab.spec.hosts}}))
+    extra = lab.service_overrides()
+    override.write_text(json.dumps({"services": {h: {"labels": labels, **extra.get(h, {})} for h in lab.spec.hosts}}))
     files = f"-f {shlex.quote(str(lab.spec.compose_file))} -f {shlex.quote(str(override))}"
     return f"env {env} docker compose -p {lab.project} {files}"
 

@@ -1,6 +1,6 @@
 """The mirror lab: wget on `client` mirrors http://example.org/ (nginx on `origin`) for offline use.
 
-`external` serves the second domain, cdn.example.net; both names resolve inside the lab only (network aliases).
+`external` serves the second domain, cdn.example.net; both names resolve inside the lab only (the client's hosts file).
 `viewer` has no network at all: it serves the client's mirror (a shared volume, read-only) on its loopback and
 loads it in headless Chromium, the offline browser.
 

@@ -18,7 +18,11 @@ fi
 rm -rf /run/heartbeat /run/drbd-sim /run/recordd.pid /run/heartbeat.pid /run/opslab-ready
 if [ ! -f /etc/opslab-nic ]; then
   mac=$(od -An -N5 -tx1 /dev/urandom | tr -s ' ' ':' | sed 's/^:/02:/')
-  ip link set eth0 down && ip link set eth0 address "$mac" && ip link set eth0 up
+  # changed while the link is up (a veth allows it): `ip link set eth0 down` would flush every route through
+  # eth0, Docker's default route with them, and with no route out Docker's embedded DNS (which forwards what it
+  # does not know from this container's namespace) fails every forward, so each lookup of an unknown name or
+  # address (a reverse lookup of the floating IP) hung for the resolver's full 10 s
+  ip link set eth0 address "$mac"
   echo "$mac" > /etc/opslab-nic
 fi
 if [ -f /var/lib/drbd/.unplug-replication-link ]; then

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -75,13 +76,21 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Server(HTTPServer):
+    def server_bind(self) -> None:
+        # HTTPServer's own server_bind asks socket.getfqdn(<floating IP>): a reverse DNS lookup, which takes the
+        # resolver's whole timeout where it does not answer, longer than heartbeat's resource script waits
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--listen", required=True)
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--ready", help="a file created once the service listens")
     a = p.parse_args()
-    server = HTTPServer((a.listen, a.port), Handler)
+    server = Server((a.listen, a.port), Handler)
     if a.ready:
         open(a.ready, "w").close()
     server.serve_forever()

@@ -176,3 +176,13 @@ def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
         f"{sys.executable} -m lab list | head -1", shell=True, capture_output=True, text=True, timeout=60
     )
     assert p.stdout.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_run_refuses_an_unknown_resolver_mode_before_any_lab_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSLAB_RESOLVER", "blackhol")
+    assert main(["run", "arp"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown resolver mode 'blackhol'" in err and "Hint: use one of: machine, blackhole" in err
+    assert "Traceback" not in err

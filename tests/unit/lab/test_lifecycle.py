@@ -3,8 +3,9 @@ import os
 
 import pytest
 
-from lab.errors import OpslabError
-from lab.lifecycle import allocate_subnets, owner_alive, owner_token
+from lab.errors import OpslabError, UsageError
+from lab.lifecycle import BLACKHOLE_HOST, Lab, allocate_subnets, owner_alive, owner_token, resolver_mode
+from lab.spec import get_spec, lab_names
 
 
 def test_subnets_skip_what_docker_networks_use() -> None:
@@ -25,3 +26,41 @@ def test_owner_token_is_alive_for_this_process_and_dead_for_a_gone_one() -> None
     assert not owner_alive(f"{host}:999999999:1")
     assert owner_alive(f"another-machine:{os.getpid()}:1")  # not ours to judge
     assert not owner_alive("garbage")
+
+
+def _lab_with_subnets(name: str, resolver: str) -> Lab:
+    lab = Lab(get_spec(name), resolver=resolver)
+    for i, net in enumerate(lab.spec.networks):  # what up() allocates
+        lab.env[f"{net.upper()}_NET"] = f"10.99.{i}"
+    return lab
+
+
+def test_the_resolver_mode_comes_from_the_environment_and_a_bad_one_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPSLAB_RESOLVER", raising=False)
+    assert resolver_mode() == "machine"
+    monkeypatch.setenv("OPSLAB_RESOLVER", "blackhole")
+    assert resolver_mode() == "blackhole"
+    assert resolver_mode("machine") == "machine"  # an argument wins over the environment
+    monkeypatch.setenv("OPSLAB_RESOLVER", "none")
+    with pytest.raises(UsageError) as e:
+        resolver_mode()
+    assert "'none'" in e.value.message and "blackhole" in (e.value.hint or "")
+
+
+@pytest.mark.parametrize("name", lab_names())
+def test_blackhole_gives_every_networked_host_an_unheld_resolver_in_its_own_lab(name: str) -> None:
+    lab = _lab_with_subnets(name, "blackhole")
+    services = lab.spec.compose()["services"]
+    got = lab.service_overrides()
+    networked = {s for s, svc in services.items() if not svc.get("network_mode")}
+    assert set(got) == networked
+    lab_prefixes = {lab.net_prefix(n) for n in lab.spec.networks}
+    held = {str(a.get("ipv4_address")) for svc in services.values() for a in (svc.get("networks") or {}).values() if a}
+    assert not any(h.endswith(f".{BLACKHOLE_HOST}") for h in held), f"{name}: a host holds .{BLACKHOLE_HOST}"
+    for service, settings in got.items():
+        [address] = settings["dns"]
+        prefix, last = address.rsplit(".", 1)
+        assert prefix in lab_prefixes and int(last) == BLACKHOLE_HOST, (service, address)
+    assert _lab_with_subnets(name, "machine").service_overrides() == {}
