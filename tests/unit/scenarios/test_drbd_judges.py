@@ -103,15 +103,17 @@ def test_single_primary(lab, run: ScenarioRun) -> None:
 
 
 def test_single_service_owner(lab, run: ScenarioRun) -> None:
-    reply(lab, "alpha", "ip -4 -o addr show dev eth0", 0, f"2: eth0 inet 10.9.0.11/24\n2: eth0 inet {VIP}/24\n")
-    reply(lab, "alpha", "recordd status", 0, "running\n")
+    # one probe per node: its addresses, then SERVING when the record service answers its status
+    reply(lab, "alpha", "ip -4 -o addr show dev eth0", 0, f"2: eth0 inet 10.9.0.11/24\n2: eth0 inet {VIP}/24\nSERVING\n")
     reply(lab, "beta", "ip -4 -o addr show dev eth0", 0, "2: eth0 inet 10.9.0.12/24\n")
-    reply(lab, "beta", "recordd status", 3, "stopped\n")
     r = SingleServiceOwner().evaluate(run)
-    assert r.verdict == Verdict.PASS and "alpha" in r.detail
+    assert r.verdict == Verdict.PASS and "alpha: vip service" in r.detail
     reply(lab, "beta", "ip -4 -o addr show dev eth0", 0, f"2: eth0 inet {VIP}/24\n")
     r = SingleServiceOwner().evaluate(run)
     assert r.verdict == Verdict.FAIL and "beta: vip" in r.detail
+    reply(lab, "beta", "ip -4 -o addr show dev eth0", 0, "2: eth0 inet 10.9.0.12/24\nSERVING\n")
+    r = SingleServiceOwner().evaluate(run)
+    assert r.verdict == Verdict.FAIL and "beta: service" in r.detail
 
 
 def readback(missing: set[int]) -> Any:
