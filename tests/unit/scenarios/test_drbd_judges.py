@@ -104,7 +104,9 @@ def test_single_primary(lab, run: ScenarioRun) -> None:
 
 def test_single_service_owner(lab, run: ScenarioRun) -> None:
     # one probe per node: its addresses, then SERVING when the record service answers its status
-    reply(lab, "alpha", "ip -4 -o addr show dev eth0", 0, f"2: eth0 inet 10.9.0.11/24\n2: eth0 inet {VIP}/24\nSERVING\n")
+    reply(
+        lab, "alpha", "ip -4 -o addr show dev eth0", 0, f"2: eth0 inet 10.9.0.11/24\n2: eth0 inet {VIP}/24\nSERVING\n"
+    )
     reply(lab, "beta", "ip -4 -o addr show dev eth0", 0, "2: eth0 inet 10.9.0.12/24\n")
     r = SingleServiceOwner().evaluate(run)
     assert r.verdict == Verdict.PASS and "alpha: vip service" in r.detail
