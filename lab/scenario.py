@@ -10,10 +10,15 @@ A `ScenarioRun` is what a scenario's test function drives:
 
 The scenario's verdict: `pass` when every check gave its expected verdict (a scenario that reproduces a known
 failure passes when the lab shows and detects it), `fail` when one did not or a step failed, `unknown` when a
-check could not decide or nothing was checked, `error` when the run itself broke (the lab did not come up,
-a fault's heal failed or its probe still saw the fault: see lab.faults).
-`close()` stops workloads, heals every fault still active, runs the invariants' verdicts and keeps the hosts'
-logs; it always runs.
+check could not decide or nothing was checked, `error` when the run itself broke: the lab did not come up, a
+fault's heal failed or its probe still saw the fault (see lab.faults), the invariant watcher crashed, or the
+engine that drives the run (lab.plugin) saw any other exception (the type and message are kept in `error`).
+
+A host step runs with its `Step.timeout`: the host kills it then (lab.host.with_deadline) and the step fails
+"timed out after N s". Invariants given to `watch()` are sampled after every step and, on a background thread
+(lab.watch), every `watch_interval_s` seconds in between; a violation is shown the moment it is seen.
+`close()` stops workloads, heals every fault still active, stops the watch, judges the invariants and keeps the
+hosts' logs; it always runs.
 """
 
 from __future__ import annotations
@@ -397,17 +402,17 @@ class ScenarioRun:
             try:
                 self.stop(w)
             except Exception as exc:
-                problems.append(f"stopping {w.name}: {exc}")
+                problems.append(f"stopping {w.name}: {describe(exc)}")
         for what, cleanup in reversed(self._cleanups):
             try:
                 cleanup()
             except Exception as exc:
-                problems.append(f"{what}: {exc}")
+                problems.append(f"{what}: {describe(exc)}")
         for fault, _ in reversed(list(self._active_faults)):
             try:
                 self.heal(fault)
             except Exception as exc:
-                problems.append(f"healing {fault.name}: {exc}")
+                problems.append(f"healing {fault.name}: {describe(exc)}")
         if self._watcher is not None:  # watched through the heals above; judged from here on
             self._watcher.stop()
             if self._watcher.failure is not None:
@@ -417,9 +422,9 @@ class ScenarioRun:
         try:
             self.logs = self.lab.logs()
         except Exception as exc:
-            problems.append(f"reading logs: {exc}")
-        if problems and self.error is None:
-            self.error = "; ".join(problems)
+            problems.append(f"reading logs: {describe(exc)}")
+        if problems:  # added to what broke the run before, never in place of it
+            self.error = "; ".join([self.error, *problems] if self.error else problems)
 
     def _invariant_result(self, inv: Invariant) -> CheckResult:
         bad = self._violations.get(inv.name, [])
