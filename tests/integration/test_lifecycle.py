@@ -140,3 +140,21 @@ def test_a_stopped_engine_is_one_line_with_a_hint() -> None:
     )
     assert p.returncode == 3
     assert "Docker engine is not reachable" in p.stderr and "Hint:" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_host_step_that_hangs_is_killed_in_its_host_at_its_timeout() -> None:
+    """`Step("gateway", "sleep 3600", timeout=5)`: the step fails "timed out after 5 s" and nothing of it is
+    left running in the gateway (the command and what it started are killed there, not only the docker exec)."""
+    from lab.procedure import Step
+    from lab.scenario import ScenarioRun, StepFailed
+
+    with Lab(get_spec("arp")) as lab:
+        run = ScenarioRun("arp/hung_step", lab)
+        with pytest.raises(StepFailed) as e:
+            run.step(Step("gateway", "sleep 3600 & sleep 3599; echo never", timeout=5))
+        assert "timed out after 5 s" in e.value.message and run.steps[0].duration_s < 30
+        ps = lab.host("gateway").run("ps -eo args")
+        left = ps.stdout
+        assert ps.succeeded and "ps -eo args" in left, ps  # the listing works (and would show a survivor)
+        assert "sleep 3600" not in left and "sleep 3599" not in left, left
+        run.close()
