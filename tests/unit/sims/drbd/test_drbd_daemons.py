@@ -54,10 +54,10 @@ def test_resync_moves_exactly_the_dirty_blocks(tmp_path: Path) -> None:
         assert c.drbdadm("alpha", "cstate", "r0").stdout == "Connected\n"
         assert c.drbdadm("alpha", "dstate", "r0").stdout == "UpToDate/UpToDate\n"
         second = c.drbdadm("beta", "primary", "r0")
-        assert second.returncode == 17
+        assert second.returncode == 11
         assert second.stderr.splitlines()[:2] == [
             "0: State change failed: (-1) Multiple primaries not allowed by config",
-            "Command 'drbdsetup-84 primary 0' terminated with exit code 17",
+            "Command 'drbdsetup-84 primary 0' terminated with exit code 11",
         ]
         assert (
             " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----"
