@@ -4,8 +4,12 @@ Contract: `drbdadm [-c FILE] [--node NAME] COMMAND [OPTIONS] RESOURCE`, COMMAND 
 primary [--force], secondary, connect [--discard-my-data], disconnect, outdate, role (alias state), cstate, dstate,
 status [--json]. `up` starts the node's daemon when none answers. Output on stdout as drbdadm prints it
 (`Primary/Secondary`, `Connected`, `UpToDate/UpToDate`, /proc/drbd lines for status); refusals on stderr in DRBD's
-words followed by the drbdsetup line, with DRBD's exit codes (17 for a refused state change, 10 for resource or
-configuration errors, 20 for usage). Every error this program reports ends with a `Hint:` line; no tracebacks.
+words followed by the drbdsetup line, with drbdsetup's exit codes (print_config_error: 11 for a refused state
+change, but 17 for "(-2) Need access to UpToDate data" and 5 for "(-16) Disk state is lower than outdated"; 10 for
+"Failure: (N)" errors such as "(127) Device minor not allocated" of a resource that is down, which queries
+(role, cstate, dstate) answer too; 20 for usage). Options may come before the command after `--`, as in
+`drbdadm -- --discard-my-data connect r0`; `--overwrite-data-of-peer` is the old spelling of `primary --force`.
+Every error this program reports ends with a `Hint:` line; no tracebacks.
 """
 
 from __future__ import annotations
@@ -60,7 +64,9 @@ def _parser() -> _Parser:
     p.add_argument("--node", default=os.environ.get("DRBD_SIM_NODE"))
     p.add_argument("command", metavar="COMMAND")
     p.add_argument("resource", metavar="RESOURCE")
-    p.add_argument("--force", "-f", action="store_true", help="primary: even without UpToDate data")
+    p.add_argument(
+        "--force", "-f", "--overwrite-data-of-peer", action="store_true", help="primary: even without UpToDate data"
+    )
     p.add_argument("--discard-my-data", action="store_true", help="connect: be the split-brain victim")
     p.add_argument("--json", action="store_true", help="status: machine-readable")
     return p
@@ -124,6 +130,8 @@ def _wait_for_daemon(cfg: ResourceConfig, deadline_s: float = 15.0) -> Volume:
 
 
 def run(argv: list[str]) -> int:
+    # drbdadm passes options written after "--" on to drbdsetup (`drbdadm -- --discard-my-data connect r0`)
+    argv = [a for a in argv if a != "--"]
     try:
         args = _parser().parse_args(argv)
     except UsageError as e:
@@ -139,17 +147,10 @@ def run(argv: list[str]) -> int:
     volume = Volume(cfg.control)
     try:
         return _dispatch(args, cfg, volume)
-    except DaemonUnavailable as e:
+    except DaemonUnavailable:
         if args.command == "down":
-            return 0
-        if args.command in QUERIES:
-            print("Unconfigured")  # what drbdsetup says of a minor that is not set up (heartbeat's drbddisk expects it)
-            return 0
-        return fail(
-            f"0: Failure: (127) Device minor not allocated ({e})",
-            f"bring the resource up first: drbdadm up {cfg.name}",
-            EXIT_CONFIG,
-        )
+            return 0  # drbdsetup down is missing_ok
+        return _refused(args, cfg, _MINOR_INVALID)
     except VolumeError as e:
         return _refused(args, cfg, e)
     finally:
@@ -165,19 +166,31 @@ def _drbdsetup_line(args: argparse.Namespace, cfg: ResourceConfig) -> str:
         "up": "attach 0",
         "outdate": "outdate 0",
         "disconnect": f"disconnect {cfg.name}",
+        "down": f"down {cfg.name}",
     }
     return f"drbdsetup-84 {words.get(args.command, args.command + ' 0')}"
+
+
+_MINOR_INVALID = VolumeError("0: Failure: (127) Device minor not allocated", 10, 127, "unknown minor")
 
 
 def _refused(args: argparse.Namespace, cfg: ResourceConfig, e: VolumeError) -> int:
     hints = {
         -1: "another node is Primary: demote it first (drbdadm secondary r0 there)",
         -2: "this disk is not UpToDate: let the resync finish, or force it with drbdadm primary --force r0",
+        -6: "a connected node's disk cannot be outdated: drbdadm disconnect r0 first",
+        -12: "something still has /dev/drbd0 open (the service on it): stop it first, then demote",
+        -16: "an Inconsistent disk is already worse than Outdated: nothing to do",
+        -18: "the nodes are negotiating: retry in a moment",
         102: "the resource is already connecting or connected: drbdadm disconnect r0 first",
+        123: "demote the split-brain victim first (drbdadm secondary r0), then connect --discard-my-data",
+        127: f"the resource is down on this node: drbdadm up {cfg.name}",
         161: "the resource is already up",
     }
     hint = hints.get(e.code or 0, "see the DRBD log of this node")
     print(str(e), file=sys.stderr)
+    if e.info:
+        print(f"additional info from kernel:\n{e.info}", file=sys.stderr)
     print(f"Command '{_drbdsetup_line(args, cfg)}' terminated with exit code {e.exit_code}", file=sys.stderr)
     print(f"Hint: {hint}", file=sys.stderr)
     return e.exit_code
@@ -229,8 +242,7 @@ def _dispatch(args: argparse.Namespace, cfg: ResourceConfig, volume: Volume) -> 
         return 0
     assert cmd in QUERIES
     if not status["configured"]:
-        print("Unconfigured")
-        return 0
+        raise _MINOR_INVALID  # after `down` the minor is gone (drbd_adm_down deletes it)
     if cmd in ("role", "state"):
         print(f"{status['role']}/{status['peer_role']}")
     elif cmd == "cstate":

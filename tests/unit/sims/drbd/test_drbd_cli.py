@@ -26,14 +26,18 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+DRBD_LINES = ("additional info from kernel:", "unknown minor", "Command 'drbdsetup-84 ")
+
+
 def assert_helpful(capsys: pytest.CaptureFixture[str], rc: int, expected_rc: int, first_line: str) -> None:
+    """One line saying what is wrong, then only the lines drbdadm itself prints, then a `Hint:` line."""
     __tracebackhide__ = True
     err = capsys.readouterr().err
     lines = err.splitlines()
     assert rc == expected_rc, err
-    assert len(lines) == 2, err
-    assert first_line in lines[0]
-    assert lines[1].startswith("Hint: ")
+    assert first_line in lines[0], err
+    assert all(line.startswith(DRBD_LINES) for line in lines[1:-1]), err
+    assert lines[-1].startswith("Hint: ")
     assert "Traceback" not in err
 
 
@@ -87,9 +91,24 @@ def test_daemon_not_running(capsys: pytest.CaptureFixture[str], config: Path) ->
     assert_helpful(capsys, rc, 10, "0: Failure: (127) Device minor not allocated")
 
 
-def test_queries_of_a_resource_that_is_down_say_unconfigured(capsys: pytest.CaptureFixture[str], config: Path) -> None:
-    assert run(["-c", str(config), "--node", "alpha", "role", "r0"]) == 0
-    assert capsys.readouterr().out == "Unconfigured\n"
+def test_queries_of_a_resource_that_is_down(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    """drbdsetup role/cstate/dstate are not missing_ok: an unallocated minor is "(127) ..." with exit 10."""
+    for query in ("role", "cstate", "dstate"):
+        rc = run(["-c", str(config), "--node", "alpha", query, "r0"])
+        assert capsys.readouterr().out == ""
+        assert rc == 10
+    rc = run(["-c", str(config), "--node", "alpha", "role", "r0"])
+    assert_helpful(capsys, rc, 10, "0: Failure: (127) Device minor not allocated")
+
+
+def test_options_before_the_command_after_double_dash(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    """drbdadm passes options after `--` on to drbdsetup: `drbdadm -- --discard-my-data connect r0` (8.3 style),
+    and `--overwrite-data-of-peer` is the old name of `primary --force`."""
+    base = ["-c", str(config), "--node", "alpha"]
+    assert run([*base, "--", "--discard-my-data", "connect", "r0"]) == 10  # parsed; the resource is down
+    assert "--discard-my-data' terminated with exit code 10" in capsys.readouterr().err
+    assert run([*base, "--", "--overwrite-data-of-peer", "primary", "r0"]) == 10
+    assert "'drbdsetup-84 primary 0 --force' terminated" in capsys.readouterr().err
 
 
 def test_down_when_not_running_is_quiet(capsys: pytest.CaptureFixture[str], config: Path) -> None:

@@ -137,7 +137,9 @@ def test_drbdadm_up_starts_the_daemon_and_down_stops_the_resource(tmp_path: Path
                 assert e.exit_code != 0 and "not Primary" in str(e)
         assert c.drbdadm("alpha", "down", "r0").returncode == 0
         assert " 0: cs:Unconfigured" in c.drbdadm("alpha", "status", "r0").stdout
-        assert c.drbdadm("alpha", "role", "r0").stdout == "Unconfigured\n"
+        gone = c.drbdadm("alpha", "role", "r0")
+        assert gone.returncode == 10 and gone.stdout == ""
+        assert gone.stderr.startswith("0: Failure: (127) Device minor not allocated\n")
     finally:
         with Volume(tmp_path / "alpha.sock") as alpha:
             try:
@@ -168,3 +170,41 @@ def test_silent_peer_is_dropped_and_writes_go_on(tmp_path: Path) -> None:
             os.kill(beta.pid, signal.SIGCONT)
         wait_until(lambda: both(c, "Connected"), "beta to come back and resync")
         assert c.image("alpha") == c.image("beta")
+
+
+def test_held_open_primary_refuses_to_demote_and_to_discard_its_data(tmp_path: Path) -> None:
+    """is_valid_state's SS_DEVICE_IN_USE through drbdadm (exit 11), released when the holder goes away as at a
+    process's exit; check_net_options' ERR_DISCARD_IMPOSSIBLE for `connect --discard-my-data` on a Primary (10)."""
+    from sims.drbd.client import VolumeError
+
+    with two_daemons(tmp_path, size="64K") as c:
+        make_alpha_primary(c)
+        holder = c.volume("alpha")
+        holder.open()
+        refused = c.drbdadm("alpha", "secondary", "r0")
+        assert refused.returncode == 11
+        assert refused.stderr.splitlines()[:2] == [
+            "0: State change failed: (-12) Device is held open by someone",
+            "Command 'drbdsetup-84 secondary 0' terminated with exit code 11",
+        ]
+        down = c.drbdadm("alpha", "down", "r0")
+        assert down.returncode == 11
+        assert down.stderr.splitlines()[:3] == [
+            "r0: State change failed: (-12) Device is held open by someone",
+            "additional info from kernel:",
+            "failed to demote",
+        ]
+        with c.volume("beta") as beta:
+            try:
+                beta.open()
+                raise AssertionError("a Secondary was opened")
+            except VolumeError as e:
+                assert e.exit_code == 30
+        assert c.drbdadm("alpha", "disconnect", "r0").returncode == 0
+        discard = c.drbdadm("alpha", "connect", "--discard-my-data", "r0")
+        assert discard.returncode == 10
+        assert discard.stderr.splitlines()[0] == "r0: Failure: (123) --discard-my-data not allowed when primary."
+        assert discard.stderr.splitlines()[-1].startswith("Hint: ")
+        holder.close()  # the holder's process ends
+        wait_until(lambda: c.drbdadm("alpha", "secondary", "r0").returncode == 0, "the hold to be released")
+        assert c.drbdadm("alpha", "role", "r0").stdout == "Secondary/Unknown\n"
