@@ -104,7 +104,7 @@ class Counters:
 @dataclass
 class NodeConfig:
     policies: AfterSbPolicies = field(default_factory=AfterSbPolicies)
-    al_extents: int = 8
+    al_extents: int = 1237  # DRBD_AL_EXTENTS_DEF
 
 
 class Node:
@@ -492,6 +492,7 @@ class Node:
         self.outbox.append(self._params())
 
     def _params(self) -> Message:
+        p = self.config.policies
         return {
             "t": "params",
             "uuids": self.md.uuids.as_list(),
@@ -501,6 +502,7 @@ class Node:
             "crashed_primary": self.crashed_primary,
             "discard_my_data": self.discard_my_data,
             "blocks": self.device.blocks,
+            "after_sb": [p.after_sb_0pri, p.after_sb_1pri, p.after_sb_2pri],
         }
 
     def link_down(self) -> None:
@@ -548,9 +550,32 @@ class Node:
         handler = getattr(self, f"_on_{msg['t']}")
         handler(msg)
 
+    def _incompatible(self, msg: Message) -> str | None:
+        """receive_protocol (drbd_receiver.c): both nodes must agree on the after-sb policies (the peer's
+        discard-remote is my discard-local) and only one may be told to discard its data."""
+        swap = {"discard-local": "discard-remote", "discard-remote": "discard-local"}
+        p = self.config.policies
+        for name, mine, theirs in zip(
+            ("after-sb-0pri", "after-sb-1pri", "after-sb-2pri"),
+            (p.after_sb_0pri, p.after_sb_1pri, p.after_sb_2pri),
+            msg.get("after_sb", [p.after_sb_0pri, p.after_sb_1pri, p.after_sb_2pri]),
+            strict=True,
+        ):
+            if swap.get(theirs, theirs) != mine:
+                return name
+        if self.discard_my_data and msg["discard_my_data"]:
+            return "discard-my-data"
+        return None
+
     def _on_params(self, msg: Message) -> None:
         if self.cstate != CState.WFReportParams:
             self._start_handshake()  # the peer renegotiates (e.g. after primary --force)
+        incompatible = self._incompatible(msg)
+        if incompatible:
+            self.log_conn(f"incompatible {incompatible} settings")
+            self.outbox.clear()
+            self.disconnect()
+            return
         self._peer_params = msg
         me = HandshakeSide(
             self.md.uuids,

@@ -10,7 +10,7 @@ resource r0 {
   protocol C;
   net  { after-sb-0pri discard-zero-changes; after-sb-1pri discard-secondary; after-sb-2pri disconnect;
          ping-int 1; ping-timeout 5; timeout 20; }
-  disk { resync-rate ${RESYNC_RATE:-4M}; al-extents 8; }
+  disk { resync-rate ${RESYNC_RATE:-4M}; al-extents 67; }
   sim  { size ${VOLUME_SIZE:-4M}; block-size 4096; }
   on alpha { disk /var/lib/drbd/r0.img; address ${REPL_NET}.11:7789;
              sim { control /run/drbd-sim/r0.sock; log /var/log/drbd-r0.log; } }

@@ -157,3 +157,54 @@ def test_discard_node_name_is_one_sided(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("DIR", str(tmp_path)).replace("discard-zero-changes", "discard-node-beta"))
     assert load_resource(path, "beta").policies.after_sb_0pri == "discard-local"
     assert load_resource(path, "alpha").policies.after_sb_0pri == "discard-remote"
+
+
+def _load(tmp_path: Path, text: str, node: str = "alpha"):  # type: ignore[no-untyped-def]
+    from sims.drbd.config import load_resource
+
+    path = tmp_path / "r0.res"
+    path.write_text(text)
+    return load_resource(path, node)
+
+
+HOSTS = "on alpha { disk a; address 1.2.3.4:1; } on beta { disk b; address 1.2.3.5:1; }"
+
+
+def test_common_section_applies_and_the_resource_wins(tmp_path: Path) -> None:
+    """drbdadm merges `common { net { } disk { } }` into every resource (the resource's own options win)."""
+    cfg = _load(
+        tmp_path,
+        "common { net { after-sb-0pri discard-zero-changes; after-sb-1pri discard-secondary; } "
+        "disk { resync-rate 1M; } } "
+        f"resource r0 {{ net {{ after-sb-1pri consensus; }} {HOSTS} }}",
+    )
+    assert cfg.policies.after_sb_0pri == "discard-zero-changes"
+    assert cfg.policies.after_sb_1pri == "consensus"
+    assert cfg.resync_rate_kib == 1024
+
+
+def test_units_defaults_and_flags_as_drbd_reads_them(tmp_path: Path) -> None:
+    """drbd_limits.h: resync-rate is KiB/s (scale 'k', default 250), al-extents 67..65534 (default 1237);
+    config_flags.c: always-asbp is a BOOLEAN (`always-asbp no;` is off)."""
+    cfg = _load(tmp_path, f"resource r0 {{ {HOSTS} }}")
+    assert (cfg.resync_rate_kib, cfg.al_extents, cfg.policies.always_asbp) == (250, 1237, False)
+    cfg = _load(tmp_path, f"resource r0 {{ net {{ always-asbp no; }} disk {{ resync-rate 100; }} {HOSTS} }}")
+    assert cfg.resync_rate_kib == 100 and not cfg.policies.always_asbp
+    assert _load(tmp_path, f"resource r0 {{ net {{ always-asbp; }} {HOSTS} }}").policies.always_asbp
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("disk { al-extents 8; }", "al-extents 8 is out of range (67..65534)"),
+        ("net { after-sb-0pri discard-secondary; }", "after-sb-0pri: unknown policy 'discard-secondary'"),
+        ("net { after-sb-1pri discard-zero-changes; }", "after-sb-1pri: unknown policy 'discard-zero-changes'"),
+        ("net { after-sb-2pri discard-secondary; }", "after-sb-2pri: unknown policy 'discard-secondary'"),
+        ("net { always-asbp maybe; }", "always-asbp: 'maybe' is neither yes nor no"),
+    ],
+)
+def test_values_drbdadm_refuses(capsys: pytest.CaptureFixture[str], tmp_path: Path, options: str, message: str) -> None:
+    """config_flags.c: each after-sb option has its own table; drbd_limits.h bounds the numbers."""
+    path = tmp_path / "r0.res"
+    path.write_text(f"resource r0 {{ {options} {HOSTS} }}")
+    assert_helpful(capsys, run(["-c", str(path), "--node", "alpha", "role", "r0"]), 10, message)

@@ -359,3 +359,24 @@ def test_commands_on_a_resource_that_is_down() -> None:
     with pytest.raises(Refused) as refused:
         node.primary()
     assert str(refused.value) == "0: Failure: (127) Device minor not allocated" and refused.value.exit_code == 10
+
+
+def test_nodes_that_disagree_on_after_sb_policies_do_not_connect() -> None:
+    """receive_protocol (drbd_receiver.c): "incompatible after-sb-0pri settings" drops the connection; the
+    peer's discard-remote is my discard-local (convert_after_sb), so drbdadm's discard-node-NAME agrees."""
+    pair = Pair(blocks=16, block_size=BS)
+    pair.nodes["b"].config = NodeConfig(AfterSbPolicies(after_sb_0pri="discard-zero-changes"))
+    pair.a.up()
+    pair.b.up()
+    pair.heal()
+    pair.settle()
+    assert logged(pair, "a", "incompatible after-sb-0pri settings")
+    assert CState.StandAlone in (pair.a.cstate, pair.b.cstate) and not pair.a.is_connected
+    agreed = Pair(blocks=16, block_size=BS)
+    agreed.nodes["a"].config = NodeConfig(AfterSbPolicies(after_sb_0pri="discard-local"))
+    agreed.nodes["b"].config = NodeConfig(AfterSbPolicies(after_sb_0pri="discard-remote"))
+    agreed.a.up()
+    agreed.b.up()
+    agreed.heal()
+    agreed.settle()
+    assert agreed.a.cstate == agreed.b.cstate == CState.Connected
