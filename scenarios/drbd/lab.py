@@ -66,7 +66,7 @@ SPEC = LabSpec(
         Param("initdead_s", "4", "heartbeat initdead: how long a booting node waits for its peer", "HB_INITDEAD"),
         Param("keepalive", "250ms", "heartbeat keepalive interval", "HB_KEEPALIVE"),
         Param("warntime_s", "1", "heartbeat warntime", "HB_WARNTIME"),
-        Param("resync_rate", "4M", "DRBD resync-rate (bytes per second, K/M suffixes)", "DRBD_RESYNC_RATE"),
+        Param("resync_rate", "4M", "DRBD resync-rate (KiB/s as DRBD reads it; K/M suffixes)", "DRBD_RESYNC_RATE"),
     ),
     facts=facts,
     ready_timeout=90.0,

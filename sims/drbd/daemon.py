@@ -376,6 +376,7 @@ class Daemon:
         status["node"] = self.cfg.node
         status["address"] = self.me
         status["peer_address"] = self.peer
+        status["resync_rate_kib"] = self.cfg.resync_rate_kib
         if self.resync_started is not None:
             status["resync"]["elapsed_s"] = round((self.resync_ended or time.monotonic()) - self.resync_started, 6)
         return status

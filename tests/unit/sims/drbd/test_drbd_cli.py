@@ -123,23 +123,53 @@ def test_wrapper_script_runs_from_anywhere(tmp_path: Path) -> None:
     assert done.stderr.splitlines()[-1].startswith("Hint: ")
 
 
-def test_proc_drbd_lines() -> None:
+def _status(**over: object) -> dict:  # type: ignore[type-arg]
     status = {
+        "name": "r0",
         "configured": True,
-        "cstate": "SyncSource",
-        "role": "Primary",
-        "peer_role": "Secondary",
-        "disk": "UpToDate",
-        "peer_disk": "Inconsistent",
+        "cstate": "SyncTarget",
+        "role": "Secondary",
+        "peer_role": "Primary",
+        "disk": "Inconsistent",
+        "peer_disk": "UpToDate",
         "block_size": 4096,
+        "blocks": 4,
         "out_of_sync_blocks": 3,
+        "resync_rate_kib": 4096,
         "counters": {"ns": 8, "nr": 0, "dw": 8, "dr": 0, "al": 1, "bm": 0},
         "resync": {"total": 4, "done": 1, "left": 3, "elapsed_s": 1.0},
     }
-    lines = proc_drbd(status).splitlines()
-    assert lines[2] == " 0: cs:SyncSource ro:Primary/Secondary ds:UpToDate/Inconsistent C r-----"
+    status.update(over)
+    return status
+
+
+def test_proc_drbd_lines() -> None:
+    """drbd_seq_show / drbd_syncer_progress (drbd_proc.c): a 20-column bar, "%3u.%u%%", `want:` on a SyncTarget."""
+    lines = proc_drbd(_status()).splitlines()
+    assert lines[2] == " 0: cs:SyncTarget ro:Secondary/Primary ds:Inconsistent/UpToDate C r-----"
     assert lines[3] == "    ns:8 nr:0 dw:8 dr:0 al:1 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:12"
-    assert "sync'ed: 25.0% (12/16)K" in lines[4]
+    assert lines[4] == "\t[====>...............] sync'ed: 25.0% (12/16)K"
+    assert lines[5] == "\tfinish: 0:00:03 speed: 4 (4) want: 4,096 K/sec"
+    source = proc_drbd(_status(cstate="SyncSource", resync={"total": 4, "done": 0, "left": 4})).splitlines()
+    assert source[4] == "\t[>....................] sync'ed:  0.0% (16/16)K"
+    assert "want:" not in source[5]
+
+
+def test_status_as_drbdsetup_v84_prints_it() -> None:
+    """drbd-utils v84 drbdsetup status_cmd: resource_status, device_status, connection_status (connected: the peer's
+    role; else connection:Connecting/StandAlone), peer_device_status (replication:Established, done:%.2f)."""
+    from sims.drbd.drbdadm import drbdsetup_status
+
+    assert drbdsetup_status(_status(cstate="Connected", disk="UpToDate", role="Primary", peer_role="Secondary")) == (
+        "r0 role:Primary\n  disk:UpToDate\n  peer role:Secondary\n    replication:Established peer-disk:UpToDate\n"
+    )
+    assert drbdsetup_status(_status()) == (
+        "r0 role:Secondary\n  disk:Inconsistent\n  peer role:Primary\n"
+        "    replication:SyncTarget peer-disk:UpToDate done:25.00\n"
+    )
+    alone = _status(cstate="WFConnection", disk="UpToDate", role="Primary", peer_role="Unknown", peer_disk="DUnknown")
+    assert drbdsetup_status(alone) == "r0 role:Primary\n  disk:UpToDate\n  peer connection:Connecting\n"
+    assert drbdsetup_status(alone | {"cstate": "StandAlone"}).endswith("  peer connection:StandAlone\n")
 
 
 def test_create_md_once(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:

@@ -59,9 +59,12 @@ def test_resync_moves_exactly_the_dirty_blocks(tmp_path: Path) -> None:
             "0: State change failed: (-1) Multiple primaries not allowed by config",
             "Command 'drbdsetup-84 primary 0' terminated with exit code 11",
         ]
+        assert c.drbdadm("alpha", "status", "r0").stdout.startswith(
+            "r0 role:Primary\n  disk:UpToDate\n  peer role:Secondary\n    replication:Established peer-disk:UpToDate\n"
+        )
         assert (
             " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----"
-            in c.drbdadm("alpha", "status", "r0").stdout
+            in c.drbdadm("alpha", "proc-drbd", "r0").stdout
         )
 
 
@@ -99,8 +102,8 @@ def test_interrupted_resync_leaves_target_inconsistent(tmp_path: Path) -> None:
         wait_until(lambda: both(c, "Connected", "Inconsistent"), "both nodes Connected and Inconsistent")
         assert c.drbdadm("alpha", "primary", "--force", "r0").returncode == 0
         wait_until(lambda: 0 < c.status("beta")["resync"]["done"], "the full sync to make progress")
-        progress = c.drbdadm("beta", "status", "r0").stdout
-        assert "sync'ed:" in progress
+        progress = c.drbdadm("beta", "proc-drbd", "r0").stdout
+        assert "sync'ed:" in progress and " want: 128 K/sec" in progress
         c.kill("alpha")
         wait_until(lambda: c.status("beta")["cstate"] == "WFConnection", "beta to lose its sync source")
         status = c.status("beta")
@@ -136,7 +139,8 @@ def test_drbdadm_up_starts_the_daemon_and_down_stops_the_resource(tmp_path: Path
             except VolumeError as e:
                 assert e.exit_code != 0 and "not Primary" in str(e)
         assert c.drbdadm("alpha", "down", "r0").returncode == 0
-        assert " 0: cs:Unconfigured" in c.drbdadm("alpha", "status", "r0").stdout
+        assert " 0: cs:Unconfigured" in c.drbdadm("alpha", "proc-drbd", "r0").stdout
+        assert c.drbdadm("alpha", "status", "r0").stderr.startswith("r0: No such resource\n")
         gone = c.drbdadm("alpha", "role", "r0")
         assert gone.returncode == 10 and gone.stdout == ""
         assert gone.stderr.startswith("0: Failure: (127) Device minor not allocated\n")
