@@ -212,3 +212,33 @@ def test_held_open_primary_refuses_to_demote_and_to_discard_its_data(tmp_path: P
         holder.close()  # the holder's process ends
         wait_until(lambda: c.drbdadm("alpha", "secondary", "r0").returncode == 0, "the hold to be released")
         assert c.drbdadm("alpha", "role", "r0").stdout == "Secondary/Unknown\n"
+
+
+def test_promoted_sync_target_reads_what_it_lacks_from_its_peer(tmp_path: Path) -> None:
+    """is_valid_state lets a SyncTarget become Primary while its peer is UpToDate; drbd_may_do_local_read sends
+    its reads of blocks not yet resynced to the peer (here through the daemon and the client's read_block)."""
+    from sims.drbd.storage import JsonMetaStore, Metadata
+    from sims.drbd.uuids import Uuids
+
+    for node in ("alpha", "beta"):  # two disks that were in sync: same data generation, nothing out of sync
+        JsonMetaStore(tmp_path / f"{node}.img.md.json").save(Metadata(Uuids(0xA000, 0, (0, 0)), consistent=True))
+    with two_daemons(tmp_path, size="64K", disk="resync-rate 4K;") as c:
+        wait_until(lambda: both(c, "Connected"), "both UpToDate without a resync")
+        assert c.drbdadm("beta", "disconnect", "r0").returncode == 0
+        assert c.drbdadm("alpha", "primary", "r0").returncode == 0
+        with c.volume("alpha") as alpha:
+            for n in range(6):
+                alpha.write_block(n, block(50 + n))
+        assert c.drbdadm("alpha", "secondary", "r0").returncode == 0
+        assert c.drbdadm("beta", "connect", "r0").returncode == 0
+        wait_until(lambda: c.status("beta")["cstate"] == "SyncTarget", "beta to start its resync")
+        promoted = c.drbdadm("beta", "primary", "r0")
+        assert promoted.returncode == 0, promoted.stderr
+        with c.volume("beta") as beta:
+            status = c.status("beta")
+            assert status["role"] == "Primary" and status["disk"] == "Inconsistent"
+            assert status["out_of_sync_blocks"] > 1
+            assert beta.read_block(5) == block(55)  # not resynced yet (1 block/s, lowest first): from alpha
+            assert beta.read_block(5, inspect=True) != block(55)
+        wait_until(lambda: both(c, "Connected"), "the resync to finish", timeout=30)
+        assert c.image("alpha") == c.image("beta")
