@@ -348,6 +348,7 @@ class Node:
             return
         refusal = self._valid_state(Role.Secondary, self.disk)
         if refusal is not None:
+            self.log(f"State change failed: {STATE_ERRORS[refusal]}")  # print_st_err: the kernel log says so too
             raise Refused.state(refusal)
         self._set_role(Role.Secondary)
         self._save()

@@ -212,6 +212,7 @@ def test_device_held_open_cannot_be_demoted_or_taken_down() -> None:
         pair.a.secondary()
     assert str(refused.value) == "0: State change failed: (-12) Device is held open by someone"
     assert refused.value.exit_code == 11
+    assert logged(pair, "a", "block drbd0: State change failed: Device is held open by someone")
     with pytest.raises(Refused) as down:
         pair.a.down()
     assert str(down.value) == "r0: State change failed: (-12) Device is held open by someone"
