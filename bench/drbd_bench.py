@@ -70,7 +70,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results: dict[str, object] = {}
-    with tempfile.TemporaryDirectory() as tmp, two_daemons(Path(tmp), size=args.size) as c:
+    # resync-rate at DRBD's maximum (4 GiB/s): the figures are the stand-in's own speed, not a configured limit
+    with tempfile.TemporaryDirectory() as tmp, two_daemons(Path(tmp), size=args.size, disk="resync-rate 4G;") as c:
         blocks = c.status("alpha")["blocks"]
         wait_until(lambda: c.status("beta")["cstate"] == "Connected", "both daemons connected")
         assert c.drbdadm("alpha", "primary", "--force", "r0").returncode == 0

@@ -1,15 +1,16 @@
 """Judges of the drbd lab: they read the nodes (drbdadm, heartbeat's log, addresses) and the client's writes.
 
-Invariants (after every step): `SinglePrimary` (at most one DRBD Primary), `SingleServiceOwner` (the floating
-IP and the record service on at most one node). Checks: `AckedWritesKept` (every acknowledged record reads back
-through the floating IP), `OutageBelow` (the client's longest silence: the failover window), `Redundant`
-(Connected, both UpToDate), `ResyncMovedOnlyChangedBlocks`, `HeartbeatTookOver` (heartbeat's log on a node shows
-a completed takeover), `SplitBrainDetected` (DRBD's log says so and the node is StandAlone). None changes anything:
-reading records back is a GET.
+Invariants (after every step): `SinglePrimary` (at most one DRBD Primary), `SingleServiceOwner` (the floating IP and
+the record service on at most one node). Checks: `AckedWritesKept` (every acknowledged record reads back through the
+floating IP), `OutageBelow` (the client's longest silence: the failover window), `Redundant` (Connected, both
+UpToDate), `ResyncMovedOnlyChangedBlocks` (block digests of the disks, and DRBD's log), `HeartbeatTookOver`
+(heartbeat's log on a node shows a completed takeover), `SplitBrainDetected` (DRBD's log says so and the node is
+StandAlone). None changes anything: reading records back is a GET.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -187,16 +188,39 @@ class Redundant(Check):
 BEGAN_RESYNC = re.compile(r"Began resync as SyncTarget \(will sync \d+ KB \[(\d+) bits set\]\)")
 
 
-class ResyncMovedOnlyChangedBlocks(Check):
-    """The resync into `node` set out to move no more blocks than the client's writes changed while it was away.
+DIGESTS = "/opt/opslab/node/digests.py"
+BOOT_DIGESTS = "/var/lib/drbd/.boot-digests.json"  # written by the node's entrypoint before `drbdadm up`
 
-    `since`..`until` is when the node was away (its resource down to its resync done); the changed blocks are those
-    of every write attempted then, acknowledged or not (a write the client gave up on may still have reached the
-    disk), and in the `pending_s` before (DRBD's net timeout: a write the peer had not acknowledged when the link
-    went is marked out of sync too). What the resync moves is DRBD's own word, in the sync target's log: "Began
-    resync as SyncTarget (will sync N KB [k bits set])" (the largest k since the node booted). The target's
-    moved-blocks counter (`status --json` resync.moved_total) comes as evidence: it counts a block each time it is
-    moved, so a block written again during the resync counts twice.
+
+def disk_digests(host: Host, command: str) -> list[str] | None:
+    """The per-block digests `command` prints (digests.py's JSON); a blank disk (no file) is all zero blocks."""
+    r = host.run(command)
+    if not r.succeeded:
+        return None
+    try:
+        raw = json.loads(r.stdout)
+    except json.JSONDecodeError:
+        return None
+    if raw.get("digests") is not None:
+        return [str(d) for d in raw["digests"]]
+    zero = hashlib.sha1(bytes(int(raw["block_size"]))).hexdigest()[:16]
+    return [zero] * int(raw["blocks"])
+
+
+class ResyncMovedOnlyChangedBlocks(Check):
+    """The resync into `node` made its disk the same as its peer's, changed nothing the client had not written, and
+    set out to move no more blocks than the client's writes changed while the node was away.
+
+    `since`..`until` is when the node was away (its resource down to its resync done); the client's blocks are
+    those of every write attempted from `pending_s` before `since` on, acknowledged or not (a write the client
+    gave up on may still have reached the disk; DRBD's net timeout: a write the peer had not acknowledged when the
+    link went is marked out of sync too). Independent of the stand-in, from the disks themselves: the block digests
+    of the node's disk as it booted (its entrypoint takes them before `drbdadm up`) and now, and of its peer's
+    disk now (the client has stopped): both disks must be equal, and every block that changed on the node since it
+    booted must be one the client wrote. Digests cannot see a block rewritten with what it already held, so how
+    many blocks the resync moved is DRBD's own word, in the sync target's log: "Began resync as SyncTarget (will
+    sync N KB [k bits set])" (the largest k since the node booted), k at most the blocks the client changed while
+    the node was away. The target's moved-blocks counter (`status --json` resync.moved_total) comes as evidence.
     """
 
     def __init__(self, node: str, since: float, until: float, pending_s: float = 2.0) -> None:
@@ -212,21 +236,40 @@ class ResyncMovedOnlyChangedBlocks(Check):
     def evaluate(self, run: ScenarioRun) -> CheckResult:
         ws = client_writes(run)
         h = run.host(self.node)
+        peer = next(n for n in NODES if n != self.node)
         s = drbd_status(h)
         if ws is None or s is None:
             return self.unknown("no writes recorded or no status from the node")
-        changed = {block_of(w.n) for w in ws if self.since - self.pending_s <= w.t <= self.until}
+        booted = disk_digests(h, f"cat {BOOT_DIGESTS}")
+        now = disk_digests(h, f"python3 {DIGESTS}")
+        peer_now = disk_digests(run.host(peer), f"python3 {DIGESTS}")
+        if booted is None or now is None or peer_now is None or not len(booted) == len(now) == len(peer_now):
+            return self.unknown(f"no block digests of {self.node}'s disk as it booted, or of the disks now")
+        away = {block_of(w.n) for w in ws if self.since - self.pending_s <= w.t <= self.until}
+        written = {block_of(w.n) for w in ws if self.since - self.pending_s <= w.t}
+        differ = [b for b in range(len(now)) if now[b] != peer_now[b]]
+        changed = {b for b in range(len(now)) if booted[b] != now[b]}
+        strays = sorted(changed - written)
         moved = int(s["resync"]["moved_total"])
         log = h.run("cat %s", DRBD_LOG).stdout
-        began = [int(m.group(1)) for m in BEGAN_RESYNC.finditer(log)]
-        bits = max(began, default=0)
+        bits = max((int(m.group(1)) for m in BEGAN_RESYNC.finditer(log)), default=0)
+        evidence = {"bits": bits, "moved": moved, "changed": len(away), "disk_changed": len(changed)}
+        if differ:
+            return self.result(
+                False,
+                f"{self.node}'s disk differs from {peer}'s after the resync in blocks {ranges(differ)}",
+                **evidence,
+            )
+        if strays:
+            return self.result(
+                False, f"blocks {ranges(strays)} changed on {self.node} though the client never wrote them", **evidence
+            )
         return self.result(
-            bits <= len(changed),
-            f"{self.node}'s resync set out to move {bits} blocks (moved {moved} times); the client changed"
-            f" {len(changed)} blocks while it was away",
-            bits=bits,
-            moved=moved,
-            changed=len(changed),
+            bits <= len(away),
+            f"{self.node}'s disk equals {peer}'s; {len(changed)} blocks changed on it since it booted, all written by"
+            f" the client; its resync set out to move {bits} blocks (moved {moved} times), the client changed"
+            f" {len(away)} blocks while it was away",
+            **evidence,
         )
 
 

@@ -1,13 +1,15 @@
 """The drbd lab: two storage nodes (alpha, beta) with a DRBD-style volume (sims/drbd) under Linux-HA heartbeat 3.
 
-`lan` carries the service (floating IP `<lan>.100`, port 8080, owned by whichever node heartbeat gave the
+`lan` carries the service (the floating IP, port 8080, owned by whichever node heartbeat gave the
 resource group `drbddisk::r0 IPaddr2::<vip>/24/eth0 recordd`) and the client; `repl` carries DRBD's replication
 (TCP 7789) and heartbeat's ucast (UDP 694). Heartbeat's timers and the volume's resync rate are parameters, with
 the forms and relations heartbeat 3 itself accepts (deadtime above twice the keepalive, initdead not below the
 deadtime): a lab heartbeat would refuse to start is refused before it is made.
 
-The fact `compose` is the docker compose command line of this instance (its project, files and variables), so a
-step that replaces a node's hardware reads as an engineer would type it: `{compose} rm -sf beta`.
+The addresses are written once, in the compose file's `x-addresses` block (which the nodes' configuration reads
+too); the facts `vip`, `alpha_ip`, `beta_ip`, `alpha_repl_ip`, `beta_repl_ip` are that block with this instance's
+networks filled in. The fact `compose` is the docker compose command line of this instance (its project, files and
+variables), so a step that replaces a node's hardware reads as an engineer would type it: `{compose} rm -sf beta`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from lab import dockerapi
 from lab.lifecycle import Lab
 from lab.spec import LabSpec, Param, Rule
 
-VIP_SUFFIX = 100
 PORT = 8080
 NODES = ("alpha", "beta")
 # Heartbeat reads a time as a decimal number of seconds, or of milliseconds/microseconds with `ms`/`us`
@@ -58,16 +59,21 @@ def compose_command(lab: Lab) -> str:
     return f"env {env} docker compose -p {lab.project} {files}"
 
 
+def addresses(lab: Lab) -> dict[str, str]:
+    """The compose file's `x-addresses`, `${VAR}` filled in from this instance's variables as compose does."""
+    raw = lab.spec.compose()["x-addresses"]
+    return {name: re.sub(r"\$\{(\w+)\}", lambda m: lab.env[m.group(1)], str(value)) for name, value in raw.items()}
+
+
 def facts(lab: Lab) -> dict[str, Any]:
-    lan = lab.net_prefix("lan")
-    vip = f"{lan}.{VIP_SUFFIX}"
+    addr = addresses(lab)
     return {
-        "vip": vip,
-        "url": f"http://{vip}:{PORT}",
-        "alpha_ip": f"{lan}.11",
-        "beta_ip": f"{lan}.12",
-        "alpha_repl_ip": f"{lab.net_prefix('repl')}.11",
-        "beta_repl_ip": f"{lab.net_prefix('repl')}.12",
+        "vip": addr["vip"],
+        "url": f"http://{addr['vip']}:{PORT}",
+        "alpha_ip": addr["alpha_ip"],
+        "beta_ip": addr["beta_ip"],
+        "alpha_repl_ip": addr["alpha_repl_ip"],
+        "beta_repl_ip": addr["beta_repl_ip"],
         "deadtime_s": float(lab.env["HB_DEADTIME"]),
         "initdead_s": float(lab.env["HB_INITDEAD"]),
         "compose": compose_command(lab),
@@ -106,10 +112,10 @@ SPEC = LabSpec(
         Param(
             "resync_rate",
             "4M",
-            "DRBD resync-rate (bytes per second, K/M/G suffixes; 0 = as fast as the link goes)",
+            "DRBD resync-rate, read as DRBD reads it: KiB/s, or with a K/M/G suffix",
             "DRBD_RESYNC_RATE",
-            pattern=r"\d+[kmg]?",
-            form="a size like 4M, 512K or 0",
+            pattern=r"[1-9]\d*[kmg]?",
+            form="a rate like 4M, 512K or 250 (KiB/s; DRBD's least is 1)",
         ),
     ),
     rules=(

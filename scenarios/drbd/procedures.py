@@ -15,7 +15,11 @@ from lab.procedure import Procedure, Step
 
 HB = "/etc/init.d/heartbeat"
 SYNCED = "until drbdadm dstate r0 2>/dev/null | grep -qx UpToDate/UpToDate; do sleep 0.2; done"
-REDUNDANT = r"cs:Connected ro:(Primary/Secondary|Secondary/Primary) ds:UpToDate/UpToDate"
+# `drbdadm status r0` of drbd-utils' v84 drbdsetup: both roles known, connected, both disks UpToDate
+REDUNDANT = (
+    r"^r0 role:(Primary|Secondary)\n  disk:UpToDate\n"
+    r"  peer role:(Primary|Secondary)\n    replication:Established peer-disk:UpToDate$"
+)
 
 
 def wait_peer_active(peer: str) -> str:

@@ -120,7 +120,14 @@ def split_brain(run: ScenarioRun) -> RecordWriter:
     run.wait_for(
         lambda: writer.acked_since(run, t_beta, by="beta"), what="the client's writes to land on beta", timeout=10
     )
-    run.step(Step("beta", "drbdadm status r0", "beta is Primary on its own", expect_output="ro:Primary/Unknown"))
+    run.step(
+        Step(
+            "beta",
+            "drbdadm status r0",
+            "beta is Primary on its own",
+            expect_output=r"^r0 role:Primary\n.*\n  peer connection:Connecting$",
+        )
+    )
     run.heal(unplugged)
     run.wait_for(
         lambda: all(cstate(run, n) == "StandAlone" for n in ("alpha", "beta")),
@@ -278,3 +285,65 @@ def test_resync_interrupted(scenario: ScenarioRun) -> None:
     run.metric("resync_moves_beta", r.evidence.get("moved", -1))
     run.check(Redundant("beta"))
     run.check(AckedWritesKept())
+
+
+@pytest.mark.lab_params(resync_rate="256K")
+def test_replace_with_new_disks(scenario: ScenarioRun) -> None:
+    """Beta's hardware is replaced with its disk: a new machine with a new, empty disk (`drbdadm create-md r0`), so
+    it needs a full sync from alpha. Until beta is UpToDate it cannot stand alone: a SyncTarget may
+    be promoted only while its UpToDate peer is there (is_valid_state), so when alpha crashes mid-sync heartbeat on
+    beta cannot take over ("(-2) Need access to UpToDate data") and the service is down until alpha is back. Then the
+    full sync finishes and beta is a node that could take over."""
+    run = scenario
+    writer = begin(run)
+    for step in shut_down("beta", 1)[:2]:
+        run.step(step)
+    run.step(
+        Step(
+            "beta",
+            "rm -f /var/lib/drbd/r0.img /var/lib/drbd/r0.img.md.json && drbdadm create-md r0",
+            "3. beta gets a new, empty disk: create-md",
+            expect_output="New drbd meta data block successfully created.",
+        )
+    )
+    run.step(shut_down("beta", 4)[2])
+    run.step(replace("beta", 5))
+    run.step(boot("beta", 6))
+    run.wait_for(
+        lambda: (s := drbd_status(run.host("beta"))) and s["cstate"] == "SyncTarget" and s["resync"]["done"] > 0,
+        what="beta's full sync to be under way",
+        timeout=30,
+    )
+    full = drbd_status(run.host("beta"))
+    run.metric("full_sync_blocks", full["resync"]["total"] if full else -1)
+    crash = CrashNode("alpha")
+    run.inject(crash)
+    run.wait_for(
+        lambda: "Return code" in run.host("beta").run("grep 'Return code' /var/log/ha-log").stdout,
+        what="beta's heartbeat to try the takeover, and fail",
+        timeout=run.facts["deadtime_s"] + 30,
+    )
+    run.step(Step("beta", "drbdadm dstate r0", "beta's disk, alone", expect_output="^Inconsistent/DUnknown"))
+    run.step(
+        Step(
+            "beta",
+            "drbdadm primary r0",
+            "promote the half-synced node by hand",
+            expect_rc=17,
+            expect_output="Need access to UpToDate data",
+        )
+    )
+    run.heal(crash)
+    t_back = time.time()
+    run.step(Step("beta", SYNCED, "alpha back: the full sync finishes", timeout=90))
+    run.wait_for(
+        lambda: writer.acked_since(run, t_back),
+        what="the service to answer again",
+        timeout=run.facts["initdead_s"] + 30,
+    )
+    finish(run, writer)
+    failover(run)
+    run.check(HeartbeatTookOver("beta"), expect="fail")
+    run.check(OutageBelow(run.facts["deadtime_s"] + 4), expect="fail")
+    run.check(AckedWritesKept())
+    run.check(Redundant("beta"))

@@ -2,8 +2,11 @@
 
 Contract: `Volume(socket_path)` speaks JSON lines to the daemon (sims.drbd.daemon). `read_block(n) -> bytes`,
 `write_block(n, data)` (returns once the write is done as protocol C defines it; refused unless Primary),
-`status() -> dict`, and `request(cmd, **args) -> dict` for administration. A refusal raises `VolumeError` carrying
-DRBD's message and the exit code drbdadm would use; a daemon that cannot be reached raises `DaemonUnavailable`.
+`status() -> dict`, and `request(cmd, **args) -> dict` for administration. `open()` holds the device as a process
+holding /dev/drbd0 open does (only on a Primary; while held, the node cannot be demoted: "(-12) Device is held open
+by someone"); `release()` or `close()` (the end of the connection, as at a process's exit) lets go. A refusal
+raises `VolumeError` carrying DRBD's message and the exit code drbdadm would use; a daemon that cannot be reached
+raises `DaemonUnavailable`.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from typing import Any
 
 
 class VolumeError(Exception):
-    def __init__(self, message: str, exit_code: int, code: int | None = None) -> None:
+    def __init__(self, message: str, exit_code: int, code: int | None = None, info: str = "") -> None:
         super().__init__(message)
         self.exit_code = exit_code
         self.code = code
+        self.info = info
 
 
 class DaemonUnavailable(VolumeError):
@@ -59,7 +63,7 @@ class Volume:
             raise DaemonUnavailable(f"the drbd daemon at {self.socket_path} hung up", 10)
         reply: dict[str, Any] = json.loads(line)
         if reply.get("rc", 0) != 0:
-            raise VolumeError(reply.get("err", "failed"), int(reply["rc"]), reply.get("code"))
+            raise VolumeError(reply.get("err", "failed"), int(reply["rc"]), reply.get("code"), reply.get("info") or "")
         return reply
 
     def read_block(self, block: int, *, inspect: bool = False) -> bytes:
@@ -67,6 +71,14 @@ class Volume:
 
     def write_block(self, block: int, data: bytes) -> None:
         self.request("write", block=block, data=base64.b64encode(data).decode())
+
+    def open(self) -> None:
+        """Hold the device open on this connection (refused unless the node is Primary)."""
+        self.request("open")
+
+    def release(self) -> None:
+        """Let go of one hold made by `open` on this connection."""
+        self.request("close")
 
     def status(self) -> dict[str, Any]:
         status: dict[str, Any] = self.request("status")["status"]

@@ -4,7 +4,11 @@ Contract: `load_resource(path, node=None) -> ResourceConfig` parses the drbd.con
 `word ... { ... }`, `#` comments), picks the `on <host>` section for this node (default: the host name, as drbdadm
 does) and the other one as the peer. Understood: `protocol C;`,
 `net { after-sb-0pri; after-sb-1pri; after-sb-2pri; rr-conflict; always-asbp; ping-int; ping-timeout; timeout; }`
-(DRBD's units), `disk { al-extents; resync-rate; }`, and per `on` section `disk`, `address`, `meta-disk`. What only
+(DRBD's units), `disk { al-extents; resync-rate; }`, and per `on` section `disk`, `address`, `meta-disk`. Options in
+`common { net { } disk { } }` apply to every resource, the resource's own win, as drbdadm merges them. Values are
+checked as drbdadm checks them: each after-sb option against its own table (config_flags.c), `al-extents` in
+67..65534 (default 1237), `resync-rate` in KiB/s unless it has a suffix (default 250, drbd_limits.h), `always-asbp`
+alone or with yes/no. What only
 the stand-in needs sits in a `sim { control; log; size; block-size; }` section, at resource level or inside an `on`
 section (which wins). Mistakes raise `ConfigError` with a message and a hint. Nothing else reads the file.
 """
@@ -46,7 +50,7 @@ class ResourceConfig:
     block_size: int
     policies: AfterSbPolicies
     al_extents: int
-    resync_rate_kib: int  # 0 = as fast as the link goes
+    resync_rate_kib: int  # KiB/s
     ping_int_s: float = 10.0  # net { ping-int } (seconds)
     ping_timeout_s: float = 0.5  # net { ping-timeout } (DRBD unit: tenths of a second)
     timeout_s: float = 6.0  # net { timeout }: a peer that does not acknowledge a write this long is dropped
@@ -136,6 +140,47 @@ def _choice(section: Section, key: str, allowed: tuple[str, ...], default: str, 
     return value
 
 
+AL_EXTENTS = (67, 0xFFFE, 1237)  # DRBD_AL_EXTENTS_MIN / _MAX / _DEF
+RESYNC_RATE_KIB = (1, 4 << 20, 250)  # DRBD_RESYNC_RATE_MIN / _MAX / _DEF, in KiB/s
+
+
+def _ranged(section: Section, key: str, limits: tuple[int, int, int], *, kib: bool = False) -> int:
+    low, high, default = limits
+    raw = str(section.get(key, default))
+    if kib:
+        # DRBD_RESYNC_RATE_SCALE 'k': a bare number is KiB/s, a suffix says otherwise
+        value = _size(raw) // 1024 if raw[-1:].isalpha() else _size(raw)
+    else:
+        if not raw.isdigit():
+            raise ConfigError(f"{key}: '{raw}' is not a number", f"write e.g. '{key} {default};'")
+        value = int(raw)
+    if not low <= value <= high:
+        unit = " KiB/s" if kib else ""
+        raise ConfigError(
+            f"{key} {raw} is out of range ({low}..{high}{unit})",
+            f"write a value in that range, e.g. '{key} {default};'",
+        )
+    return value
+
+
+def _flag(section: Section, key: str) -> bool:
+    """A boolean option: `key;` or `key yes;` is on, `key no;` off (drbdadm's BOOLEAN)."""
+    if key not in section:
+        return False
+    value = str(section[key]).strip() or "yes"
+    if value not in ("yes", "no"):
+        raise ConfigError(f"{key}: '{value}' is neither yes nor no", f"write '{key};' or '{key} no;'")
+    return value == "yes"
+
+
+def _merged(common: object, own: object) -> Section:
+    out: Section = {}
+    for layer in (common, own):
+        if isinstance(layer, dict):
+            out.update(layer)
+    return out
+
+
 def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource: str = "r0") -> ResourceConfig:
     try:
         tree = parse(path.read_text())
@@ -159,8 +204,10 @@ def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource
         raise ConfigError(f"resource {resource} needs exactly two 'on' sections", "DRBD 8.4 pairs two nodes")
     mine, theirs = hosts[me], hosts[others[0]]
     assert isinstance(mine, dict) and isinstance(theirs, dict)
-    net = res.get("net", {})
-    disk_opts = res.get("disk", {})
+    common = tree.get("common", {})
+    common = common if isinstance(common, dict) else {}
+    net = _merged(common.get("net"), res.get("net"))
+    disk_opts = _merged(common.get("disk"), res.get("disk"))
     sim: Section = {}
     for layer in (res.get("sim", {}), mine.get("sim", {})):
         if isinstance(layer, dict):
@@ -175,13 +222,11 @@ def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource
     meta_disk = str(mine.get("meta-disk", "internal"))
     meta = disk.with_name(disk.name + ".md.json") if meta_disk == "internal" else Path(meta_disk)
     policies = AfterSbPolicies(
-        after_sb_0pri=_choice(net, "after-sb-0pri", POLICIES_0PRI + POLICIES_1PRI[1:], "disconnect", me),
-        after_sb_1pri=_choice(net, "after-sb-1pri", POLICIES_1PRI + POLICIES_0PRI[1:], "disconnect"),
-        after_sb_2pri=_choice(
-            net, "after-sb-2pri", POLICIES_2PRI + POLICIES_1PRI[1:] + POLICIES_0PRI[1:], "disconnect"
-        ),
+        after_sb_0pri=_choice(net, "after-sb-0pri", POLICIES_0PRI, "disconnect", me),
+        after_sb_1pri=_choice(net, "after-sb-1pri", POLICIES_1PRI, "disconnect"),
+        after_sb_2pri=_choice(net, "after-sb-2pri", POLICIES_2PRI, "disconnect"),
         rr_conflict=_choice(net, "rr-conflict", RR_CONFLICT_POLICIES, "disconnect"),
-        always_asbp="always-asbp" in net,
+        always_asbp=_flag(net, "always-asbp"),
     )
     size = _size(str(sim.get("size", DEFAULT_SIZE)))
     block_size = _size(str(sim.get("block-size", BLOCK_SIZE)))
@@ -201,8 +246,8 @@ def load_resource(path: Path = DEFAULT_CONFIG, node: str | None = None, resource
         size=size,
         block_size=block_size,
         policies=policies,
-        al_extents=int(str(disk_opts.get("al-extents", 8))),
-        resync_rate_kib=_size(str(disk_opts.get("resync-rate", "0"))) // 1024,
+        al_extents=_ranged(disk_opts, "al-extents", AL_EXTENTS),
+        resync_rate_kib=_ranged(disk_opts, "resync-rate", RESYNC_RATE_KIB, kib=True),
         ping_int_s=_number(net, "ping-int", 10),
         ping_timeout_s=_number(net, "ping-timeout", 5) / 10,
         timeout_s=_number(net, "timeout", 60) / 10,

@@ -11,7 +11,11 @@ request. It owns one `Node` core (sims.drbd.node) and is its transport:
   does not hang protocol C writes;
 - resync: pumps the sync source's queue, at `resync-rate` when one is configured;
 - control socket (JSON lines, see sims.drbd.wire): up, down, primary, secondary, connect, disconnect, outdate,
-  status, read, write, stop. Replies are `{"rc": int, "out": str, "err": str, ...}`; refusals carry DRBD's text;
+  status, open, close, read, write, stop. Replies are `{"rc": int, "out": str, "err": str, ...}`; refusals carry
+  DRBD's text, drbdsetup's exit code, and the "additional info from kernel" line if any (`info`);
+- holders: `open` on a control connection holds the device (DRBD's open_cnt) until `close`, or until that
+  connection ends, as the kernel releases a dead process's file descriptors;
+- reads: a promoted SyncTarget's read of a block it does not have yet waits for the peer's copy;
 - log: DRBD's kernel wording (`block drbd0: ...`, `d-con r0: ...`) with a dmesg-like time stamp, to the
   configured log file and to stderr.
 """
@@ -75,12 +79,15 @@ class Daemon:
             log=self.log,
         )
         self.node.write_done = self._write_done
+        self.node.read_done = self._read_done
         self.me = f"{cfg.address[0]}:{cfg.address[1]}"
         self.peer = f"{cfg.peer_address[0]}:{cfg.peer_address[1]}"
         self.link: Link | None = None
         self._dialing = False
         self._done: set[int] = set()
         self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._reads: dict[int, asyncio.Future[bytes | None]] = {}
+        self._read_results: dict[int, bytes | None] = {}
         self._write_started: dict[int, float] = {}
         self._pump: asyncio.Task[None] | None = None
         self._server: asyncio.Server | None = None
@@ -261,6 +268,26 @@ class Daemon:
         elif not future.done():
             future.set_result(None)
 
+    def _read_done(self, seq: int, data: bytes | None) -> None:
+        future = self._reads.pop(seq, None)
+        if future is None:
+            self._read_results[seq] = data
+        elif not future.done():
+            future.set_result(data)
+
+    async def read(self, block: int) -> bytes:
+        seq = self.node.submit_read(block)
+        self.after_core_call()
+        if seq in self._read_results:
+            data = self._read_results.pop(seq)
+        else:
+            future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+            self._reads[seq] = future
+            data = await future
+        if data is None:
+            raise Refused(5, f"Input/output error: no UpToDate copy of block {block} can be reached", exit_code=5)
+        return data
+
     async def write(self, block: int, data: bytes) -> None:
         # DRBD freezes application I/O while the peers negotiate; so do we (a write landing between "params" and
         # the verdict would otherwise reach a peer that may turn out to be a split-brain victim, or be missed).
@@ -283,12 +310,13 @@ class Daemon:
 
     # ---- control socket ----------------------------------------------------------------------------------------
     async def _control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held = [0]  # opens made through this connection: released when it ends, as at a process's exit
         try:
             while line := await reader.readline():
                 try:
-                    reply = await self.handle(json.loads(line))
+                    reply = await self.handle(json.loads(line), held)
                 except Refused as e:
-                    reply = {"rc": e.exit_code, "out": "", "err": str(e), "code": e.code}
+                    reply = {"rc": e.exit_code, "out": "", "err": str(e), "code": e.code, "info": e.info}
                 except (ValueError, KeyError, TypeError) as e:
                     reply = {"rc": 20, "out": "", "err": f"bad request: {e}"}
                 writer.write(json.dumps(reply).encode() + b"\n")
@@ -296,9 +324,11 @@ class Daemon:
         except (ConnectionError, OSError, asyncio.CancelledError):
             pass
         finally:
+            for _ in range(held[0]):
+                self.node.close()
             writer.close()
 
-    async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+    async def handle(self, req: dict[str, Any], held: list[int] | None = None) -> dict[str, Any]:
         cmd = req["cmd"]
         node = self.node
         ok: dict[str, Any] = {"rc": 0, "out": "", "err": ""}
@@ -307,8 +337,19 @@ class Daemon:
         elif cmd == "write":
             await self.write(int(req["block"]), base64.b64decode(req["data"]))
         elif cmd == "read":
-            data = node.read(int(req["block"]), inspect=bool(req.get("inspect")))
+            if req.get("inspect"):
+                data = node.read(int(req["block"]), inspect=True)
+            else:
+                data = await self.read(int(req["block"]))
             ok["data"] = base64.b64encode(data).decode()
+        elif cmd == "open":
+            node.open()
+            if held is not None:
+                held[0] += 1
+        elif cmd == "close":
+            if held is not None and held[0] > 0:
+                held[0] -= 1
+                node.close()
         elif cmd == "up":
             node.up()
         elif cmd == "down":
@@ -335,6 +376,7 @@ class Daemon:
         status["node"] = self.cfg.node
         status["address"] = self.me
         status["peer_address"] = self.peer
+        status["resync_rate_kib"] = self.cfg.resync_rate_kib
         if self.resync_started is not None:
             status["resync"]["elapsed_s"] = round((self.resync_ended or time.monotonic()) - self.resync_started, 6)
         return status

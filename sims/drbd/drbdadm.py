@@ -2,10 +2,17 @@
 
 Contract: `drbdadm [-c FILE] [--node NAME] COMMAND [OPTIONS] RESOURCE`, COMMAND one of create-md, up, down,
 primary [--force], secondary, connect [--discard-my-data], disconnect, outdate, role (alias state), cstate, dstate,
-status [--json]. `up` starts the node's daemon when none answers. Output on stdout as drbdadm prints it
-(`Primary/Secondary`, `Connected`, `UpToDate/UpToDate`, /proc/drbd lines for status); refusals on stderr in DRBD's
-words followed by the drbdsetup line, with DRBD's exit codes (17 for a refused state change, 10 for resource or
-configuration errors, 20 for usage). Every error this program reports ends with a `Hint:` line; no tracebacks.
+status [--json], proc-drbd. `up` starts the node's daemon when none answers. Output on stdout as drbdadm prints it
+(`Primary/Secondary`, `Connected`, `UpToDate/UpToDate`; `status` as drbd-utils' v84 drbdsetup prints it, `r0
+role:Primary` / `  disk:UpToDate` / `  peer role:Secondary` / `    replication:Established peer-disk:UpToDate`).
+`proc-drbd` (the stand-in's own word, as containers cannot have /proc/drbd) prints what `cat /proc/drbd` would,
+progress lines included. Refusals on stderr in DRBD's words followed by the drbdsetup line, with drbdsetup's exit
+codes (print_config_error: 11 for a refused state change, but 17 for "(-2) Need access to UpToDate data" and 5 for
+"(-16) Disk state is lower than outdated"; 10 for "Failure: (N)" errors such as "(127) Device minor not allocated"
+of a resource that is down, which queries (role, cstate, dstate) answer too; 20 for usage). Options may come before
+the command after `--`, as in `drbdadm -- --discard-my-data connect r0`; `--overwrite-data-of-peer` is the old
+spelling of `primary --force`.
+Every error this program reports ends with a `Hint:` line; no tracebacks.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ COMMANDS = (
     "cstate",
     "dstate",
     "status",
+    "proc-drbd",
 )
 QUERIES = ("role", "state", "cstate", "dstate")
 EXIT_USAGE = 20
@@ -60,7 +68,9 @@ def _parser() -> _Parser:
     p.add_argument("--node", default=os.environ.get("DRBD_SIM_NODE"))
     p.add_argument("command", metavar="COMMAND")
     p.add_argument("resource", metavar="RESOURCE")
-    p.add_argument("--force", "-f", action="store_true", help="primary: even without UpToDate data")
+    p.add_argument(
+        "--force", "-f", "--overwrite-data-of-peer", action="store_true", help="primary: even without UpToDate data"
+    )
     p.add_argument("--discard-my-data", action="store_true", help="connect: be the split-brain victim")
     p.add_argument("--json", action="store_true", help="status: machine-readable")
     return p
@@ -73,7 +83,7 @@ def fail(message: str, hint: str, code: int) -> int:
 
 
 def proc_drbd(status: dict[str, Any]) -> str:
-    """The /proc/drbd lines of minor 0."""
+    """The /proc/drbd text of minor 0 (drbd_proc.c: drbd_seq_show, drbd_syncer_progress)."""
     if not status.get("configured"):
         return f"{VERSION}\n 0: cs:Unconfigured"
     c = status["counters"]
@@ -89,16 +99,50 @@ def proc_drbd(status: dict[str, Any]) -> str:
     rs = status["resync"]
     if status["cstate"] in ("SyncSource", "SyncTarget") and rs["total"]:
         total_k, left_k = rs["total"] * kib, rs["left"] * kib
-        done = 1 - left_k / total_k
-        bar = "=" * int(done * 18) + ">" + "." * (18 - int(done * 18))
-        lines.append(f"\t[{bar}] sync'ed: {done * 100:.1f}% ({left_k}/{total_k})K")
-        elapsed = rs.get("elapsed_s") or 0
-        speed = int((total_k - left_k) / elapsed) if elapsed else 0
-        finish = int(left_k / speed) if speed else 0
+        per_mil = 1000 * (total_k - left_k) // total_k
+        x = per_mil // 50  # 20 columns; DRBD draws x-1 '=' before the '>', so the bar is 21 wide at 0
+        bar = "=" * max(x - 1, 0) + ">" + "." * (20 - x)
+        lines.append(f"\t[{bar}] sync'ed:{per_mil // 10:3d}.{per_mil % 10}% ({left_k}/{total_k})K")
+        elapsed = max(int(rs.get("elapsed_s") or 0), 1)
+        speed = (total_k - left_k) // elapsed
+        finish = left_k // speed if speed else 0
+        want = f" want: {status.get('resync_rate_kib', 0):,}" if status["cstate"] == "SyncTarget" else ""
         lines.append(
-            f"\tfinish: {finish // 3600}:{finish // 60 % 60:02d}:{finish % 60:02d} speed: {speed:,} ({speed:,}) K/sec"
+            f"\tfinish: {finish // 3600}:{finish // 60 % 60:02d}:{finish % 60:02d} "
+            f"speed: {speed:,} ({speed:,}){want} K/sec"
         )
     return "\n".join(lines)
+
+
+def _connection_state(cstate: str) -> str:
+    """The connection's own state as 8.4 reports it: WFReportParams from the handshake on (the device is further)."""
+    return (
+        "WFReportParams"
+        if cstate not in ("StandAlone", "Disconnecting", "Unconnected", "NetworkFailure", "BrokenPipe", "WFConnection")
+        else cstate
+    )
+
+
+def drbdsetup_status(status: dict[str, Any]) -> str:
+    """What `drbdadm status r0` prints with drbd-utils' v84 drbdsetup (status_cmd: resource_status, device_status,
+    connection_status, peer_device_status; one volume, no --verbose/--statistics)."""
+    conn = _connection_state(status["cstate"])
+    lines = [f"{status['name']} role:{status['role']}", f"  disk:{status['disk']}"]
+    if conn != "WFReportParams":
+        lines.append(f"  peer connection:{ {'WFConnection': 'Connecting'}.get(conn, conn) }")
+    else:
+        lines.append(f"  peer role:{status['peer_role']}")
+        repl = status["cstate"]
+        words = []
+        if repl != "WFReportParams":
+            words.append(f"replication:{ {'Connected': 'Established'}.get(repl, repl) }")
+        if repl != "WFReportParams" or status["peer_disk"] != "DUnknown":
+            words.append(f"peer-disk:{status['peer_disk']}")
+            if repl in ("SyncSource", "SyncTarget"):
+                done = 100 * (1 - status["out_of_sync_blocks"] / status["blocks"])
+                words.append(f"done:{done:.2f}")
+        lines.append("    " + " ".join(words))
+    return "\n".join(lines) + "\n"
 
 
 def _start_daemon(cfg: ResourceConfig, args: argparse.Namespace) -> None:
@@ -124,6 +168,8 @@ def _wait_for_daemon(cfg: ResourceConfig, deadline_s: float = 15.0) -> Volume:
 
 
 def run(argv: list[str]) -> int:
+    # drbdadm passes options written after "--" on to drbdsetup (`drbdadm -- --discard-my-data connect r0`)
+    argv = [a for a in argv if a != "--"]
     try:
         args = _parser().parse_args(argv)
     except UsageError as e:
@@ -139,17 +185,17 @@ def run(argv: list[str]) -> int:
     volume = Volume(cfg.control)
     try:
         return _dispatch(args, cfg, volume)
-    except DaemonUnavailable as e:
+    except DaemonUnavailable:
         if args.command == "down":
+            return 0  # drbdsetup down is missing_ok
+        if args.command == "proc-drbd":
+            print(f"{VERSION}")  # the module is loaded, no minor is configured
             return 0
-        if args.command in QUERIES:
-            print("Unconfigured")  # what drbdsetup says of a minor that is not set up (heartbeat's drbddisk expects it)
-            return 0
-        return fail(
-            f"0: Failure: (127) Device minor not allocated ({e})",
-            f"bring the resource up first: drbdadm up {cfg.name}",
-            EXIT_CONFIG,
-        )
+        if args.command == "status":
+            return fail(
+                f"{cfg.name}: No such resource", f"the resource is down on this node: drbdadm up {cfg.name}", 10
+            )
+        return _refused(args, cfg, _MINOR_INVALID)
     except VolumeError as e:
         return _refused(args, cfg, e)
     finally:
@@ -165,19 +211,31 @@ def _drbdsetup_line(args: argparse.Namespace, cfg: ResourceConfig) -> str:
         "up": "attach 0",
         "outdate": "outdate 0",
         "disconnect": f"disconnect {cfg.name}",
+        "down": f"down {cfg.name}",
     }
     return f"drbdsetup-84 {words.get(args.command, args.command + ' 0')}"
+
+
+_MINOR_INVALID = VolumeError("0: Failure: (127) Device minor not allocated", 10, 127, "unknown minor")
 
 
 def _refused(args: argparse.Namespace, cfg: ResourceConfig, e: VolumeError) -> int:
     hints = {
         -1: "another node is Primary: demote it first (drbdadm secondary r0 there)",
         -2: "this disk is not UpToDate: let the resync finish, or force it with drbdadm primary --force r0",
+        -6: "a connected node's disk cannot be outdated: drbdadm disconnect r0 first",
+        -12: "something still has /dev/drbd0 open (the service on it): stop it first, then demote",
+        -16: "an Inconsistent disk is already worse than Outdated: nothing to do",
+        -18: "the nodes are negotiating: retry in a moment",
         102: "the resource is already connecting or connected: drbdadm disconnect r0 first",
+        123: "demote the split-brain victim first (drbdadm secondary r0), then connect --discard-my-data",
+        127: f"the resource is down on this node: drbdadm up {cfg.name}",
         161: "the resource is already up",
     }
     hint = hints.get(e.code or 0, "see the DRBD log of this node")
     print(str(e), file=sys.stderr)
+    if e.info:
+        print(f"additional info from kernel:\n{e.info}", file=sys.stderr)
     print(f"Command '{_drbdsetup_line(args, cfg)}' terminated with exit code {e.exit_code}", file=sys.stderr)
     print(f"Hint: {hint}", file=sys.stderr)
     return e.exit_code
@@ -225,12 +283,21 @@ def _dispatch(args: argparse.Namespace, cfg: ResourceConfig, volume: Volume) -> 
         return 0
     status = volume.status()
     if cmd == "status":
-        print(json.dumps(status, indent=1) if args.json else proc_drbd(status))
+        if args.json:
+            print(json.dumps(status, indent=1))
+        elif not status["configured"]:
+            return fail(
+                f"{cfg.name}: No such resource", f"the resource is down on this node: drbdadm up {cfg.name}", 10
+            )
+        else:
+            print(drbdsetup_status(status))
+        return 0
+    if cmd == "proc-drbd":
+        print(proc_drbd(status))
         return 0
     assert cmd in QUERIES
     if not status["configured"]:
-        print("Unconfigured")
-        return 0
+        raise _MINOR_INVALID  # after `down` the minor is gone (drbd_adm_down deletes it)
     if cmd in ("role", "state"):
         print(f"{status['role']}/{status['peer_role']}")
     elif cmd == "cstate":

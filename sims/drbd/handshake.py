@@ -9,8 +9,9 @@ Contract:
   default is "disconnect").
 - `sync_handshake(me, peer, policies, *, tiebreak_self)` -> `HandshakeVerdict`: the connection state this side
   goes to (WFBitMapS / WFBitMapT / Connected, or StandAlone when DRBD aborts), whether the whole bitmap must be
-  set (full sync), whether this Primary must give up its role (call-pri-lost-after-sb), and the log lines DRBD
-  prints on the way. Both sides run it on their own view and reach mirrored verdicts.
+  set (full sync), whether this Primary must give up its role (call-pri-lost-after-sb; a Primary whose device is
+  held open cannot, and then the split brain stays unresolved), and the log lines DRBD prints on the way. Both
+  sides run it on their own view and reach mirrored verdicts.
 Nothing here does I/O or mutates anything.
 """
 
@@ -134,6 +135,7 @@ class HandshakeSide:
     changed_blocks: int
     crashed_primary: bool = False
     discard_my_data: bool = False
+    held_open: bool = False  # own side only: a Primary whose device is open cannot give up its role
 
 
 @dataclass(frozen=True)
@@ -165,9 +167,13 @@ def sync_handshake(
         crashed_self=me.crashed_primary,
         crashed_peer=peer.crashed_primary,
         tiebreak_self=tiebreak_self,
+        primary_self=me.role == Role.Primary,
+        primary_peer=peer.role == Role.Primary,
     )
     first_hg = hg
     log.append(f"uuid_compare()={hg} by rule {rule}")
+    if rule == 41 and hg == HG_SPLIT_BRAIN_MANUAL:
+        log.append("Equivalent unrotated UUIDs, but both are primary. Can not resolve this.")
 
     def done(conn: CState, *, full: bool = False, give_up: bool = False) -> HandshakeVerdict:
         return HandshakeVerdict(first_hg, rule, conn, full, give_up, tuple(log))
@@ -201,6 +207,16 @@ def sync_handshake(
         if policies.for_primaries(primaries) not in ALLOWED_BY_PRIMARIES[primaries]:
             log.append("Configuration error.")
         hg = _hg(decision)
+        if hg < 0 and me.role == Role.Primary and policies.for_primaries(primaries) == "call-pri-lost-after-sb":
+            # drbd_asb_recover_1p/2p try to demote right here; an open device refuses (is_valid_state), and then
+            # the pri-lost-after-sb handler runs and the split brain stays unresolved.
+            if me.held_open:
+                log.append("State change failed: Device is held open by someone")
+                log.append(f"{HELPER} pri-lost-after-sb minor-0")
+                hg = HG_SPLIT_BRAIN_MANUAL
+            else:
+                log.append("Successfully gave up primary role.")
+                give_up = True
         if abs(hg) < 100:
             log.append(
                 f"Split-Brain detected, {primaries} primaries, automatically solved. "
@@ -209,11 +225,6 @@ def sync_handshake(
             if forced:
                 log.append("Doing a full sync, since UUIDs where ambiguous.")
                 hg *= 2
-            give_up = (
-                hg < 0 and me.role == Role.Primary and policies.for_primaries(primaries) == "call-pri-lost-after-sb"
-            )
-            if give_up:
-                log.append("Successfully gave up primary role.")
 
     if hg == HG_SPLIT_BRAIN_MANUAL:
         if me.discard_my_data and not peer.discard_my_data:

@@ -121,7 +121,7 @@ def _env() -> dict[str, str]:
 
 
 @contextmanager
-def two_daemons(tmp: Path, *, size: str = "1M", net: str = "", disk: str = "") -> Iterator[Cluster]:
+def two_daemons(tmp: Path, *, size: str = "1M", net: str = "", disk: str = "resync-rate 4M;") -> Iterator[Cluster]:
     a, b = free_loopback_pair()
     config = tmp / "r0.res"
     config.write_text(RES_TEMPLATE.format(net=net, disk=disk, size=size, d=tmp, a=a, b=b))

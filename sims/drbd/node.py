@@ -5,11 +5,17 @@ Contract (sans-I/O): the node is driven by calls, and answers by appending messa
 when a local write may be acknowledged to its caller, and by log lines in DRBD's wording through `log`.
 
 - Administration: `up`, `down`, `connect(discard_my_data)`, `disconnect`, `primary(force)`, `secondary`,
-  `outdate`; refusals come back as `Refused(code, message, exit_code)` with DRBD's text.
+  `outdate`; refusals come back as `Refused(code, message, exit_code)` with DRBD's text and drbdsetup's exit code.
 - Link: the transport calls `link_up(tiebreak)` when a connection to the peer won, and `link_down()` when it broke;
   it keeps trying to connect while `wants_link` is true and drops the link when it turns false.
-- Data: `read(block)`, `write(block, data) -> seq` (Primary only). Protocol C: `write_done(seq)` fires when the
-  peer's disk has the block, or at once when there is no peer to wait for (the block then goes into the bitmap).
+- Data: `submit_read(block) -> seq` and `write(block, data) -> seq` (Primary only; `read(block)` is the local,
+  synchronous read). Protocol C: `write_done(seq)` fires when the peer's disk has the block, or at once when there is
+  no peer to wait for (the block then goes into the bitmap). `read_done(seq, data)` fires when the data is there: at
+  once, or, for a block a promoted SyncTarget does not have yet, when the UpToDate peer sent it.
+- Holders: `open()` / `close()` count the processes holding the device (DRBD's open_cnt); only a Primary can be
+  opened, and an open device cannot be demoted ("(-12) Device is held open by someone").
+- Meta data remembers a crash as Primary (`crashed_primary`, DRBD's MDF_CRASHED_PRIMARY) until both disks are
+  UpToDate, across any number of restarts.
 - Resync: the sync source queues the dirty blocks; the transport calls `pump_resync(n)` to send up to n of them.
 Every change of meta data is saved through the `MetaStore` before the node acts on it.
 """
@@ -22,7 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sims.drbd.handshake import AfterSbPolicies, HandshakeSide, HandshakeVerdict, sync_handshake
-from sims.drbd.states import CONNECTED_OR_SYNCING, CState, DState, Role
+from sims.drbd.states import (
+    CONNECTED_OR_SYNCING,
+    ERR_DISCARD_IMPOSSIBLE,
+    ERR_MINOR_INVALID,
+    SS,
+    STATE_ERRORS,
+    CState,
+    DState,
+    Role,
+    drbdsetup_exit,
+)
 from sims.drbd.storage import BlockDevice, Metadata, MetaStore
 from sims.drbd.uuids import (
     Uuids,
@@ -39,18 +55,34 @@ Message = dict[str, Any]
 AL_EXTENT_BLOCKS = 64  # 256 KiB activity-log extents at 4 KiB blocks (DRBD: 4 MiB)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Refused(Exception):
-    """A state change DRBD refuses: `code` and `message` as in "State change failed: (-2) Need access ..."."""
+    """A request DRBD refuses: `code` and `message` as in "0: State change failed: (-2) Need access ...".
+
+    `exit_code` defaults to what drbdsetup's print_config_error gives `code`; `obj` is drbdsetup's object name
+    ("0" for the minor, "r0" for the resource); `info` is the "additional info from kernel" line, if any.
+    """
 
     code: int
     message: str
-    exit_code: int = 17
+    exit_code: int = 0
+    obj: str = ""
+    info: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.exit_code:
+            self.exit_code = drbdsetup_exit(self.code)
+        if not self.obj:
+            self.obj = "0" if self.code < 0 else "r0"
+
+    @classmethod
+    def state(cls, rv: SS, *, obj: str = "", info: str = "") -> Refused:
+        return cls(int(rv), STATE_ERRORS[rv], obj=obj, info=info)
 
     def __str__(self) -> str:
         if self.code < 0:
-            return f"0: State change failed: ({self.code}) {self.message}"
-        return f"r0: Failure: ({self.code}) {self.message}"
+            return f"{self.obj}: State change failed: ({self.code}) {self.message}"
+        return f"{self.obj}: Failure: ({self.code}) {self.message}"
 
 
 @dataclass
@@ -72,7 +104,7 @@ class Counters:
 @dataclass
 class NodeConfig:
     policies: AfterSbPolicies = field(default_factory=AfterSbPolicies)
-    al_extents: int = 8
+    al_extents: int = 1237  # DRBD_AL_EXTENTS_DEF
 
 
 class Node:
@@ -101,7 +133,9 @@ class Node:
         self.peer_disk = DState.DUnknown
         self.tiebreak = False
         self.discard_my_data = False
-        self.crashed_primary = False
+        self.open_count = 0  # DRBD's device->open_cnt: holders of /dev/drbd0
+        self.read_done: Callable[[int, bytes | None], None] = lambda seq, data: None
+        self._remote_reads: dict[int, int] = {}
         self.counters = Counters()
         self.last_handshake: HandshakeVerdict | None = None
         self._pending: dict[int, int] = {}
@@ -127,6 +161,13 @@ class Node:
             self.disk = new
             self.md.consistent = new >= DState.Outdated
             self.md.outdated = new == DState.Outdated
+            self._both_up_to_date()
+
+    def _both_up_to_date(self) -> None:
+        # after_state_ch: reaching UpToDate/UpToDate is the only thing that clears CRASHED_PRIMARY.
+        if self.disk == self.peer_disk == DState.UpToDate and self.md.crashed_primary:
+            self.md.crashed_primary = False
+            self._save()
 
     def _set_role(self, new: Role) -> None:
         if new != self.role:
@@ -141,6 +182,11 @@ class Node:
         self.store.save(self.md)
 
     # ---- queries -----------------------------------------------------------------------------------------------
+    @property
+    def crashed_primary(self) -> bool:
+        """DRBD's CRASHED_PRIMARY, kept in the meta data (MDF_CRASHED_PRIMARY) so it outlives restarts."""
+        return self.md.crashed_primary
+
     @property
     def is_connected(self) -> bool:
         return self.cstate in CONNECTED_OR_SYNCING
@@ -170,9 +216,12 @@ class Node:
             self.log("New drbd meta data block successfully created.")
         self.md = md
         self.configured = True
-        self.crashed_primary = md.primary
+        self.open_count = 0
         if md.primary:
-            # A Primary went away without demoting: whatever its activity log covered may differ from the peer.
+            # A Primary went away without demoting (MDF_PRIMARY_IND still set): it crashed as Primary, which
+            # drbd_adm_attach remembers as MDF_CRASHED_PRIMARY until the pair is UpToDate/UpToDate again.
+            md.crashed_primary = True
+            # Whatever its activity log covered may differ from the peer.
             for extent in md.activity_log:
                 start = extent * AL_EXTENT_BLOCKS
                 self.md.bitmap.update(range(start, min(start + AL_EXTENT_BLOCKS, self.device.blocks)))
@@ -193,10 +242,14 @@ class Node:
         self.connect()
 
     def down(self) -> None:
+        """drbd_adm_down: demote (refused while the device is open), disconnect, detach."""
         if not self.configured:
             return
         if self.role == Role.Primary:
-            self.secondary()
+            try:
+                self.secondary()
+            except Refused as e:
+                raise Refused(e.code, e.message, obj="r0", info="failed to demote") from None
         self.disconnect()
         self._save()
         self._set_disk(DState.Diskless)
@@ -210,7 +263,10 @@ class Node:
     def connect(self, discard_my_data: bool = False) -> None:
         self._require_configured()
         if self.cstate != CState.StandAlone:
-            raise Refused(102, "Local address(port) already in use.", exit_code=10)
+            raise Refused(102, "Local address(port) already in use.")
+        if discard_my_data and self.role == Role.Primary:
+            # check_net_options in drbd_nl.c: the victim of a split brain must be demoted first.
+            raise Refused(ERR_DISCARD_IMPOSSIBLE, "--discard-my-data not allowed when primary.")
         self.discard_my_data = discard_my_data
         self._set_cstate(CState.Unconnected)
         self._set_cstate(CState.WFConnection)
@@ -225,25 +281,63 @@ class Node:
             self._lose_peer()
         self._set_cstate(CState.StandAlone)
 
+    def _valid_state(self, role: Role, disk: DState) -> SS | None:
+        """is_valid_state (drbd_state.c) for the states modelled here, then is_valid_soft_transition's promotion
+        rule; None when DRBD would allow `role` and `disk` with the present connection."""
+        conn, pdsk = self.cstate, self.peer_disk
+        connected = self.is_connected  # conn >= C_CONNECTED
+        if role == Role.Primary and self.peer_role == Role.Primary and connected:
+            return SS.TWO_PRIMARIES
+        if role == Role.Secondary and self.open_count:
+            return SS.DEVICE_IN_USE
+        if role == Role.Primary and not connected and disk < DState.UpToDate:
+            return SS.NO_UP_TO_DATE_DISK
+        if role == Role.Primary and disk <= DState.Inconsistent and pdsk <= DState.Inconsistent:
+            return SS.NO_UP_TO_DATE_DISK
+        if conn > CState.Connected and disk < DState.UpToDate and pdsk < DState.UpToDate:
+            return SS.NO_UP_TO_DATE_DISK
+        if conn in (CState.Connected, CState.WFBitMapS, CState.SyncSource) and disk == DState.Outdated:
+            return SS.CONNECTED_OUTDATES
+        if role == Role.Primary and disk < DState.UpToDate and pdsk < DState.UpToDate:
+            return SS.NO_UP_TO_DATE_DISK
+        if (
+            role == Role.Primary
+            and self.role != Role.Primary
+            and pdsk == DState.UpToDate
+            and disk not in (DState.UpToDate, DState.Diskless)
+            and conn <= CState.WFSyncUUID
+        ):
+            # While the handshake runs, a target-to-be cannot be promoted yet; a SyncTarget can (see primary).
+            return SS.IN_TRANSIENT_STATE
+        return None
+
     def primary(self, force: bool = False) -> None:
+        """drbd_set_role(R_PRIMARY): allowed on UpToDate data, or on a SyncTarget while the peer is UpToDate
+        (its missing blocks are then read from the peer). `force` raises an Inconsistent/Outdated disk to UpToDate
+        only when that is what stood in the way; only then does it start a new data generation."""
         self._require_configured()
         if self.role == Role.Primary:
             return
-        if self.peer_role == Role.Primary and self.is_connected:
-            raise Refused(-1, "Multiple primaries not allowed by config")
-        if self.disk < DState.UpToDate and (not force or self.cstate == CState.SyncTarget):
-            raise Refused(-2, "Need access to UpToDate data")
-        forced_over_bad_data = force and self.disk < DState.UpToDate
-        if force or (not self.is_connected and self.md.uuids.bitmap == 0):
+        refusal = self._valid_state(Role.Primary, self.disk)
+        forced = False
+        if refusal == SS.NO_UP_TO_DATE_DISK and force and DState.Inconsistent <= self.disk < DState.UpToDate:
+            refusal = self._valid_state(Role.Primary, DState.UpToDate)
+            forced = refusal is None
+        if refusal is not None:
+            raise Refused.state(refusal)
+        if forced:
+            self.log("Forced to consider local data as UpToDate!")
+        if forced or (not self.is_connected and self.md.uuids.bitmap == 0):
             # Before the role bit is set, as drbd_set_role does: the bitmap UUID keeps bit 0 clear, which marks
             # this node as the younger primary (promoted after the link broke).
             self._new_data_generation()
+        self.discard_my_data = False  # drbd_set_role clears net_conf->discard_my_data on promotion
         self._set_role(Role.Primary)
-        if forced_over_bad_data:
+        if forced:
             self._set_disk(DState.UpToDate)
         self._save()
         if self.is_connected:
-            if forced_over_bad_data:
+            if forced:
                 self._start_handshake()
             else:
                 self._send_state()
@@ -252,31 +346,83 @@ class Node:
         self._require_configured()
         if self.role == Role.Secondary:
             return
+        refusal = self._valid_state(Role.Secondary, self.disk)
+        if refusal is not None:
+            self.log(f"State change failed: {STATE_ERRORS[refusal]}")  # print_st_err: the kernel log says so too
+            raise Refused.state(refusal)
         self._set_role(Role.Secondary)
         self._save()
         if self.is_connected:
             self._send_state()
 
     def outdate(self) -> None:
+        """drbd_adm_outdate: NS(disk, D_OUTDATED), judged by is_valid_state then is_valid_soft_transition."""
         self._require_configured()
-        if self.role == Role.Primary or self.is_connected:
-            raise Refused(-2, "Need access to UpToDate data" if self.role == Role.Primary else "Device is connected")
-        if self.disk >= DState.Outdated:
-            self._set_disk(DState.Outdated)
-            self._save()
+        if self.disk == DState.Outdated:
+            return
+        refusal = self._valid_state(self.role, DState.Outdated)
+        if refusal is None and self.disk < DState.Outdated:
+            refusal = SS.LOWER_THAN_OUTDATED
+        if refusal is not None:
+            raise Refused.state(refusal)
+        self._set_disk(DState.Outdated)
+        self._save()
+
+    def open(self) -> None:
+        """drbd_open: a process opens /dev/drbd0 (for writing). Only a Primary can be opened; while it is open,
+        the node cannot be demoted (SS_DEVICE_IN_USE)."""
+        self._require_configured()
+        if self.role != Role.Primary:
+            raise Refused(30, "Read-only file system (only a Primary can be opened for writing)", exit_code=30)
+        self.open_count += 1
+
+    def close(self) -> None:
+        """drbd_release: one holder lets go (the daemon also calls it for a holder that died)."""
+        if self.open_count > 0:
+            self.open_count -= 1
 
     def _require_configured(self) -> None:
         if not self.configured:
-            raise Refused(10, "Unknown resource", exit_code=10)
+            raise Refused(ERR_MINOR_INVALID, "Device minor not allocated", obj="0")
 
     # ---- data --------------------------------------------------------------------------------------------------
     def read(self, block: int, *, inspect: bool = False) -> bytes:
-        """Read a block. Like /dev/drbd0, only a Primary can be read; `inspect` reads the backing disk anyway."""
+        """Read a block from the local disk. Like /dev/drbd0, only a Primary can be read; `inspect` reads the
+        backing disk anyway. A block this disk does not have yet (SyncTarget) must be read with `submit_read`."""
         self._check_block(block)
-        if self.role != Role.Primary and not inspect:
+        if inspect:
+            return self.device.read(block)
+        if self.role != Role.Primary:
             raise Refused(124, "Wrong medium type (only a Primary can be read)", exit_code=5)
+        if not self._may_read_locally(block):
+            raise Refused(5, f"Input/output error: block {block} is not UpToDate here (submit_read)", exit_code=5)
         self.counters.dr += self.device.block_size
         return self.device.read(block)
+
+    def submit_read(self, block: int) -> int:
+        """Read a block as an application does; `read_done(seq, data)` reports it. A block that is out of sync on
+        this SyncTarget is read from the UpToDate peer, as drbd_request_prepare does when drbd_may_do_local_read
+        says no; `data` is None when no UpToDate copy can be reached (DRBD fails that read with EIO)."""
+        self._check_block(block)
+        if self.role != Role.Primary:
+            raise Refused(124, "Wrong medium type (only a Primary can be read)", exit_code=5)
+        seq = self._next_seq
+        self._next_seq += 1
+        if self._may_read_locally(block):
+            self.counters.dr += self.device.block_size
+            self.read_done(seq, self.device.read(block))
+        elif self.is_connected and self.peer_disk == DState.UpToDate:
+            self._remote_reads[seq] = block
+            self.outbox.append({"t": "read_req", "seq": seq, "block": block})
+        else:
+            self.read_done(seq, None)
+        return seq
+
+    def _may_read_locally(self, block: int) -> bool:
+        """drbd_may_do_local_read: an UpToDate disk, or an Inconsistent one where this block's bit is clear."""
+        if self.disk == DState.UpToDate:
+            return True
+        return self.disk == DState.Inconsistent and block not in self.md.bitmap
 
     def write(self, block: int, data: bytes) -> int:
         """Write locally and replicate (protocol C). Returns the sequence number `write_done` will report."""
@@ -290,7 +436,12 @@ class Node:
         self.counters.dw += len(data)
         seq = self._next_seq
         self._next_seq += 1
-        if self.cstate in (CState.Connected, CState.SyncSource) and self.peer_disk >= DState.Inconsistent:
+        mirrored = (CState.Connected, CState.SyncSource, CState.SyncTarget)
+        if self.cstate in mirrored and self.peer_disk >= DState.Inconsistent:
+            if self.cstate == CState.SyncTarget:
+                # A whole block written on both sides is in sync once acknowledged; resync data for it that
+                # arrives later is older and must not overwrite it (see _on_rs_data).
+                self.md.bitmap.discard(block)
             self._pending[seq] = block
             self.outbox.append({"t": "data", "seq": seq, "block": block, "data": data})
             self.counters.ns += len(data)
@@ -303,7 +454,7 @@ class Node:
         if not 0 <= block < self.device.blocks:
             raise ValueError(f"block {block} out of range 0..{self.device.blocks - 1}")
         if not self.configured or self.disk == DState.Diskless:
-            raise Refused(10, "Unknown resource", exit_code=10)
+            raise Refused(ERR_MINOR_INVALID, "Device minor not allocated", obj="0")
 
     def _activate_extent(self, extent: int) -> None:
         al = self.md.activity_log
@@ -342,6 +493,7 @@ class Node:
         self.outbox.append(self._params())
 
     def _params(self) -> Message:
+        p = self.config.policies
         return {
             "t": "params",
             "uuids": self.md.uuids.as_list(),
@@ -351,6 +503,7 @@ class Node:
             "crashed_primary": self.crashed_primary,
             "discard_my_data": self.discard_my_data,
             "blocks": self.device.blocks,
+            "after_sb": [p.after_sb_0pri, p.after_sb_1pri, p.after_sb_2pri],
         }
 
     def link_down(self) -> None:
@@ -369,6 +522,9 @@ class Node:
             self._mark_out_of_sync(block)
             self.write_done(seq)
         self._pending.clear()
+        for seq in sorted(self._remote_reads):
+            self.read_done(seq, None)
+        self._remote_reads.clear()
         self._resync_queue.clear()
         self.outbox.clear()
         if self.role == Role.Primary and self.md.uuids.bitmap == 0 and self.peer_disk != DState.DUnknown:
@@ -383,6 +539,7 @@ class Node:
         if disk != self.peer_disk:
             self.log(f"pdsk( {self.peer_disk.name} -> {disk.name} )")
             self.peer_disk = disk
+            self._both_up_to_date()
 
     def _send_state(self) -> None:
         self.outbox.append({"t": "state", "role": self.role.name, "disk": self.disk.name})
@@ -394,9 +551,32 @@ class Node:
         handler = getattr(self, f"_on_{msg['t']}")
         handler(msg)
 
+    def _incompatible(self, msg: Message) -> str | None:
+        """receive_protocol (drbd_receiver.c): both nodes must agree on the after-sb policies (the peer's
+        discard-remote is my discard-local) and only one may be told to discard its data."""
+        swap = {"discard-local": "discard-remote", "discard-remote": "discard-local"}
+        p = self.config.policies
+        for name, mine, theirs in zip(
+            ("after-sb-0pri", "after-sb-1pri", "after-sb-2pri"),
+            (p.after_sb_0pri, p.after_sb_1pri, p.after_sb_2pri),
+            msg.get("after_sb", [p.after_sb_0pri, p.after_sb_1pri, p.after_sb_2pri]),
+            strict=True,
+        ):
+            if swap.get(theirs, theirs) != mine:
+                return name
+        if self.discard_my_data and msg["discard_my_data"]:
+            return "discard-my-data"
+        return None
+
     def _on_params(self, msg: Message) -> None:
         if self.cstate != CState.WFReportParams:
             self._start_handshake()  # the peer renegotiates (e.g. after primary --force)
+        incompatible = self._incompatible(msg)
+        if incompatible:
+            self.log_conn(f"incompatible {incompatible} settings")
+            self.outbox.clear()
+            self.disconnect()
+            return
         self._peer_params = msg
         me = HandshakeSide(
             self.md.uuids,
@@ -405,6 +585,7 @@ class Node:
             len(self.md.bitmap),
             crashed_primary=self.crashed_primary,
             discard_my_data=self.discard_my_data,
+            held_open=self.open_count > 0,
         )
         peer = HandshakeSide(
             Uuids.from_list(msg["uuids"]),
@@ -425,7 +606,6 @@ class Node:
             self.disconnect()
             return
         self.discard_my_data = False
-        self.crashed_primary = False
         self.md.uuids = self_correction(self.md.uuids, verdict.rule)
         self._set_peer(peer.role, peer.disk)
         if verdict.give_up_primary:
@@ -445,6 +625,15 @@ class Node:
             return
         self._set_cstate(verdict.conn)
         self.outbox.append({"t": "bitmap", "bits": sorted(self.md.bitmap)})
+
+    def _on_read_req(self, msg: Message) -> None:
+        data = self.device.read(int(msg["block"])) if self.disk == DState.UpToDate else None
+        self.outbox.append({"t": "read_reply", "seq": msg["seq"], "data": data})
+
+    def _on_read_reply(self, msg: Message) -> None:
+        if self._remote_reads.pop(int(msg["seq"]), None) is not None:
+            data = msg["data"]
+            self.read_done(int(msg["seq"]), None if data is None else bytes(data))
 
     def _on_ping(self, msg: Message) -> None:
         self.outbox.append({"t": "ping_ack"})
@@ -508,9 +697,10 @@ class Node:
         if self.cstate != CState.SyncTarget:
             return
         block = int(msg["block"])
-        self.device.write(block, msg["data"])
-        self.counters.nr += self.device.block_size
-        self.counters.dw += self.device.block_size
+        if block in self.md.bitmap:  # else a newer application write (made as Primary) already covers it
+            self.device.write(block, msg["data"])
+            self.counters.nr += self.device.block_size
+            self.counters.dw += self.device.block_size
         self._progress(block)
         self.outbox.append({"t": "rs_ack", "block": block})
 

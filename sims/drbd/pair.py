@@ -5,7 +5,8 @@ Contract: `Pair` owns nodes `a` and `b` (a holds the tiebreak) built on `MemoryD
 `settle()` delivers (and pumps resync) until nothing moves. `cut()` breaks the link, dropping what was in flight;
 `heal()` brings it up when both sides want it; a side that hangs up (split brain, disconnect) still gets its last
 words delivered, as TCP would. `crash(name)` throws a node away and boots a new core from the same disk and meta
-data (what a power cut leaves). Completed writes are recorded in `acked[name]` as seq numbers.
+data (what a power cut leaves). Completed writes are recorded in `acked[name]` as seq numbers, completed reads in
+`reads[name]` (seq -> data, None for a read that failed).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Pair:
         self.stores = {n: MemoryMetaStore() for n in ("a", "b")}
         self.logs: dict[str, list[str]] = {"a": [], "b": []}
         self.acked: dict[str, set[int]] = {"a": set(), "b": set()}
+        self.reads: dict[str, dict[int, bytes | None]] = {"a": {}, "b": {}}
         self.nodes: dict[str, Node] = {}
         self.linked = False
         self.wire: dict[str, list[dict[str, object]]] = {"a": [], "b": []}
@@ -43,6 +45,7 @@ class Pair:
             rng=random.Random(self.rng.getrandbits(32)),
         )
         node.write_done = self.acked[name].add
+        node.read_done = self.reads[name].__setitem__
         self.nodes[name] = node
         return node
 

@@ -2,7 +2,10 @@
 
 Contract: `Role`, `CState` and `DState` are IntEnums whose `.name` is DRBD's spelling; `DState` is ordered as
 DRBD orders disk states (Diskless < Inconsistent < Outdated < DUnknown < Consistent < UpToDate), so comparisons
-such as `disk > DState.Inconsistent` read like DRBD's own code.
+such as `disk > DState.Inconsistent` read like DRBD's own code. `SS` holds the refusals of a state change
+(`enum drbd_state_rv` of linux/drbd.h) and `STATE_ERRORS` their words (drbd_strings.c); `drbdsetup_exit(code)` is
+the exit code drbdsetup's `print_config_error` gives a refusal (state-change refusals 11, except -2 -> 17,
+-16 -> 5, -4 -> 16; `drbd_ret_code` failures above ERR_CODE_BASE -> 10).
 """
 
 from __future__ import annotations
@@ -54,3 +57,39 @@ CONNECTED_OR_SYNCING = (
     CState.SyncSource,
     CState.SyncTarget,
 )
+
+
+class SS(IntEnum):
+    """Why DRBD refuses a state change (the negative `enum drbd_state_rv` values of linux/drbd.h)."""
+
+    TWO_PRIMARIES = -1
+    NO_UP_TO_DATE_DISK = -2
+    NO_LOCAL_DISK = -4
+    CONNECTED_OUTDATES = -6
+    IS_DISKLESS = -11
+    DEVICE_IN_USE = -12
+    LOWER_THAN_OUTDATED = -16
+    IN_TRANSIENT_STATE = -18
+
+
+STATE_ERRORS = {
+    SS.TWO_PRIMARIES: "Multiple primaries not allowed by config",
+    SS.NO_UP_TO_DATE_DISK: "Need access to UpToDate data",
+    SS.NO_LOCAL_DISK: "Can not resync without local disk",
+    SS.CONNECTED_OUTDATES: "Refusing to be Outdated while Connected",
+    SS.IS_DISKLESS: "Device is diskless, the requested operation requires a disk",
+    SS.DEVICE_IN_USE: "Device is held open by someone",
+    SS.LOWER_THAN_OUTDATED: "Disk state is lower than outdated",
+    SS.IN_TRANSIENT_STATE: "In transient state, retry after next state change",
+}
+
+ERR_CODE_BASE = 100  # drbd_ret_code values above this are "Failure: (N) ..." (exit 10)
+ERR_DISCARD_IMPOSSIBLE = 123
+ERR_MINOR_INVALID = 127
+
+
+def drbdsetup_exit(code: int) -> int:
+    """The exit code drbdsetup 8.4 gives a refusal with this code (print_config_error in drbdsetup.c)."""
+    if code > ERR_CODE_BASE:
+        return 10
+    return {SS.NO_UP_TO_DATE_DISK: 17, SS.LOWER_THAN_OUTDATED: 5, SS.NO_LOCAL_DISK: 16}.get(code, 11)

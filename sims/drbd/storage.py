@@ -4,8 +4,8 @@ Contract:
 - `BlockDevice`: `blocks` blocks of `block_size` bytes, `read(n)` / `write(n, data)`; `FileDevice` is a fixed-size
   backing file (created zero-filled), `MemoryDevice` its in-process twin for tests.
 - `Metadata`: what DRBD keeps in its meta-data area (generation identifiers, dirty-block bitmap, the flags
-  consistent / outdated / primary, the activity log's hot extents), as plain data with a JSON form (UUIDs in
-  hex as DRBD prints them, the bitmap as a hex string of one bit per block).
+  consistent / outdated / primary / crashed_primary, the activity log's hot extents), as plain data with a JSON
+  form (UUIDs in hex as DRBD prints them, the bitmap as a hex string of one bit per block).
 - `MetaStore`: `load() -> Metadata | None` and `save(md)`. `JsonMetaStore` writes atomically (temporary file,
   fsync, rename), so a crash leaves either the old or the new meta data, never a torn one.
 """
@@ -79,6 +79,7 @@ class Metadata:
     outdated: bool = False
     primary: bool = False  # DRBD's MDF_PRIMARY_IND: still set after a crash, so the next attach knows
     activity_log: list[int] = field(default_factory=list)
+    crashed_primary: bool = False  # DRBD's MDF_CRASHED_PRIMARY: cleared only once both disks are UpToDate
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -88,6 +89,7 @@ class Metadata:
             "outdated": self.outdated,
             "primary": self.primary,
             "activity_log": list(self.activity_log),
+            "crashed_primary": self.crashed_primary,
         }
 
     @classmethod
@@ -103,6 +105,7 @@ class Metadata:
             outdated=bool(raw.get("outdated", False)),
             primary=bool(raw.get("primary", False)),
             activity_log=[int(e) for e in al],
+            crashed_primary=bool(raw.get("crashed_primary", False)),
         )
 
     def copy(self) -> Metadata:

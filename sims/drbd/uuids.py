@@ -61,11 +61,15 @@ def uuid_compare(
     crashed_self: bool = False,
     crashed_peer: bool = False,
     tiebreak_self: bool = False,
+    primary_self: bool = False,
+    primary_peer: bool = False,
 ) -> tuple[int, int]:
     """DRBD's drbd_uuid_compare: `(hg, rule)` for `me` against `peer`, rules tested in DRBD's order.
 
-    `crashed_self` / `crashed_peer` are the "crashed primary" flags (rule 40); `tiebreak_self` says this side holds
-    DRBD's RESOLVE_CONFLICTS bit (the holder becomes sync target when both crashed as primary).
+    `crashed_self` / `crashed_peer` are the "crashed primary" flags (rules 40/41); `tiebreak_self` says this side
+    holds DRBD's RESOLVE_CONFLICTS bit (the holder becomes sync target when both crashed as primary);
+    `primary_self` / `primary_peer` are the roles now (rule 41, in 8.4 since 8.4.7: equal current UUIDs, a crash
+    flag, and a Primary present: the Primary is the source; both Primary is -100).
     """
     s_cur, p_cur = masked(me.current), masked(peer.current)
 
@@ -87,6 +91,11 @@ def uuid_compare(
         crashed = (1 if crashed_self else 0) + (2 if crashed_peer else 0)
         if crashed == 0:
             return 0, 40
+        if primary_self or primary_peer:
+            # I/O may have been frozen, so no UUID bump happened: whoever is Primary now has the data.
+            if primary_self and primary_peer:
+                return HG_SPLIT_BRAIN_MANUAL, 41
+            return (1 if primary_self else -1), 41
         if crashed == 1:
             return 1, 40
         if crashed == 2:

@@ -1,8 +1,9 @@
 #!/bin/sh
-# Writes the node's configuration from the lab's addresses (LAN_NET, REPL_NET, VIP) and timers.
+# Writes the node's configuration from the lab's addresses (VIP, ALPHA_REPL_IP, BETA_REPL_IP: compose.yaml's
+# x-addresses, the one place they are written) and timers.
 set -e
-peer=alpha; [ "$(hostname)" = alpha ] && peer=beta
-ip_of() { [ "$1" = alpha ] && echo 11 || echo 12; }
+: "${VIP:?}" "${ALPHA_REPL_IP:?}" "${BETA_REPL_IP:?}"
+peer_repl_ip=$ALPHA_REPL_IP; [ "$(hostname)" = alpha ] && peer_repl_ip=$BETA_REPL_IP
 mkdir -p /etc/drbd.d /etc/ha.d
 echo "$VIP" > /etc/opslab-vip
 cat > /etc/drbd.d/r0.res <<RES
@@ -10,11 +11,11 @@ resource r0 {
   protocol C;
   net  { after-sb-0pri discard-zero-changes; after-sb-1pri discard-secondary; after-sb-2pri disconnect;
          ping-int 1; ping-timeout 5; timeout 20; }
-  disk { resync-rate ${RESYNC_RATE:-4M}; al-extents 8; }
+  disk { resync-rate ${RESYNC_RATE:-4M}; al-extents 67; }
   sim  { size ${VOLUME_SIZE:-4M}; block-size 4096; }
-  on alpha { disk /var/lib/drbd/r0.img; address ${REPL_NET}.11:7789;
+  on alpha { disk /var/lib/drbd/r0.img; address ${ALPHA_REPL_IP}:7789;
              sim { control /run/drbd-sim/r0.sock; log /var/log/drbd-r0.log; } }
-  on beta  { disk /var/lib/drbd/r0.img; address ${REPL_NET}.12:7789;
+  on beta  { disk /var/lib/drbd/r0.img; address ${BETA_REPL_IP}:7789;
              sim { control /run/drbd-sim/r0.sock; log /var/log/drbd-r0.log; } }
 }
 RES
@@ -27,7 +28,7 @@ warntime ${HB_WARNTIME:-1}
 deadtime ${HB_DEADTIME:-2}
 initdead ${HB_INITDEAD:-4}
 udpport 694
-ucast eth1 ${REPL_NET}.$(ip_of "$peer")
+ucast eth1 ${peer_repl_ip}
 auto_failback off
 node alpha
 node beta

@@ -6,6 +6,7 @@
 #   - /var/lib/drbd/.unplug-replication-link (left by the lab's fault) = the replication cable is not plugged
 #     in: everything on eth1 is dropped (nftables) until the fault heals;
 #   - the node's init: /etc/drbd.d/r0.res, ha.cf, haresources and authkeys written from the lab's addresses,
+#     the block digests of the disk as it boots (/var/lib/drbd/.boot-digests.json, for the judges),
 #     `drbdadm up r0`, and heartbeat started when /var/lib/drbd/.heartbeat-enabled exists (the lab's setup
 #     creates it once the volume had its first sync: `update-rc.d heartbeat enable`, kept on the disk).
 # The container's output is the node's logs (heartbeat, drbd), so they land in the lab's report.
@@ -36,6 +37,9 @@ fi
 /opt/opslab/node/configure.sh
 mkdir -p /run/heartbeat /run/drbd-sim /var/lib/drbd
 touch /var/log/ha-log /var/log/drbd-r0.log
+# what the disk holds as the node boots, before DRBD touches it: the judges compare it with the disk after its
+# resync (scenarios/drbd/checks.py, ResyncMovedOnlyChangedBlocks)
+python3 /opt/opslab/node/digests.py > /var/lib/drbd/.boot-digests.json || rm -f /var/lib/drbd/.boot-digests.json
 drbdadm up r0
 if [ -f /var/lib/drbd/.heartbeat-enabled ]; then
   /opt/opslab/node/heartbeat.sh start

@@ -4,6 +4,10 @@
 it (protocol C: both disks, or the bitmap when the peer is away); `GET /records/<n>` answers its body or 404.
 A record is a 64-byte slot, 64 to a 4 KiB block (record n in block 1 + n // 64), so a few seconds of writes dirty
 a handful of blocks. The service holds nothing in memory: a node that takes over reads what the disk has.
+Like a service on /dev/drbd0 it holds the device open while it runs (`Volume.open()` at start; the hold ends with
+the process), so the node cannot be demoted under it: `drbdadm secondary r0` fails with "(-12) Device is held open
+by someone" until the service is stopped, which is why heartbeat stops it before drbddisk. It refuses to start on
+a node that is not Primary.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from sims.drbd.client import Volume, VolumeError
+from sims.drbd.client import DaemonUnavailable, Volume, VolumeError
 
 SLOT = 64
 PER_BLOCK = 4096 // SLOT
@@ -55,7 +59,8 @@ class Handler(BaseHTTPRequestHandler):
                 buf[off : off + SLOT] = data.ljust(SLOT, b"\0")
                 VOLUME.write_block(block, bytes(buf))
         except VolumeError as e:
-            VOLUME.close()
+            if isinstance(e, DaemonUnavailable):
+                VOLUME.close()  # the daemon is gone, and the hold with it; only a refusal keeps the connection
             return self._answer(503, f"volume refused: {e}")
         self._answer(200, f"stored {n} on {HOST}")
 
@@ -68,7 +73,8 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 raw = VOLUME.read_block(block)[off : off + SLOT].rstrip(b"\0")
         except VolumeError as e:
-            VOLUME.close()
+            if isinstance(e, DaemonUnavailable):
+                VOLUME.close()
             return self._answer(503, f"volume refused: {e}")
         self._answer(200 if raw else 404, raw.decode(errors="replace"))
 
@@ -90,6 +96,12 @@ def main() -> None:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--ready", help="a file created once the service listens")
     a = p.parse_args()
+    try:
+        VOLUME.open()
+    except VolumeError as e:
+        raise SystemExit(
+            f"recordd: cannot hold the volume open: {e}\nHint: start it after drbddisk made r0 Primary"
+        ) from None
     server = Server((a.listen, a.port), Handler)
     if a.ready:
         open(a.ready, "w").close()

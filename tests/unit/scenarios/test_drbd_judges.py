@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -170,17 +171,41 @@ def began(bits: int) -> tuple[int, str]:
     return 0, f"[  0.58] block drbd0: Began resync as SyncTarget (will sync {bits * 4} KB [{bits} bits set]).\n"
 
 
+def digests(blocks: dict[int, str] | None, n: int = 8) -> tuple[int, str]:
+    """digests.py's answer: a disk of n blocks, `blocks` giving the non-zero ones (None: no file, a blank disk)."""
+    zero = hashlib.sha1(bytes(4096)).hexdigest()[:16]
+    listed = None if blocks is None else [blocks.get(b, zero) for b in range(n)]
+    return 0, json.dumps({"t": 1.0, "block_size": 4096, "blocks": n, "digests": listed})
+
+
 def test_resync_moved_only_changed_blocks(lab, run: ScenarioRun) -> None:
+    """Judged from the disks (digests as the node booted and now, its peer's now) and DRBD's log."""
     run.ops["RecordWriter"] = write_ops(200)  # records 1..200 at t = 100.1 .. 120.0
-    since, until = 100.0, 110.0  # records 1..100: blocks 1 and 2
-    lab.transports["beta"].replies["status --json"] = status(moved=3)
-    lab.transports["beta"].replies["drbd-r0.log"] = began(2)
+    since, until = 100.0, 110.0  # records 1..100: blocks 1 and 2; records 101..200 (after): blocks 2..4
+    beta, alpha = lab.transports["beta"].replies, lab.transports["alpha"].replies
+    beta["status --json"] = status(moved=3)
+    beta["drbd-r0.log"] = began(2)
+    beta[".boot-digests.json"] = digests({1: "old1"})
+    beta["digests.py"] = digests({1: "new1", 2: "new2", 3: "new3"})
+    alpha["digests.py"] = digests({1: "new1", 2: "new2", 3: "new3"})
     r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
-    assert r.verdict == Verdict.PASS and (r.evidence["bits"], r.evidence["moved"], r.evidence["changed"]) == (2, 3, 2)
-    lab.transports["beta"].replies["drbd-r0.log"] = began(1024)  # a full sync
+    assert r.verdict == Verdict.PASS, r.detail
+    assert (r.evidence["bits"], r.evidence["moved"], r.evidence["changed"]) == (2, 3, 2)
+    beta["drbd-r0.log"] = began(1024)  # a full sync
     r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
     assert r.verdict == Verdict.FAIL and "1024 blocks" in r.detail
-    lab.transports["beta"].replies["status --json"] = (10, "cannot reach the drbd daemon")
+    beta["drbd-r0.log"] = began(2)
+    alpha["digests.py"] = digests({1: "new1", 2: "new2", 3: "new3", 6: "alpha6"})
+    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "differs from alpha's after the resync in blocks 6" in r.detail
+    beta["digests.py"] = alpha["digests.py"]  # both have block 6, which the client never wrote
+    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
+    assert r.verdict == Verdict.FAIL and "blocks 6 changed on beta though the client never wrote them" in r.detail
+    beta[".boot-digests.json"] = digests(None)  # booted with a blank disk: block 6 still was not the client's
+    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run).verdict == Verdict.FAIL
+    beta[".boot-digests.json"] = (1, "cat: no such file")
+    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run).verdict == Verdict.UNKNOWN
+    beta["status --json"] = (10, "cannot reach the drbd daemon")
     assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run).verdict == Verdict.UNKNOWN
 
 

@@ -54,14 +54,17 @@ def test_resync_moves_exactly_the_dirty_blocks(tmp_path: Path) -> None:
         assert c.drbdadm("alpha", "cstate", "r0").stdout == "Connected\n"
         assert c.drbdadm("alpha", "dstate", "r0").stdout == "UpToDate/UpToDate\n"
         second = c.drbdadm("beta", "primary", "r0")
-        assert second.returncode == 17
+        assert second.returncode == 11
         assert second.stderr.splitlines()[:2] == [
             "0: State change failed: (-1) Multiple primaries not allowed by config",
-            "Command 'drbdsetup-84 primary 0' terminated with exit code 17",
+            "Command 'drbdsetup-84 primary 0' terminated with exit code 11",
         ]
+        assert c.drbdadm("alpha", "status", "r0").stdout.startswith(
+            "r0 role:Primary\n  disk:UpToDate\n  peer role:Secondary\n    replication:Established peer-disk:UpToDate\n"
+        )
         assert (
             " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----"
-            in c.drbdadm("alpha", "status", "r0").stdout
+            in c.drbdadm("alpha", "proc-drbd", "r0").stdout
         )
 
 
@@ -99,8 +102,8 @@ def test_interrupted_resync_leaves_target_inconsistent(tmp_path: Path) -> None:
         wait_until(lambda: both(c, "Connected", "Inconsistent"), "both nodes Connected and Inconsistent")
         assert c.drbdadm("alpha", "primary", "--force", "r0").returncode == 0
         wait_until(lambda: 0 < c.status("beta")["resync"]["done"], "the full sync to make progress")
-        progress = c.drbdadm("beta", "status", "r0").stdout
-        assert "sync'ed:" in progress
+        progress = c.drbdadm("beta", "proc-drbd", "r0").stdout
+        assert "sync'ed:" in progress and " want: 128 K/sec" in progress
         c.kill("alpha")
         wait_until(lambda: c.status("beta")["cstate"] == "WFConnection", "beta to lose its sync source")
         status = c.status("beta")
@@ -136,8 +139,11 @@ def test_drbdadm_up_starts_the_daemon_and_down_stops_the_resource(tmp_path: Path
             except VolumeError as e:
                 assert e.exit_code != 0 and "not Primary" in str(e)
         assert c.drbdadm("alpha", "down", "r0").returncode == 0
-        assert " 0: cs:Unconfigured" in c.drbdadm("alpha", "status", "r0").stdout
-        assert c.drbdadm("alpha", "role", "r0").stdout == "Unconfigured\n"
+        assert " 0: cs:Unconfigured" in c.drbdadm("alpha", "proc-drbd", "r0").stdout
+        assert c.drbdadm("alpha", "status", "r0").stderr.startswith("r0: No such resource\n")
+        gone = c.drbdadm("alpha", "role", "r0")
+        assert gone.returncode == 10 and gone.stdout == ""
+        assert gone.stderr.startswith("0: Failure: (127) Device minor not allocated\n")
     finally:
         with Volume(tmp_path / "alpha.sock") as alpha:
             try:
@@ -167,4 +173,72 @@ def test_silent_peer_is_dropped_and_writes_go_on(tmp_path: Path) -> None:
         finally:
             os.kill(beta.pid, signal.SIGCONT)
         wait_until(lambda: both(c, "Connected"), "beta to come back and resync")
+        assert c.image("alpha") == c.image("beta")
+
+
+def test_held_open_primary_refuses_to_demote_and_to_discard_its_data(tmp_path: Path) -> None:
+    """is_valid_state's SS_DEVICE_IN_USE through drbdadm (exit 11), released when the holder goes away as at a
+    process's exit; check_net_options' ERR_DISCARD_IMPOSSIBLE for `connect --discard-my-data` on a Primary (10)."""
+    from sims.drbd.client import VolumeError
+
+    with two_daemons(tmp_path, size="64K") as c:
+        make_alpha_primary(c)
+        holder = c.volume("alpha")
+        holder.open()
+        refused = c.drbdadm("alpha", "secondary", "r0")
+        assert refused.returncode == 11
+        assert refused.stderr.splitlines()[:2] == [
+            "0: State change failed: (-12) Device is held open by someone",
+            "Command 'drbdsetup-84 secondary 0' terminated with exit code 11",
+        ]
+        down = c.drbdadm("alpha", "down", "r0")
+        assert down.returncode == 11
+        assert down.stderr.splitlines()[:3] == [
+            "r0: State change failed: (-12) Device is held open by someone",
+            "additional info from kernel:",
+            "failed to demote",
+        ]
+        with c.volume("beta") as beta:
+            try:
+                beta.open()
+                raise AssertionError("a Secondary was opened")
+            except VolumeError as e:
+                assert e.exit_code == 30
+        assert c.drbdadm("alpha", "disconnect", "r0").returncode == 0
+        discard = c.drbdadm("alpha", "connect", "--discard-my-data", "r0")
+        assert discard.returncode == 10
+        assert discard.stderr.splitlines()[0] == "r0: Failure: (123) --discard-my-data not allowed when primary."
+        assert discard.stderr.splitlines()[-1].startswith("Hint: ")
+        holder.close()  # the holder's process ends
+        wait_until(lambda: c.drbdadm("alpha", "secondary", "r0").returncode == 0, "the hold to be released")
+        assert c.drbdadm("alpha", "role", "r0").stdout == "Secondary/Unknown\n"
+
+
+def test_promoted_sync_target_reads_what_it_lacks_from_its_peer(tmp_path: Path) -> None:
+    """is_valid_state lets a SyncTarget become Primary while its peer is UpToDate; drbd_may_do_local_read sends
+    its reads of blocks not yet resynced to the peer (here through the daemon and the client's read_block)."""
+    from sims.drbd.storage import JsonMetaStore, Metadata
+    from sims.drbd.uuids import Uuids
+
+    for node in ("alpha", "beta"):  # two disks that were in sync: same data generation, nothing out of sync
+        JsonMetaStore(tmp_path / f"{node}.img.md.json").save(Metadata(Uuids(0xA000, 0, (0, 0)), consistent=True))
+    with two_daemons(tmp_path, size="64K", disk="resync-rate 4K;") as c:
+        wait_until(lambda: both(c, "Connected"), "both UpToDate without a resync")
+        assert c.drbdadm("beta", "disconnect", "r0").returncode == 0
+        assert c.drbdadm("alpha", "primary", "r0").returncode == 0
+        with c.volume("alpha") as alpha:
+            for n in range(6):
+                alpha.write_block(n, block(50 + n))
+        assert c.drbdadm("alpha", "secondary", "r0").returncode == 0
+        assert c.drbdadm("beta", "connect", "r0").returncode == 0
+        wait_until(lambda: c.status("beta")["cstate"] == "SyncTarget", "beta to start its resync")
+        promoted = c.drbdadm("beta", "primary", "r0")
+        assert promoted.returncode == 0, promoted.stderr
+        with c.volume("beta") as beta:
+            status = c.status("beta")
+            assert status["role"] == "Primary" and status["disk"] == "Inconsistent"
+            assert status["out_of_sync_blocks"] > 1
+            assert beta.read_block(5) == block(55)  # not resynced yet (1 block/s, lowest first): from alpha
+            assert beta.read_block(5, inspect=True) != block(55)
+        wait_until(lambda: both(c, "Connected"), "the resync to finish", timeout=30)
         assert c.image("alpha") == c.image("beta")

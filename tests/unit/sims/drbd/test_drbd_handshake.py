@@ -157,6 +157,29 @@ def test_call_pri_lost_after_sb_makes_the_losing_primary_give_up() -> None:
     assert verdict.conn == CState.WFBitMapT and verdict.give_up_primary
 
 
+def test_call_pri_lost_after_sb_with_the_device_held_open_runs_the_handler() -> None:
+    """drbd_asb_recover_1p (ASB_CALL_HELPER): the demotion fails (is_valid_state: SS_DEVICE_IN_USE), so the
+    pri-lost-after-sb handler runs and the split brain stays unresolved: the connection is dropped."""
+    policies = AfterSbPolicies(after_sb_0pri="discard-least-changes", after_sb_1pri="call-pri-lost-after-sb")
+    me = HandshakeSide(SPLIT_ME, Role.Primary, DState.UpToDate, 1, held_open=True)
+    verdict = sync_handshake(me, hs(SPLIT_PEER, changed=4), policies, tiebreak_self=False)
+    assert verdict.conn == CState.StandAlone and not verdict.give_up_primary
+    assert "State change failed: Device is held open by someone" in verdict.log
+    assert "helper command: /sbin/drbdadm pri-lost-after-sb minor-0" in verdict.log
+    assert "Successfully gave up primary role." not in verdict.log
+    assert not any("automatically solved" in line for line in verdict.log)
+    assert verdict.log[-2] == "Split-Brain detected but unresolved, dropping connection!"
+
+
+def test_rule_41_two_primaries_cannot_be_resolved() -> None:
+    """drbd_uuid_compare rule 41: equal current UUIDs, a crash flag, and both Primary: -100, "Can not resolve"."""
+    me = HandshakeSide(Uuids(A | 1, 0, (C, 0)), Role.Primary, DState.UpToDate, 0, crashed_primary=True)
+    peer = HandshakeSide(Uuids(A | 1, 0, (C, 0)), Role.Primary, DState.UpToDate, 0)
+    verdict = sync_handshake(me, peer, AfterSbPolicies(), tiebreak_self=False)
+    assert (verdict.hg, verdict.rule, verdict.conn) == (-100, 41, CState.StandAlone)
+    assert "Equivalent unrotated UUIDs, but both are primary. Can not resolve this." in verdict.log
+
+
 def test_unrelated_data_aborts() -> None:
     verdict = sync_handshake(
         hs(Uuids(A, 0, (0x10, 0x20))), hs(Uuids(B, 0, (0x30, 0x50))), AfterSbPolicies(), tiebreak_self=False

@@ -1,9 +1,12 @@
-"""Two in-process node cores driven through random writes, link cuts, promotions, crashes and reconnects.
+"""Two in-process node cores driven through random writes, link cuts, promotions, crashes and reconnects, and a
+service that opens and closes the device.
 
 Invariants (DRBD's promises): a write acknowledged while connected is on the peer's disk when it is acknowledged
 (protocol C); once both are Connected and UpToDate the disks are byte-identical; a promotion without --force only
-ever succeeds on UpToDate data; if both sides wrote while apart, the reconnect detects split brain (or refuses
-unrelated data).
+ever succeeds on UpToDate data, or on a SyncTarget whose peer is UpToDate (drbd_set_role / is_valid_state); an open
+device is never demoted (SS_DEVICE_IN_USE) and only a Primary is ever open; a crash as Primary is remembered in the
+meta data (MDF_CRASHED_PRIMARY) until both disks are UpToDate; if both sides wrote while apart, the reconnect detects
+split brain (or refuses unrelated data); reads on a Primary return the data of an UpToDate copy.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class TwoNodes(RuleBasedStateMachine):
 
     def _acknowledged(self, name: str, node: Node, seq: int) -> None:
         block, data = self.inflight.pop((name, seq))
-        if node.cstate in (CState.Connected, CState.SyncSource):
+        if node.cstate in (CState.Connected, CState.SyncSource, CState.SyncTarget):
             # Acknowledged by the peer: protocol C says its disk has the block now.
             assert self.pair.devices["b" if name == "a" else "a"].read(block) == data
         else:
@@ -69,7 +72,7 @@ class TwoNodes(RuleBasedStateMachine):
             except Refused:
                 return
             raise AssertionError("a Secondary accepted a write")
-        replicated = node.cstate in (CState.Connected, CState.SyncSource)
+        replicated = node.cstate in (CState.Connected, CState.SyncSource, CState.SyncTarget)
         data = self._next_data()
         self.inflight[(name, node.next_seq)] = (block, data)
         node.write(block, data)
@@ -137,26 +140,80 @@ class TwoNodes(RuleBasedStateMachine):
     @rule(name=NAMES, force=st.booleans())
     def promote(self, name: str, force: bool) -> None:
         node = self.pair.nodes[name]
-        disk_before = node.disk
+        disk_before, target_of_up_to_date = (
+            node.disk,
+            (node.cstate, node.peer_disk)
+            == (
+                CState.SyncTarget,
+                DState.UpToDate,
+            ),
+        )
         try:
             node.primary(force=force)
         except Refused:
             event(f"promotion refused ({node.disk.name})")
             return
         event(f"promoted from {disk_before.name}, force={force}")
-        assert force or disk_before == DState.UpToDate, "promoted onto data that is not UpToDate without --force"
+        assert force or disk_before == DState.UpToDate or target_of_up_to_date, (
+            "promoted onto data that is not UpToDate without --force"
+        )
         self._settle()
 
     @rule(name=NAMES)
     def demote(self, name: str) -> None:
-        self.pair.nodes[name].secondary()
+        node = self.pair.nodes[name]
+        try:
+            node.secondary()
+        except Refused as e:
+            event("demotion refused: held open")
+            assert e.code == -12 and node.open_count > 0 and node.role == Role.Primary
+            return
         self._settle()
 
     @rule(name=NAMES)
+    def open_device(self, name: str) -> None:
+        node = self.pair.nodes[name]
+        try:
+            node.open()
+        except Refused:
+            assert node.role != Role.Primary, "a Primary refused to be opened"
+            return
+        event("device opened")
+
+    @rule(name=NAMES)
+    def close_device(self, name: str) -> None:
+        self.pair.nodes[name].close()
+
+    @rule(name=NAMES, block=BLOCK)
+    def read(self, name: str, block: int) -> None:
+        node = self.pair.nodes[name]
+        if node.role != Role.Primary:
+            return
+        seq = node.submit_read(block)
+        source = None
+        if node.disk == DState.UpToDate or (node.disk == DState.Inconsistent and block not in node.md.bitmap):
+            source = self.pair.devices[name]
+        elif node.is_connected and node.peer_disk == DState.UpToDate:
+            event("read from the peer")
+            source = self.pair.devices["b" if name == "a" else "a"]
+        expected = None if source is None else source.read(block)
+        self._settle()
+        if seq in self.pair.reads[name]:
+            got = self.pair.reads[name][seq]
+            assert got is None or got == expected, "a read returned data no UpToDate copy had"
+            assert got is not None or source is None or not self.pair.linked
+
+    @rule(name=NAMES)
     def crash(self, name: str) -> None:
+        node = self.pair.nodes[name]
+        was_primary = node.role == Role.Primary
         self.inflight = {k: v for k, v in self.inflight.items() if k[0] != name}
         self.pair.crash(name)
         self._hook(name)
+        if was_primary:
+            saved = self.pair.stores[name].load()
+            assert saved is not None and saved.crashed_primary, "a crash as Primary was not stored"
+            assert self.pair.nodes[name].crashed_primary
 
     @rule(name=NAMES)
     def reconnect(self, name: str) -> None:
@@ -169,6 +226,8 @@ class TwoNodes(RuleBasedStateMachine):
     def recover_split_brain_by_hand(self, victim: str) -> None:
         node = self.pair.nodes[victim]
         if node.cstate == CState.StandAlone:
+            while node.open_count:
+                node.close()  # the operator stops the service first
             node.secondary()
             node.connect(discard_my_data=True)
         survivor = self.pair.peer_of(victim)
@@ -184,6 +243,19 @@ class TwoNodes(RuleBasedStateMachine):
                 event("compared disks")
                 assert self.pair.devices["a"].image() == self.pair.devices["b"].image()
                 assert not a.md.bitmap and not b.md.bitmap or True
+
+    @invariant()
+    def only_a_primary_is_open(self) -> None:
+        for node in self.pair.nodes.values():
+            assert node.open_count == 0 or node.role == Role.Primary
+
+    @invariant()
+    def crash_flag_cleared_only_when_both_up_to_date(self) -> None:
+        for name, node in self.pair.nodes.items():
+            saved = self.pair.stores[name].load()
+            assert saved is not None and saved.crashed_primary == node.crashed_primary
+            if node.crashed_primary:
+                assert not (node.disk == node.peer_disk == DState.UpToDate)
 
     @invariant()
     def at_most_one_primary_while_connected(self) -> None:

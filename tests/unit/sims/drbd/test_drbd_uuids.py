@@ -51,6 +51,17 @@ CASES = [
         (-1, 40),
     ),
     ("40 both crashed, peer holds the tiebreak", U(A), U(A), {"crashed_self": True, "crashed_peer": True}, (1, 40)),
+    ("40 no crash flag: a primary present changes nothing", U(A), U(A | 1), {"primary_peer": True}, (0, 40)),
+    ("41 I crashed, peer is Primary now", U(A), U(A | 1), {"crashed_self": True, "primary_peer": True}, (-1, 41)),
+    ("41 peer crashed, I am Primary now", U(A | 1), U(A), {"crashed_peer": True, "primary_self": True}, (1, 41)),
+    ("41 I crashed and am Primary again", U(A | 1), U(A), {"crashed_self": True, "primary_self": True}, (1, 41)),
+    (
+        "41 both Primary: cannot be resolved",
+        U(A | 1),
+        U(A | 1),
+        {"crashed_self": True, "primary_self": True, "primary_peer": True},
+        (-100, 41),
+    ),
     ("50 peer's bitmap is my current", U(A, 0, C), U(B | 1, A | 1, C), {}, (-1, 50)),
     ("51 lost sync-UUID packet (peer)", U(A, 0, C), U(B, A + OFF, A, C), {}, (-1, 51)),
     ("60 my current in peer's history", U(A), U(B, 0, C, A), {}, (-2, 60)),
@@ -66,12 +77,13 @@ CASES = [
 
 @pytest.mark.parametrize(("me", "peer", "flags", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_uuid_compare_follows_drbd_rule_table(me: Uuids, peer: Uuids, flags: dict, expected: tuple[int, int]) -> None:
+    """drbd_uuid_compare (drbd_receiver.c, 8.4.12), rule by rule, including rule 41 (since 8.4.7)."""
     assert uuid_compare(me, peer, **flags) == expected
 
 
 def test_every_rule_is_covered() -> None:
     rules = {expected[1] for *_, expected in CASES}
-    assert rules == {10, 20, 30, 34, 35, 36, 37, 40, 50, 51, 60, 70, 71, 80, 90, 100}
+    assert rules == {10, 20, 30, 34, 35, 36, 37, 40, 41, 50, 51, 60, 70, 71, 80, 90, 100}
     assert {-1000, -100, 100, -2, -1, 0, 1, 2} <= {expected[0] for *_, expected in CASES}
 
 
@@ -122,11 +134,16 @@ def evolve_two_nodes(ops: list[str], seed: int) -> tuple[Uuids, Uuids]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(OPS, st.integers(0, 2**32), st.booleans(), st.booleans(), st.booleans())
-def test_swapping_sides_flips_the_sign(ops: list[str], seed: int, c1: bool, c2: bool, tb: bool) -> None:
+@given(OPS, st.integers(0, 2**32), st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans())
+def test_swapping_sides_flips_the_sign(
+    ops: list[str], seed: int, c1: bool, c2: bool, tb: bool, p1: bool, p2: bool
+) -> None:
+    """drbd_uuid_compare: both sides of a connection reach opposite answers (rules 40/41 included)."""
     a, b = evolve_two_nodes(ops, seed)
-    hg_a, rule_a = uuid_compare(a, b, crashed_self=c1, crashed_peer=c2, tiebreak_self=tb)
-    hg_b, rule_b = uuid_compare(b, a, crashed_self=c2, crashed_peer=c1, tiebreak_self=not tb)
+    flags_a = {"crashed_self": c1, "crashed_peer": c2, "primary_self": p1, "primary_peer": p2}
+    flags_b = {"crashed_self": c2, "crashed_peer": c1, "primary_self": p2, "primary_peer": p1}
+    hg_a, rule_a = uuid_compare(a, b, tiebreak_self=tb, **flags_a)
+    hg_b, rule_b = uuid_compare(b, a, tiebreak_self=not tb, **flags_b)
     if abs(hg_a) in (100, 1000):
         assert hg_b == hg_a
     else:
