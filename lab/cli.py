@@ -8,10 +8,10 @@
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
-    opslab rehearse LAB PROCEDURE [--yes]
+    opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
 
 Errors a person can fix print one line and a `Hint:`, exit non-zero, and never show a traceback.
-`run` exits 0 only when every scenario passed.
+`run` exits 0 only when every scenario passed; `rehearse` only when its verdict is pass.
 """
 
 from __future__ import annotations
@@ -214,7 +214,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from lab.rehearse import rehearse
 
-    return rehearse(args.lab, args.procedure, yes=args.yes, keep=args.keep, params=parse_params(args.param))
+    return rehearse(
+        args.lab,
+        args.procedure,
+        yes=args.yes,
+        keep=args.keep,
+        params=parse_params(args.param),
+        override=args.user_procedure,
+        report=args.report,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -257,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--yes", action="store_true", help="run every step without asking")
     h.add_argument("--keep", action="store_true", help="keep the lab afterwards")
     h.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    h.add_argument(
+        "--procedure",
+        dest="user_procedure",
+        metavar="[NAME=]PATH",
+        help="walk your own script or .steps runbook in PROCEDURE's place, judged by the same checks",
+    )
+    h.add_argument("--report", metavar="DIR", help="the report folder (default reports/<time>)")
     h.set_defaults(func=cmd_rehearse)
     return p
 
