@@ -216,12 +216,7 @@ class Rehearsal:
             return False
         if rec.stdout.strip():
             say("  " + "\n  ".join(rec.stdout.strip().splitlines()[-15:]))
-        if step.verify is not None:
-            check = run.verify(step)
-            if not check.ok:
-                say(f"  the step ran, but its verification failed: {step.verify}: {check.why}")
-                return False
-        return True
+        return True  # judged by its own expectation; `verify` is for a step a person ran (steps keep their pace)
 
     def by_hand(self, run: ScenarioRun, n: int, step: Step) -> bool:
         say, project = self.console.say, self.lab.project

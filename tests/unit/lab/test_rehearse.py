@@ -349,7 +349,7 @@ def test_run_manual_skip_in_a_terminal_then_the_verdict(tmp_path: Path) -> None:
     t.answer("")  # ...but the fake host got nothing: its verification says so
     t.expect("verified with `ip -o addr show dev eth0 | grep -q ' 10.9.0.100/'`: NOT as expected")
     t.expect("[r]etry / [m]anually in opslab shell, then verify / [s]kip / [a]bort? ")
-    t.answer("r")  # retry: opslab runs it, then verifies it the same way
+    t.answer("r")  # retry: opslab runs it
     t.expect("step 3/4 [new] announce it")
     t.expect("[a]bort? ")
     t.answer("s")  # skip
