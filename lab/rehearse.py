@@ -170,8 +170,10 @@ class Rehearsal:
             run.watch(inv())
         if j.watch:
             say(f"watching, all through: {', '.join(inv.__name__ for inv in j.watch)}")
+        if j.procedure.source != "built-in":
+            say(f"your runbook {j.procedure.source} stands in for {self.name}")
         if j.own_plan:
-            say(f"judged as its scenario judges it: {j.plan.title}")
+            say(f"judged as the scenario of {self.name} judges it: {j.plan.title}")
         else:
             say(f"{self.name} has no scenario of its own: judged with the lab's default plan ({j.plan.title})")
         say("preparing the lab: the state the procedure starts from")

@@ -393,3 +393,13 @@ def test_rehearse_refuses_a_bad_procedure_arg_before_any_lab_starts() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     assert p.returncode == 2 and "procedure file /nope.steps does not exist" in p.stderr and "Hint:" in p.stderr
+
+
+def test_a_users_runbook_is_said_to_stand_in_for_the_procedure(tmp_path: Path, capsys: Any) -> None:
+    mine = Procedure("quiet", "user runbook quiet.steps", MOVE.steps, source="/home/me/quiet.steps")
+    lab = FakeLab({"vip": "10.9.0.100"})
+    Rehearsal(lab, "migrate_with_garp", Judging(mine, Nothing(), True, []), Console(tty=False), yes=True,
+              report=tmp_path).run()
+    out = capsys.readouterr().out
+    assert "your runbook /home/me/quiet.steps stands in for migrate_with_garp" in out
+    assert "judged as the scenario of migrate_with_garp judges it" in out
