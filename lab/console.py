@@ -8,7 +8,8 @@ Contract:
 - `waiting(what, probe)` is a context around something that takes time (a step, a wait). Past `after_s` (2 s)
   it shows "waiting for WHAT (PROGRESS — N s)", where PROGRESS is the probe's latest answer (a read-only command's
   output: "41% done"); on a terminal the line is redrawn in place every `every_s`, elsewhere (a log, a pipe) a
-  line is printed every `log_every_s`. The probe runs on the ticker's thread; a probe that fails shows nothing.
+  line is printed every `log_every_s`. The probe runs on a thread of its own (about once a second, from the start),
+  so a slow probe never delays a tick; a probe that fails shows nothing.
 """
 
 from __future__ import annotations
@@ -68,20 +69,22 @@ class Console:
     def waiting(self, what: str, probe: Callable[[], str] | None = None) -> Iterator[None]:
         done = threading.Event()
         t0 = time.monotonic()
+        latest = [""]  # the probe's last answer, kept fresh by its own thread so a slow probe never delays a tick
+
+        def ask_probe() -> None:
+            assert probe is not None
+            while not done.is_set():
+                try:
+                    latest[0] = " ".join(probe().split())[:60]
+                except Exception:  # a progress probe is a nicety: when it fails, show the time only
+                    latest[0] = ""
+                done.wait(min(1.0, self.every_s))
 
         def tick() -> None:
             if done.wait(self.after_s):
                 return
             while not done.is_set():
-                progress = ""
-                if probe is not None:
-                    try:
-                        progress = " ".join(probe().split())[:60]
-                    except Exception:  # a progress probe is a nicety: when it fails, show the time only
-                        progress = ""
-                if done.is_set():
-                    return
-                took = f"{time.monotonic() - t0:.0f} s"
+                took, progress = f"{time.monotonic() - t0:.0f} s", latest[0]
                 line = f"  waiting for {what} ({progress} — {took})" if progress else f"  waiting for {what} ({took})"
                 with self._lock:
                     if self.tty:
@@ -92,13 +95,17 @@ class Console:
                     self.out.flush()
                 done.wait(self.every_s)
 
-        ticker = threading.Thread(target=tick, name="opslab-ticker", daemon=True)
-        ticker.start()
+        threads = [threading.Thread(target=tick, name="opslab-ticker", daemon=True)]
+        if probe is not None:
+            threads.append(threading.Thread(target=ask_probe, name="opslab-progress", daemon=True))
+        for t in threads:
+            t.start()
         try:
             yield
         finally:
             done.set()
-            ticker.join(10)
+            for t in threads:
+                t.join(10)
             with self._lock:
                 self._clear()
                 self.out.flush()

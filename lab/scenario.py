@@ -178,6 +178,7 @@ class ScenarioRun:
         probe = s if s.verify is None else replace(s, command=check, expect_rc=0, expect_output=None)
         rc, out, err = self._execute(probe, f"verifying: {s.title or s.command}")
         ok, why = probe.judge(rc, out + err)
+        why = f"its verification gave {why}" if why else ""
         return self._record(s, rc, ok, t0, out, err, why, how=f"run by hand; verified with: {check}")
 
     def _execute(self, s: Step, what: str) -> tuple[int, str, str]:
