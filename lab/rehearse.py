@@ -243,7 +243,8 @@ class Rehearsal:
     def abort(self, why: str) -> None:
         if not self.yes and not self.lab.keep:
             keep = self.console.ask(f"  keep the lab {self.lab.project} to look around in opslab shell? [n/y] ", "ny")
-            self.lab.keep = keep == "y"
+            if keep == "y":
+                self.lab.keep_from_now()
         raise Aborted(why)
 
     # -- the end -----------------------------------------------------------------------------------

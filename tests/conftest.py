@@ -44,6 +44,9 @@ class FakeLab:
     def down(self) -> None:
         self.state = "down"
 
+    def keep_from_now(self) -> None:
+        self.keep = True
+
     def host(self, name: str) -> Host:
         return self._hosts[name]
 
