@@ -15,7 +15,8 @@ A `Plan` keeps doers apart from judges:
 - `before(run)` (doer): bring the lab to the state the procedure starts from (the lab's `PREPARE` steps,
   workloads, captures); returns a stage object with what the judges need later (a workload, a capture, times);
 - `after(run, stage)` (doer): once the last step ran, let the lab settle (waits poll with a deadline), stop the
-  workloads, record metrics;
+  workloads, record metrics. A settling wait that runs out is noted (`settled`), not raised: what the procedure
+  failed to reach is for the checks to judge (fail), not an error of the run;
 - `judgements(run, stage)` (judge): the checks, each with the verdict the runbook's goal expects (`Expect`);
 - `record(run, results)`: metrics drawn from the checks' evidence (optional).
 `judge(run, stage, expect=...)` runs the judgements through `run.check` and returns their results by name.
@@ -23,12 +24,12 @@ A `Plan` keeps doers apart from judges:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lab.checks import Check, CheckResult, Invariant
-from lab.errors import UsageError
+from lab.errors import UsageError, WaitTimeout
 
 if TYPE_CHECKING:
     from lab.scenario import ScenarioRun
@@ -40,6 +41,16 @@ class Expect:
 
     check: Check
     verdict: str = "pass"
+
+
+def settled(run: ScenarioRun, wait: Callable[[], object]) -> bool:
+    """Run a settling wait after the procedure; when it runs out, note it and go on to the judges."""
+    try:
+        wait()
+    except WaitTimeout as exc:
+        run.note(f"the lab did not settle: {exc.message}; the checks judge what it reached")
+        return False
+    return True
 
 
 class Plan:

@@ -26,7 +26,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from lab.catalog import check_procedure_arg, procedures
@@ -58,13 +57,9 @@ class Judging:
     watch: Sequence[type[Invariant]]
 
 
-def plans_of(lab_name: str) -> ModuleType:
-    return importlib.import_module(f"scenarios.{lab_name}.plans")
-
-
 def judging_for(lab_name: str, name: str, procedure: Procedure) -> Judging:
     """The plan of procedure `name` of the lab (the one its scenario walks), or the lab's default plan."""
-    module = plans_of(lab_name)
+    module = importlib.import_module(f"scenarios.{lab_name}.plans")
     own = name in module.PLANS
     return Judging(procedure, module.PLANS[name] if own else module.DEFAULT, own, list(module.WATCH))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab.capture import Capture, arp_only
-from lab.plan import Expect, Plan
+from lab.plan import Expect, Plan, settled
 from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
 from scenarios.arp.checks import (
@@ -107,7 +107,7 @@ class Migration(Plan):
         return begin(run)
 
     def after(self, run: ScenarioRun, stage: Any) -> None:
-        until_answered(run, stage)
+        settled(run, lambda: until_answered(run, stage))
         finish(run, stage)
 
     def judgements(self, run: ScenarioRun, stage: Any) -> list[Expect]:

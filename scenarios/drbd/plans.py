@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lab.checks import CheckResult
-from lab.plan import Expect, Plan
+from lab.plan import Expect, Plan, settled
 from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
 from scenarios.drbd.checks import (
@@ -83,7 +83,12 @@ class ReplaceBothNodes(Plan):
 
     def after(self, run: ScenarioRun, stage: Any) -> None:
         since = run.steps[-1].started if run.steps else run.started
-        run.wait_for(lambda: stage.acked_since(run, since), what="a write acknowledged after the runbook", timeout=10)
+        settled(
+            run,
+            lambda: run.wait_for(
+                lambda: stage.acked_since(run, since), what="a write acknowledged after the runbook", timeout=10
+            ),
+        )
         finish(run, stage)
         run.note(f"failover window seen by the client: {failover(run):.2f}s")
 

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from lab.checks import CheckResult
-from lab.plan import Expect, Plan
+from lab.plan import Expect, Plan, settled
 from lab.procedure import Step
 from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
@@ -94,7 +94,7 @@ class Rebuild(Plan):
         return stage
 
     def after(self, run: ScenarioRun, stage: Any) -> None:
-        settle(run, stage, stage.procedure_t0)
+        settled(run, lambda: settle(run, stage, stage.procedure_t0))
         finish(run, stage)
 
     def judgements(self, run: ScenarioRun, stage: Any) -> list[Expect]:

@@ -65,3 +65,18 @@ def test_a_scenario_overrides_what_it_expects_by_name_and_a_misspelt_name_is_ref
     assert run.verdict() == "fail"
     with pytest.raises(UsageError, match="no check Outgae"):
         Recorded().judge(make(fake_lab), None, {"Outgae": "fail"})
+
+
+def test_a_settling_wait_that_runs_out_is_noted_for_the_judges_not_raised(fake_lab: Any) -> None:
+    from lab.errors import WaitTimeout
+    from lab.plan import settled
+
+    run = make(fake_lab)
+
+    def never() -> None:
+        raise WaitTimeout("the gateway to learn the new MAC", 17, "02:42:0a:d5:04:0b")
+
+    assert settled(run, never) is False and settled(run, lambda: None) is True
+    notes = [e.detail for e in run.history.events() if e.kind == "note"]
+    assert notes == ["the lab did not settle: timed out after 17s waiting for the gateway to learn the new MAC;"
+                     " last seen: '02:42:0a:d5:04:0b'; the checks judge what it reached"]
