@@ -151,7 +151,7 @@ class ScenarioRun:
         """Run one step; a step whose outcome differs from what it expects stops the procedure."""
         s = step.render(self.facts)
         t0 = time.time()
-        rc, out, err = self._execute(s, re.sub(r"^\d+\.\s*(wait for\s+)?", "", s.title) or s.command)
+        rc, out, err = self._execute(s, re.sub(r"^(\d+\.\s*)?(wait for\s+)?", "", s.title) or s.command)
         duration = time.time() - t0
         if rc == TIMED_OUT_RC and duration >= s.timeout:
             ok, why = False, f"timed out after {s.timeout:g} s (killed)"

@@ -406,3 +406,16 @@ def test_a_users_runbook_is_said_to_stand_in_for_the_procedure(tmp_path: Path, c
     out = capsys.readouterr().out
     assert "your runbook /home/me/quiet.steps stands in for migrate_with_garp" in out
     assert "judged as the scenario of migrate_with_garp judges it" in out
+
+
+def test_a_step_waits_under_what_it_waits_for_with_its_progress_probe(fake_lab: FakeLab) -> None:
+    from contextlib import nullcontext
+
+    seen: list[tuple[str, str | None]] = []
+    fake_lab.transports["new"].replies["drbdadm status"] = (0, "sync'ed: 41.0%\n")
+    run = ScenarioRun("fake/x", fake_lab)
+    run.waiting = lambda what, probe: seen.append((what, probe() if probe else None)) or nullcontext()  # type: ignore[func-returns-value]
+    run.step(Step("new", "until true; do sleep 1; done", "6. wait for beta's resync", progress="drbdadm status r0"))
+    run.step(Step("new", "true", "wait for the initial full sync"))
+    run.step(Step("new", "true"))
+    assert seen == [("beta's resync", "sync'ed: 41.0%"), ("the initial full sync", None), ("true", None)]
