@@ -13,6 +13,11 @@ failure passes when the lab shows and detects it), `fail` when one did not or a 
 check could not decide or nothing was checked, `error` when the run itself broke (the lab did not come up).
 `close()` stops workloads, heals every fault still active, runs the invariants' verdicts and keeps the hosts'
 logs; it always runs.
+
+For a person at the keyboard (`opslab rehearse`): `run.verify(step)` records a step someone ran by hand, judged by
+the step's own read-only verification; `run.waiting` (default: nothing) is told of every step and wait while it
+lasts, with the step's progress probe, so a terminal can show it ticking. Steps run as rendered once
+(lab.procedure): a rendered step is not rendered again.
 """
 
 from __future__ import annotations
