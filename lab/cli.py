@@ -8,13 +8,13 @@
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
-    opslab rehearse LAB PROCEDURE [--yes]
+    opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
 
 Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
 Bad input of every kind (a parameter's name, type or value, an engine not available, a report folder that
 cannot be written, a procedure file or name, a host, a target, the arguments themselves) is refused before any
 lab starts, by the checks in lab.inputs and lab.spec that the pytest plugin shares. `run` exits 0 only when
-every scenario passed.
+every scenario passed; `rehearse` only when its verdict is pass.
 """
 
 from __future__ import annotations
@@ -223,7 +223,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from lab.rehearse import rehearse
 
-    return rehearse(args.lab, args.procedure, yes=args.yes, keep=args.keep, params=parse_params(args.param))
+    return rehearse(
+        args.lab,
+        args.procedure,
+        yes=args.yes,
+        keep=args.keep,
+        params=parse_params(args.param),
+        override=args.user_procedure,
+        report=args.report,
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -273,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--yes", action="store_true", help="run every step without asking")
     h.add_argument("--keep", action="store_true", help="keep the lab afterwards")
     h.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    h.add_argument(
+        "--procedure",
+        dest="user_procedure",
+        metavar="[NAME=]PATH",
+        help="walk your own script or .steps runbook in PROCEDURE's place, judged by the same checks",
+    )
+    h.add_argument("--report", metavar="DIR", help="the report folder (default reports/<time>)")
     h.set_defaults(func=cmd_rehearse)
     return p
 

@@ -10,6 +10,9 @@ several copies of one lab, run side by side. Every container, network and volume
 - `with Lab(spec) as lab:` takes the lab down on any exit, Ctrl-C included, unless `keep=True`.
 - `sweep_stale()` removes what runs whose owner process is gone left behind (kept labs excepted);
   `up()` calls it first.
+- `keep_from_now()` keeps a lab that was started to be removed (a rehearsal aborted by a person who wants to
+  look around): labels cannot change on a running container, so a marker file (`KEPT_DIR/<project>`) says so,
+  read wherever the keep label is; `remove_project` deletes it.
 
 The outside resolver. Containers on a lab network resolve through Docker's embedded DNS (127.0.0.11), which
 answers the lab's own names (services, aliases) and forwards anything else (unknown names, reverse lookups of
@@ -59,6 +62,7 @@ PROJECT_PREFIX = "opslab-"
 RESOLVERS = ("machine", "blackhole")
 BLACKHOLE_HOST = 253  # the last octet of the black-holed resolver's address in a lab network (see above)
 LOCK_PATH = Path(tempfile.gettempdir()) / "opslab-subnets.lock"
+KEPT_DIR = Path(tempfile.gettempdir()) / "opslab-kept"  # projects kept after they were started (keep_from_now)
 
 Progress = Callable[[str], None]
 
@@ -289,6 +293,12 @@ class Lab:
         remove_project(self.project)
         self._hosts.clear()
 
+    def keep_from_now(self) -> None:
+        """Keep this instance after all (opslab down removes it; no sweep does)."""
+        self.keep = True
+        KEPT_DIR.mkdir(exist_ok=True)
+        (KEPT_DIR / self.project).touch()
+
     def __enter__(self) -> Lab:
         try:
             return self.up()
@@ -385,6 +395,7 @@ def remove_project(project: str) -> None:
             v.remove(force=True)
         except docker.errors.NotFound:
             pass
+    (KEPT_DIR / project).unlink(missing_ok=True)
     for leftover in Path(tempfile.gettempdir()).glob(f"{project}-*.override.json"):
         leftover.unlink(missing_ok=True)  # compose overrides a lab wrote for this project (e.g. to replace a host)
 
@@ -409,7 +420,7 @@ def instances(lab: str | None = None) -> dict[str, dict[str, Any]]:
                 {
                     "lab": labels.get(LABEL_LAB),
                     "owner": labels.get(LABEL_OWNER, ""),
-                    "keep": labels.get(LABEL_KEEP) == "1",
+                    "keep": labels.get(LABEL_KEEP) == "1" or (KEPT_DIR / project).exists(),
                     "containers": {},
                 },
             )

@@ -5,6 +5,15 @@ it expects (exit status, and optionally a pattern its output must match). Comman
 `{fact}` fields are the lab's facts (addresses, names), filled in by `render(facts)`, so the same procedure
 prints as a runbook, runs in a scenario and is rehearsed one step at a time.
 
+Render once: `render` fills the template and marks the step `rendered`; rendering a rendered step returns it
+unchanged, so what is shown is exactly what runs (a command's own braces, awk's `{print $2}`, are never read
+as facts a second time). A step may also name, as templates rendered with it:
+- `verify`: a read-only command on the same host that exits 0 when the state the step should leave is there
+  (rehearse checks it after a person ran the step by hand); a step that only reads (`readonly=True`) is
+  verified by running it again;
+- `progress`: a read-only command on the same host whose last output line says how far a long step has got
+  (rehearse shows it while it waits: "beta's resync 41%").
+
 A user's own procedure replaces a built-in one with `--procedure PATH`:
 - an executable script (`*.sh`, `*.py`, anything with the x bit) runs on this machine as ONE step, with
   the lab described in its environment (`OPSLAB_PROJECT`, `OPSLAB_HOST_<NAME>` = container, `OPSLAB_<FACT>`),
@@ -38,9 +47,28 @@ class Step:
     expect_output: str | None = None
     timeout: float = 120.0
     local: bool = False  # runs on this machine (a user's script), not in a host
+    verify: str | None = None
+    readonly: bool = False
+    progress: str | None = None
+    rendered: bool = field(default=False, compare=False)
 
     def render(self, facts: Mapping[str, object]) -> Step:
-        return replace(self, command=fill(self.command, facts), title=fill(self.title, facts))
+        """The step with the lab's facts filled in; a rendered step is returned as it is (render once)."""
+        if self.rendered:
+            return self
+        return replace(
+            self,
+            command=fill(self.command, facts),
+            title=fill(self.title, facts),
+            verify=None if self.verify is None else fill(self.verify, facts),
+            progress=None if self.progress is None else fill(self.progress, facts),
+            rendered=True,
+        )
+
+    @property
+    def verification(self) -> str | None:
+        """The read-only command that tells whether this step's effect is there (None: only the person knows)."""
+        return self.verify if self.verify is not None else (self.command if self.readonly else None)
 
     def judge(self, rc: int, output: str) -> tuple[bool, str]:
         """Whether the step did what it expected, and why not."""
@@ -143,5 +171,7 @@ def load_user_procedure(path: str | os.PathLike[str], hosts: list[str]) -> Proce
         raise UsageError(
             f"{p} needs {interpreter}, which is not installed here", f"install it, or change the first line of {p}"
         )
-    step = Step("local", f"{runner}{p.resolve()}", title=f"user script {p.name}", local=True, timeout=1800)
+    # the path is taken literally: a script is not a template
+    command = f"{runner}{p.resolve()}"
+    step = Step("local", command, title=f"user script {p.name}", local=True, timeout=1800, rendered=True)
     return Procedure(p.stem, f"user script {p.name}", (step,), source=str(p))

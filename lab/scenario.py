@@ -19,18 +19,24 @@ A host step runs with its `Step.timeout`: the host kills it then (lab.host.with_
 (lab.watch), every `watch_interval_s` seconds in between; a violation is shown the moment it is seen.
 `close()` stops workloads, heals every fault still active, stops the watch, judges the invariants and keeps the
 hosts' logs; it always runs.
+
+For a person at the keyboard (`opslab rehearse`): `run.verify(step)` records a step someone ran by hand, judged by
+the step's own read-only verification; `run.waiting` (default: nothing) is told of every step and wait while it
+lasts, with the step's progress probe, so a terminal can show it ticking. Steps run as rendered once
+(lab.procedure): a rendered step is not rendered again.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from lab.capture import Capture
@@ -46,6 +52,12 @@ from lab.watch import Watcher
 from lab.workloads import Op, Workload
 
 Progress = Callable[[str], None]
+# shows a long wait to a person: (what is awaited, a probe saying how far it got, or None) → a context around it
+Waiting = Callable[[str, Callable[[], str] | None], AbstractContextManager[Any]]
+
+
+def no_waiting(what: str, probe: Callable[[], str] | None) -> AbstractContextManager[Any]:
+    return nullcontext()
 
 
 class StepFailed(OpslabError):
@@ -66,6 +78,7 @@ class StepRecord:
     stdout: str
     stderr: str
     why: str = ""
+    how: str = ""  # empty when opslab ran it; "run by hand; verified with: ..." when a person did
 
 
 @dataclass
@@ -130,6 +143,10 @@ class ScenarioRun:
         self._samples: dict[str, int] = {}
         self._unprobed: dict[str, int] = {}
         self._violated_now: set[str] = set()
+        self.waiting: Waiting = no_waiting  # rehearse shows long steps and waits as they tick
+        self._step_seq = 0  # steps begun so far
+        self._after_steps: list[threading.Thread] = []
+        self._after_failure: BaseException | None = None
 
     # -- the lab -----------------------------------------------------------------------------------
     def host(self, name: str) -> Host:
@@ -146,30 +163,67 @@ class ScenarioRun:
         """Run one step; a step whose outcome differs from what it expects stops the procedure."""
         s = step.render(self.facts)
         t0 = time.time()
-        if s.local:
-            rc, out, err = self._run_local(s)
-        else:
-            r = self.host(s.host).run(s.command, timeout=s.timeout)
-            rc, out, err = r.rc, r.stdout, r.stderr
+        rc, out, err = self._execute(s, re.sub(r"^(\d+\.\s*)?(wait for\s+)?", "", s.title) or s.command)
         duration = time.time() - t0
         if rc == TIMED_OUT_RC and duration >= s.timeout:
             ok, why = False, f"timed out after {s.timeout:g} s (killed)"
         else:
             ok, why = s.judge(rc, out + err)
-        rec = StepRecord(s.host, s.command, s.title, rc, ok, t0, duration, out, err, why)
-        self.steps.append(rec)
-        self.history.add(
-            "step", s.title or s.command, host=s.host, ok=ok, t=t0, detail=s.command, rc=rc, duration_s=rec.duration_s
-        )
-        mark = "ok" if ok else f"FAILED ({why})"
-        self.progress(f"  [{s.host}] $ {s.command}  → {mark} ({rec.duration_s:.1f}s)")
-        self._run_invariants(s.title or s.command)
+        rec = self._record(s, rc, ok, t0, out, err, why)
         if check and not ok:
             tail = (err or out).strip().splitlines()[-3:]
             raise StepFailed(
                 f"step failed on {s.host}: {s.command}: {why}" + (f": {' / '.join(tail)}" if tail else ""),
                 "the procedure stopped here; the report has the step's output",
             )
+        return rec
+
+    def verify(self, step: Step) -> StepRecord:
+        """Judge a step a person ran by hand: run its read-only verification (`Step.verification`: its `verify`
+        command, which must exit 0, or the step itself when it only reads, with its own expectations) and record the
+        step with that outcome. A step with no verification is recorded as unverified (not ok)."""
+        s = step.render(self.facts)
+        t0 = time.time()
+        check = s.verification
+        if check is None:
+            return self._record(s, -1, False, t0, "", "", "run by hand; nothing to verify it with")
+        probe = s if s.verify is None else replace(s, command=check, expect_rc=0, expect_output=None)
+        rc, out, err = self._execute(probe, f"verifying: {s.title or s.command}")
+        ok, why = probe.judge(rc, out + err)
+        why = f"its verification gave {why}" if why else ""
+        return self._record(s, rc, ok, t0, out, err, why, how=f"run by hand; verified with: {check}")
+
+    def _execute(self, s: Step, what: str) -> tuple[int, str, str]:
+        self._step_seq += 1
+        probe = None
+        if s.progress is not None and not s.local:
+            command = s.progress
+
+            def probe() -> str:
+                return self.host(s.host).run(command, timeout=5).stdout.strip()
+
+        with self.waiting(what, probe):
+            if s.local:
+                return self._run_local(s)
+            r = self.host(s.host).run(s.command, timeout=s.timeout)
+            return r.rc, r.stdout, r.stderr
+
+    def _record(self, s: Step, rc: int, ok: bool, t0: float, out: str, err: str, why: str, how: str = "") -> StepRecord:
+        rec = StepRecord(s.host, s.command, s.title, rc, ok, t0, time.time() - t0, out, err, why, how)
+        self.steps.append(rec)
+        self.history.add(
+            "step",
+            s.title or s.command,
+            host=s.host,
+            ok=ok,
+            t=t0,
+            detail=f"{s.command}  ({how})" if how else s.command,
+            rc=rc,
+            duration_s=rec.duration_s,
+        )
+        mark = "ok" if ok else f"FAILED ({why})"
+        self.progress(f"  [{s.host}] $ {s.command}  → {mark} ({rec.duration_s:.1f}s){f'  [{how}]' if how else ''}")
+        self._run_invariants(s.title or s.command)
         return rec
 
     def _run_local(self, step: Step) -> tuple[int, str, str]:
@@ -340,14 +394,30 @@ class ScenarioRun:
             self._watcher = Watcher(lambda: self._sample_invariants(None), self.watch_interval_s).start()
 
     def _run_invariants(self, after: str) -> None:
-        self._sample_invariants(after)
+        """Sample the invariants right after a step, on a thread of its own: watching must not hold the procedure
+        up (a probe takes a docker exec per host, and the time between two steps can be what a check measures, an
+        outage between moving an address and announcing it). `close()` waits for these samples before judging."""
+        if not self.invariants:
+            return
+        thread = threading.Thread(
+            target=self._sample_after, args=(after, self._step_seq), name="opslab-after-step", daemon=True
+        )
+        self._after_steps.append(thread)
+        thread.start()
 
-    def _sample_invariants(self, after: str | None) -> None:
-        """One sample of every watched invariant: `after` a step, or (None) a background sample.
+    def _sample_after(self, after: str, seq: int) -> None:
+        try:
+            self._sample_invariants(after, seq)
+        except BaseException as exc:  # noqa: BLE001 - a bug in an invariant: the run's verdict says so
+            self._after_failure = exc
 
-        After a step the lab must be probe-able, so a probe that fails counts against the invariant (unknown). In
-        the background a probe may meet a host being replaced or restarted: that sample is counted as unprobed,
-        not as a violation. A violation is shown at once, each time an invariant goes from held to violated."""
+    def _sample_invariants(self, after: str | None, seq: int | None = None) -> None:
+        """One sample of every watched invariant: `after` a step (`seq`: which step), or (None) a background sample.
+
+        After a step the lab must be probe-able, so a probe that fails counts against the invariant (unknown),
+        unless the next step had begun by then (it may be replacing the host). In the background a probe may meet a
+        host being replaced or restarted: that sample is counted as unprobed, not as a violation. A violation is
+        shown at once, each time an invariant goes from held to violated."""
         with self._sample_lock:
             for inv, expected in list(self.invariants):
                 t = time.time()
@@ -356,7 +426,8 @@ class ScenarioRun:
                 except OpslabError as exc:
                     r = CheckResult.unknown(inv.name, f"could not probe: {exc.message}")
                 where = f"after {after}" if after is not None else "between steps"
-                if after is None and r.verdict == Verdict.UNKNOWN:
+                overlapped = seq is not None and seq != self._step_seq
+                if (after is None or overlapped) and r.verdict == Verdict.UNKNOWN:
                     self._unprobed[inv.name] += 1
                     continue
                 self._samples[inv.name] += 1
@@ -380,7 +451,8 @@ class ScenarioRun:
     def wait_for(self, probe: Callable[[], Any], *, what: str, timeout: float, interval: float = 0.05) -> Any:
         """Poll a read-only condition with a deadline (a precondition, not a judgement); noted in the history."""
         t0 = time.time()
-        value = wait_until(probe, what=what, timeout=timeout, interval=interval)
+        with self.waiting(what, None):
+            value = wait_until(probe, what=what, timeout=timeout, interval=interval)
         self.history.add("note", "wait", detail=f"{what}: after {time.time() - t0:.2f}s", t=t0)
         return value
 
@@ -413,6 +485,10 @@ class ScenarioRun:
                 self.heal(fault)
             except Exception as exc:
                 problems.append(f"healing {fault.name}: {describe(exc)}")
+        for thread in self._after_steps:
+            thread.join(30)
+        if self._after_failure is not None:
+            problems.append(f"watching invariants: {describe(self._after_failure)}")
         if self._watcher is not None:  # watched through the heals above; judged from here on
             self._watcher.stop()
             if self._watcher.failure is not None:

@@ -23,6 +23,8 @@ class FakeLab:
     def __init__(self, facts: dict[str, Any] | None = None, replies: dict[str, dict[str, Any]] | None = None):
         self.spec = FakeSpec()
         self.project = "opslab-fake-000000"
+        self.keep = False
+        self.state = "created"  # up / down, as a rehearsal left it
         self.params: dict[str, str] = {}
         self._facts = dict(facts or {})
         self.transports = {h: FakeTransport((replies or {}).get(h)) for h in self.spec.hosts}
@@ -34,6 +36,16 @@ class FakeLab:
         t = self.transports[name] = FakeTransport(replies)
         self._hosts[name] = Host(name, f"{self.project}-{name}-1", t)
         return t
+
+    def up(self) -> FakeLab:
+        self.state = "up"
+        return self
+
+    def down(self) -> None:
+        self.state = "down"
+
+    def keep_from_now(self) -> None:
+        self.keep = True
 
     def host(self, name: str) -> Host:
         return self._hosts[name]

@@ -8,6 +8,7 @@ NoAddressConflict and SingleOwner → duplicate_ip; GatewayDroppedArp → the un
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lab.capture import Capture, arp_fields
@@ -16,6 +17,7 @@ from lab.scenario import ScenarioRun
 from scenarios.arp.faults import DROP_COUNTER, TABLE
 
 WORKLOAD = "PingService"
+SERVERS = ("old", "new")
 
 
 def outage(run: ScenarioRun, since: float | None) -> tuple[float, float] | None:
@@ -215,8 +217,8 @@ class SingleOwner(Invariant):
 
     def evaluate(self, run: ScenarioRun) -> CheckResult:
         vip = run.facts["vip"]
-        owners = [h for h in ("old", "new") if run.host(h).net.has_address(vip)]
+        # both servers at once: this runs after every step, between the move and the announcement
+        with ThreadPoolExecutor(2) as pool:
+            held = dict(zip(SERVERS, pool.map(lambda h: run.host(h).net.has_address(vip), SERVERS), strict=True))
+        owners = [h for h in SERVERS if held[h]]
         return self.result(len(owners) <= 1, f"{vip} held by {', '.join(owners) or 'nobody'}", owners=owners)
-
-
-REHEARSAL_INVARIANTS = [SingleOwner]

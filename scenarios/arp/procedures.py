@@ -1,10 +1,22 @@
-"""The arp lab's procedures, as an engineer types them (iputils arping on the servers)."""
+"""The arp lab's procedures, as an engineer types them (iputils arping on the servers).
+
+Steps that move the address carry a `verify` command (read-only, on the same host) that rehearse runs after a
+person did the step by hand. The gratuitous ARP changes the gateway, not the host it runs on: the plan's checks
+(AnnouncedByArp, GatewayKnowsNewMac) judge it.
+"""
 
 from lab.procedure import Procedure, Step
 
-SERVICE_ON_OLD = Step("old", "ip addr add {vip}/{prefix} dev eth0", "the service IP lives on the old server")
-REMOVE_FROM_OLD = Step("old", "ip addr del {vip}/{prefix} dev eth0", "remove the service IP from the old server")
-ADD_ON_NEW = Step("new", "ip addr add {vip}/{prefix} dev eth0", "add the service IP on the new server")
+HOLDS_VIP = "ip -o addr show dev eth0 | grep -q ' {vip}/'"  # verifies the step left the address there
+SERVICE_ON_OLD = Step(
+    "old", "ip addr add {vip}/{prefix} dev eth0", "the service IP lives on the old server", verify=HOLDS_VIP
+)
+REMOVE_FROM_OLD = Step(
+    "old", "ip addr del {vip}/{prefix} dev eth0", "remove the service IP from the old server", verify=f"! {HOLDS_VIP}"
+)
+ADD_ON_NEW = Step(
+    "new", "ip addr add {vip}/{prefix} dev eth0", "add the service IP on the new server", verify=HOLDS_VIP
+)
 GARP = Step(
     "new",
     "arping -s {vip} -c1 -U {gateway_ip}",

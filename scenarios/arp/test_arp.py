@@ -1,22 +1,20 @@
 """Scenarios of the arp lab: moving a service IP to another server (see LABS.md, arp).
 
-Every migration starts the same way: the service IP on `old`, the client pinging it every 100 ms through the
-gateway, a capture running on the LAN, and the gateway's entry for the service IP just confirmed
-(REACHABLE), the worst moment to move it, so that the outage without a gratuitous ARP is predictable.
+Every migration starts the same way (`scenarios.arp.plans.begin`): the service IP on `old`, the client pinging it
+through the gateway, a capture on the LAN, the gateway's entry just confirmed. The runbook's scenarios walk the
+plan `opslab rehearse` walks (`MIGRATION`); the others stage and judge their own failure.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import pytest
 
-from lab.capture import Capture, arp_fields, arp_only
+from lab.capture import arp_fields
 from lab.checks import StepFailedWith
 from lab.procedure import Step
 from lab.scenario import ScenarioRun
-from lab.workloads import longest_gap
 from scenarios.arp.checks import (
     AnnouncedByArp,
     ClientReachesService,
@@ -24,110 +22,28 @@ from scenarios.arp.checks import (
     GatewayKnowsNewMac,
     NoAddressConflict,
     OutageBelow,
-    OutageMatchesLifetime,
     SingleOwner,
-    outage,
 )
 from scenarios.arp.faults import DropArp
-from scenarios.arp.procedures import GARP_THREE, PREPARE
-from scenarios.arp.workloads import AddressWatch, PingService, added_at
-
-
-@dataclass
-class Stage:
-    ping: PingService
-    watch: AddressWatch
-    capture: Capture
-    t0: float
-    moved: float | None = None  # when the new server held the service IP (from the address watch)
-
-
-def begin(run: ScenarioRun) -> Stage:
-    """Service on `old`, watches running, client pinging; returns once the gateway has just learned the old MAC.
-
-    The gateway resolves the service IP at the client's first ping; a watcher inside the gateway (polling its
-    neighbour table every 10 ms) notes that moment, so the migration starts right after a confirmation and the
-    stale entry's life is predictable.
-    """
-    for step in PREPARE:
-        run.step(step)
-    capture = run.capture("lan", keep=arp_only)
-    watch = AddressWatch("new")
-    run.start(watch)
-    gw, vip = run.host("gateway"), run.facts["vip"]
-    mark = f"/tmp/fresh-{vip}"
-    gw.run_background(f"until ip neigh show {vip} | grep -q REACHABLE; do sleep 0.01; done; date +%s.%N > {mark}",
-                      "/dev/null")
-    ping = PingService()
-    run.start(ping)
-    confirmed = run.wait_for(lambda: gw.run("cat %s", mark).stdout.strip(),
-                             what=f"the gateway to resolve {vip}", timeout=15)
-    old_mac = run.host("old").net.mac()
-    entry = gw.net.neigh(vip)
-    run.note(f"the gateway resolved {vip} to {entry.mac if entry else '?'} (old is {old_mac}) at {confirmed}")
-    return Stage(ping, watch, capture, float(confirmed))
-
-
-def until_answered(run: ScenarioRun, stage: Stage) -> None:
-    """Wait until the gateway points at the new server and the client is answered again.
-
-    The deadline is what the gateway's timers allow for a stale entry (and some), whatever the procedure did:
-    a procedure that forgets the gratuitous ARP is judged by the checks, not cut short by this wait.
-    """
-    timeout = run.facts["lifetime_s"] + run.facts["reachable_max_s"] + 10
-    new_mac = run.host("new").net.mac()
-    gw, vip = run.host("gateway"), run.facts["vip"]
-    run.wait_for(
-        lambda: (e := gw.net.neigh(vip)) is not None and e.mac == new_mac,
-        what="the gateway to learn the new MAC",
-        timeout=timeout,
-    )
-    learned = time.time()
-    run.wait_for(lambda: stage.ping.answered_since(run, learned), what="the client to be answered again", timeout=5)
-
-
-def finish(run: ScenarioRun, stage: Stage) -> None:
-    """Stop the traffic and the watches; record the outage the ARP cache caused and the client's whole silence."""
-    ops = run.stop(stage.ping)
-    stage.moved = added_at(run.stop(stage.watch), run.facts["vip"])
-    stage.capture.stop()
-    if (gap := outage(run, stage.moved)) is not None:
-        run.metric("outage_s", gap[1])
-    run.metric("total_outage_s", longest_gap(ops, start=stage.t0 - 1.0)[1])
-    run.metric("lifetime_s", run.facts["lifetime_s"])
-    run.metric("arp_frames_seen", len(stage.capture.packets))
+from scenarios.arp.plans import MIGRATION, WATCH, begin, finish, until_answered
+from scenarios.arp.procedures import GARP_THREE
 
 
 def test_migrate_without_garp(scenario: ScenarioRun) -> None:
     """The seed's failure: the IP moves, nobody tells the gateway; the client's traffic goes to the old MAC
     until the gateway's entry expires, and the outage matches the gateway's cache lifetime."""
-    run = scenario
-    run.watch(SingleOwner())
-    stage = begin(run)
-    run.procedure("migrate_without_garp")
-    until_answered(run, stage)
-    finish(run, stage)
-    run.check(OutageMatchesLifetime(stage.t0, stage.moved))
-    run.check(OutageBelow(1.0, stage.moved), expect="fail")
-    run.check(AnnouncedByArp(stage.capture, stage.t0), expect="fail")
-    run.check(GatewayKnowsNewMac())
-    run.check(NoAddressConflict())
+    MIGRATION.walk(
+        scenario,
+        "migrate_without_garp",
+        watch=WATCH,
+        expect={"OutageBelow": "fail", "OutageMatchesLifetime": "pass", "AnnouncedByArp": "fail"},
+    )
 
 
 def test_migrate_with_garp(scenario: ScenarioRun) -> None:
     """The seed's fix: after moving the IP, `arping -s <ip> -c1 -U <gw>` (iputils) from the new server; the
     gateway updates its entry at once and the client's outage is under a second."""
-    run = scenario
-    stage = begin(run)
-    run.procedure("migrate_with_garp")
-    until_answered(run, stage)
-    finish(run, stage)
-    run.check(OutageBelow(1.0, stage.moved))
-    run.check(OutageMatchesLifetime(stage.t0, stage.moved), expect="fail")
-    run.check(AnnouncedByArp(stage.capture, stage.t0))
-    run.check(GatewayKnowsNewMac())
-    run.check(ClientReachesService())
-    run.check(NoAddressConflict())
+    MIGRATION.walk(scenario, "migrate_with_garp", watch=WATCH)
 
 
 def test_duplicate_ip(scenario: ScenarioRun) -> None:

@@ -90,8 +90,11 @@ class AddressWatch(Workload):
     def start(self, run: ScenarioRun) -> None:
         h = run.host(self.host)
         h.run_background("exec ip -ts monitor address dev eth0", self.log)
-        run.wait_for(lambda: h.run("pgrep -f 'ip -ts monitor address'").succeeded,
-                     what=f"the address watch on {self.host} to run", timeout=5)
+        run.wait_for(
+            lambda: h.run("pgrep -f 'ip -ts monitor address'").succeeded,
+            what=f"the address watch on {self.host} to run",
+            timeout=5,
+        )
 
     def stop(self, run: ScenarioRun) -> list[Op]:
         h = run.host(self.host)

@@ -79,9 +79,11 @@ class SingleServiceOwner(Invariant):
         vip = run.facts["vip"]
         owners = {}
         for n in NODES:  # one exec per node: this runs every second while the lab is watched
-            out = run.host(n).run(
-                "ip -4 -o addr show dev eth0; /etc/ha.d/resource.d/recordd status >/dev/null 2>&1 && echo SERVING"
-            ).stdout
+            out = (
+                run.host(n)
+                .run("ip -4 -o addr show dev eth0; /etc/ha.d/resource.d/recordd status >/dev/null 2>&1 && echo SERVING")
+                .stdout
+            )
             owners[n] = {"vip": f" {vip}/" in out, "service": "SERVING" in out.split()}
         holding = [n for n, o in owners.items() if o["vip"] or o["service"]]
         detail = (

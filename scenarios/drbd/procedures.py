@@ -7,6 +7,10 @@ resyncs; redundancy is checked; then heartbeat is stopped on the primary so the 
 primary goes the same way. Steps on `local` run on this machine (the "data centre"): `{compose}` is this lab
 instance's docker compose command.
 
+State-changing steps carry a `verify` command (read-only; `local` ones run on this machine) that rehearse runs after
+a person did the step by hand; steps that only read or wait are `readonly` (verified by running them again); the
+resync waits name a progress probe (how far the resync has got).
+
 `PREPARE` is the state every scenario starts from: the volume's first full sync (alpha forced Primary on two
 just-created disks), then heartbeat enabled and started on both nodes; alpha takes the resource group.
 """
@@ -20,6 +24,19 @@ REDUNDANT = (
     r"^r0 role:(Primary|Secondary)\n  disk:UpToDate\n"
     r"  peer role:(Primary|Secondary)\n    replication:Established peer-disk:UpToDate$"
 )
+# read-only: how far a resync has got ("sync'ed: 41.0%"), else the connection state; shown while a step waits
+RESYNC_PROGRESS = (
+    '(drbdadm proc-drbd r0 2>/dev/null || drbdadm status r0) | grep -o "sync\'ed: *[0-9.]*%" || drbdadm cstate r0'
+)
+# read-only checks of the state a step leaves (rehearse runs them after a person did the step by hand)
+HB_RUNNING = f"{HB} status"
+HB_STOPPED = f"! {HB} status"
+R0_DOWN = "drbdadm cstate r0 | grep -qx Unconfigured"
+
+
+def container(node: str, status: str) -> str:
+    """Verifies, on this machine, that the node's container is in `status` (exited, created, running)."""
+    return f'test -n "$({{compose}} ps -a -q --status {status} {node})"'
 
 
 def wait_peer_active(peer: str) -> str:
@@ -28,9 +45,15 @@ def wait_peer_active(peer: str) -> str:
 
 def shut_down(node: str, n: int) -> tuple[Step, ...]:
     return (
-        Step(node, f"{HB} stop", f"{n}. stop heartbeat on {node}"),
-        Step(node, "drbdadm down r0", f"{n + 1}. take r0 down on {node}"),
-        Step("local", f"{{compose}} stop {node}", f"{n + 2}. shut {node} down", local=True),
+        Step(node, f"{HB} stop", f"{n}. stop heartbeat on {node}", verify=HB_STOPPED),
+        Step(node, "drbdadm down r0", f"{n + 1}. take r0 down on {node}", verify=R0_DOWN),
+        Step(
+            "local",
+            f"{{compose}} stop {node}",
+            f"{n + 2}. shut {node} down",
+            local=True,
+            verify=container(node, "exited"),
+        ),
     )
 
 
@@ -40,30 +63,65 @@ def replace(node: str, n: int) -> Step:
         f"{{compose}} rm -f {node} && {{compose}} create --no-build {node}",
         f"{n}. replace {node}'s hardware: a new machine (new NIC) around the same disk",
         local=True,
+        verify=container(node, "created"),
     )
 
 
 def boot(node: str, n: int) -> Step:
     return Step(
-        "local", f"{{compose}} start {node}", f"{n}. boot {node} with its replication link plugged in", local=True
+        "local",
+        f"{{compose}} start {node}",
+        f"{n}. boot {node} with its replication link plugged in",
+        local=True,
+        verify=container(node, "running"),
     )
 
 
 def resync(node: str, n: int) -> Step:
-    return Step(node, SYNCED, f"{n}. wait for {node}'s resync (both UpToDate)", timeout=60)
+    return Step(
+        node,
+        SYNCED,
+        f"{n}. wait for {node}'s resync (both UpToDate)",
+        timeout=60,
+        readonly=True,
+        progress=RESYNC_PROGRESS,
+    )
 
 
 PREPARE = (
-    Step("alpha", "drbdadm primary --force r0", "initial sync: alpha's data is the good one"),
-    Step("alpha", SYNCED, "wait for the initial full sync", timeout=60),
-    Step("alpha", "drbdadm secondary r0", "hand r0 to heartbeat"),
-    Step("alpha", f"touch /var/lib/drbd/.heartbeat-enabled && {HB} start", "enable and start heartbeat on alpha"),
-    Step("beta", f"touch /var/lib/drbd/.heartbeat-enabled && {HB} start", "enable and start heartbeat on beta"),
+    Step(
+        "alpha",
+        "drbdadm primary --force r0",
+        "initial sync: alpha's data is the good one",
+        verify="drbdadm role r0 | grep -q ^Primary/",
+    ),
+    Step(
+        "alpha",
+        SYNCED,
+        "wait for the initial full sync",
+        timeout=60,
+        readonly=True,
+        progress=RESYNC_PROGRESS,
+    ),
+    Step("alpha", "drbdadm secondary r0", "hand r0 to heartbeat", verify="drbdadm role r0 | grep -q ^Secondary/"),
+    Step(
+        "alpha",
+        f"touch /var/lib/drbd/.heartbeat-enabled && {HB} start",
+        "enable and start heartbeat on alpha",
+        verify=HB_RUNNING,
+    ),
+    Step(
+        "beta",
+        f"touch /var/lib/drbd/.heartbeat-enabled && {HB} start",
+        "enable and start heartbeat on beta",
+        verify=HB_RUNNING,
+    ),
     Step(
         "client",
         "python3 /opt/opslab/node/writer.py wait {url} 30",
         "the service answers on the floating IP",
         timeout=40,
+        readonly=True,
     ),
 )
 
@@ -75,29 +133,35 @@ REPLACE_BOTH_NODES = Procedure(
         replace("beta", 4),
         boot("beta", 5),
         resync("beta", 6),
-        Step("alpha", "drbdadm status r0", "7. check redundancy on alpha", expect_output=REDUNDANT),
+        Step("alpha", "drbdadm status r0", "7. check redundancy on alpha", expect_output=REDUNDANT, readonly=True),
         Step(
             "client",
             "ping -c1 -W1 {beta_ip} >/dev/null; ip neigh show {beta_ip}",
             "8. check the network: the client has learned beta's new MAC",
             expect_output="lladdr",
+            readonly=True,
         ),
-        Step("beta", wait_peer_active("alpha"), "9. check heartbeat on beta: alpha is active", timeout=30),
-        Step("alpha", wait_peer_active("beta"), "10. check heartbeat on alpha: beta is active", timeout=30),
-        Step("alpha", f"{HB} stop", "11. stop heartbeat on the primary: beta takes over"),
+        Step(
+            "beta", wait_peer_active("alpha"), "9. check heartbeat on beta: alpha is active", timeout=30, readonly=True
+        ),
+        Step(
+            "alpha", wait_peer_active("beta"), "10. check heartbeat on alpha: beta is active", timeout=30, readonly=True
+        ),
+        Step("alpha", f"{HB} stop", "11. stop heartbeat on the primary: beta takes over", verify=HB_STOPPED),
         Step(
             "beta",
             "until /etc/ha.d/resource.d/recordd status; do sleep 0.2; done; drbdadm role r0",
             "12. the service runs on beta",
             expect_output="^Primary/",
             timeout=30,
+            readonly=True,
         ),
-        Step("alpha", "drbdadm down r0", "13. take r0 down on alpha"),
-        Step("local", "{compose} stop alpha", "14. shut alpha down", local=True),
+        Step("alpha", "drbdadm down r0", "13. take r0 down on alpha", verify=R0_DOWN),
+        Step("local", "{compose} stop alpha", "14. shut alpha down", local=True, verify=container("alpha", "exited")),
         replace("alpha", 15),
         boot("alpha", 16),
         resync("alpha", 17),
-        Step("beta", "drbdadm status r0", "18. check redundancy on beta", expect_output=REDUNDANT),
+        Step("beta", "drbdadm status r0", "18. check redundancy on beta", expect_output=REDUNDANT, readonly=True),
     ),
 )
 

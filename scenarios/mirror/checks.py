@@ -16,6 +16,7 @@ Which scenario shows each failing (expect="fail"):
 - RerunFetchesNothingSaved → rerun_no_clobber (the runbook's second run fetches everything again)
 - WarnsNoClobberIgnored → rerun_no_clobber (the run without --convert-links: --no-clobber is honoured, no warning)
 - MirrorUpToDate → site_changed (a page removed, a page added, the home page changed)
+- OriginSiteUnchanged (the invariant rehearsals watch) → site_changed (the site changed between two mirrors)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from lab.checks import Check, CheckResult
+from lab.checks import Check, CheckResult, Invariant
 from lab.host import Host
 from lab.scenario import ScenarioRun, StepRecord
 from scenarios.mirror.lab import MIRRORS
@@ -648,5 +649,36 @@ class MirrorUpToDate(Check):
             "old mirror is stale — " + "; ".join(parts) if parts else f"all {len(b)} files match",
             stale=stale,
             missing=missing,
+            changed=changed,
+        )
+
+
+SITE_ROOT = "/srv/www"  # the origin's document root
+
+
+class OriginSiteUnchanged(Invariant):
+    """Mirroring only reads the origin: its site holds the same files, with the same content, as when the watch
+    began (the first sample is the reference)."""
+
+    def __init__(self) -> None:
+        self.reference: dict[str, str] | None = None
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        now = checksums(run.host("origin"), SITE_ROOT)
+        if self.reference is None:
+            self.reference = now
+        ref = self.reference
+        gone, new = sorted(set(ref) - set(now)), sorted(set(now) - set(ref))
+        changed = sorted(f for f in set(ref) & set(now) if ref[f] != now[f])
+        parts = [
+            f"{what}: {', '.join(names)}"
+            for what, names in (("gone", gone), ("new", new), ("changed", changed))
+            if names
+        ]
+        return self.result(
+            not parts,
+            f"origin {SITE_ROOT}: " + ("; ".join(parts) if parts else f"all {len(ref)} files as they were"),
+            gone=gone,
+            new=new,
             changed=changed,
         )

@@ -5,6 +5,8 @@ the mirror in /srv/mirror/runbook/example.org. Variants of the command (for the 
 each write into their own folder under /srv/mirror; only the options named in their title differ.
 """
 
+from dataclasses import replace
+
 from lab.procedure import Procedure, Step
 
 OPTIONS = (
@@ -23,7 +25,10 @@ def wget_step(title: str, command: str) -> Step:
     return Step("client", command, title, expect_rc=None, timeout=300)
 
 
-MIRROR_SITE = wget_step("mirror the site for offline use (the runbook)", RUNBOOK)
+MIRROR_SITE = replace(
+    wget_step("mirror the site for offline use (the runbook)", RUNBOOK),
+    verify="test -s {mirrors}/runbook/{origin}/index.html",  # what rehearse checks after it was run by hand
+)
 MIRROR_AGAIN = wget_step("run the runbook's command again in the same folder", RUNBOOK)
 MIRROR_AGAIN_WITHOUT_CONVERT = wget_step(
     "run it again without --convert-links (so that --no-clobber is honoured)",

@@ -21,6 +21,7 @@ from scenarios.mirror.checks import (
     MirrorComplete,
     MirrorInScope,
     MirrorUpToDate,
+    OriginSiteUnchanged,
     QueryNamesRestricted,
     RateLimited,
     RerunFetchesNothingSaved,
@@ -31,7 +32,8 @@ from scenarios.mirror.checks import (
     requests_of,
 )
 from scenarios.mirror.faults import OriginAnswers500
-from scenarios.mirror.site import KNOWN_BROKEN, LARGE, PAGES, SECTION, WHOLE_SITE
+from scenarios.mirror.plans import MIRROR_SITE, WATCH, runbook_mirror
+from scenarios.mirror.site import KNOWN_BROKEN, SECTION, WHOLE_SITE
 
 QUICK = pytest.mark.lab_params(wait_s="0.2")
 
@@ -39,7 +41,7 @@ QUICK = pytest.mark.lab_params(wait_s="0.2")
 def mirror_site(run: ScenarioRun) -> Mirror:
     """The procedure under test, once; the mirror it made in the client's working folder."""
     run.procedure("mirror_site")
-    return Mirror("runbook", run.steps[-1])
+    return runbook_mirror(run)
 
 
 def variant(run: ScenarioRun, step: Step, folder: str) -> Mirror:
@@ -52,22 +54,7 @@ def test_mirror_site(scenario: ScenarioRun) -> None:
     served by a host that cannot reach the origin; a mirror made without --convert-links does not."""
     run = scenario
     site = run.facts["origin"]
-    m = mirror_site(run)
-    complete = run.check(MirrorComplete(m, WHOLE_SITE))
-    run.check(MirrorInScope(m, site))
-    run.check(LinksRewrittenToLocal(m))
-    links = run.check(LinksResolveOffline(m))
-    browsed = run.check(BrowsesOffline(m, site, offsite=(run.facts["external"],)))
-    run.check(ServerErrorsExplained(m, KNOWN_BROKEN))
-    saved = set(complete.evidence.get("saved", []))
-    run.metric("pages_mirrored", len(saved & PAGES))
-    run.metric("requisites_mirrored", len(saved - PAGES - LARGE))
-    run.metric("broken_local_links", len(links.evidence.get("broken", [])))
-    run.metric("offsite_requisites_left", len(browsed.evidence.get("offsite", [])))
-    run.metric("wget_exit_status", m.step.rc if m.step else -1)
-    reqs = requests_of(run, m)
-    if len(reqs) > 1:
-        run.metric("requests_per_s_at_origin", len(reqs) / (reqs[-1].end - reqs[0].start))
+    MIRROR_SITE.walk(run, "mirror_site", watch=WATCH)
 
     careless = variant(run, P.MIRROR_CARELESS, "careless")
     run.check(LinksRewrittenToLocal(careless), expect="fail")
@@ -145,6 +132,7 @@ def test_site_changed(scenario: ScenarioRun) -> None:
     """The site changes between two mirrors (a page removed, a page added and linked): compared with a fresh
     mirror, the old one is stale, and the report lists what."""
     run = scenario
+    run.watch(OriginSiteUnchanged(), expect="fail")
     old = mirror_site(run)
     run.step(P.CHANGE_SITE)
     fresh = variant(run, P.MIRROR_FRESH, "fresh")

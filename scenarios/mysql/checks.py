@@ -6,6 +6,8 @@ SlavesMatchMaster → corrupted_slave (names the chunks and keys), rebuild_with_
 AckedWritesOnEverySlave → rebuild_with_read_pos (acknowledged writes missing) and lock_released_early;
 SlaveStoppedOnError → every scenario where the slave replicates (asked of the other thread, or of slave2), and the
 unit tests; DifferingRowsAre → corrupted_slave after the rebuild (no row differs any more), and the unit tests.
+ReplicationWithoutErrors (the invariant rehearsals watch) → unit tests (tests/unit/scenarios), and any rehearsal
+of wrong_binlog_file or lock_released_early.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from lab.checks import Check, CheckResult
+from lab.checks import Check, CheckResult, Invariant
 from lab.errors import OpslabError, WaitTimeout
 from lab.scenario import ScenarioRun
 from lab.wait import wait_until
@@ -356,3 +358,15 @@ class AckedWritesOnEverySlave(Check):
             f"{len(writes)} acknowledged writes; {summary}",
             **evidence,
         )
+
+
+class ReplicationWithoutErrors(Invariant):
+    """No slave's replication thread is in error (Last_IO_Errno and Last_SQL_Errno are 0). A slave stopped on
+    purpose (STOP SLAVE, RESET SLAVE) holds it; one stopped by an error (1236, 1062) does not."""
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        errors = {s: thread_errors(st) for s in SLAVES if (st := sql(run, s).slave_status()) is not None}
+        bad = {s: e for s, e in errors.items() if e}
+        if bad:
+            return self.result(False, "; ".join(f"{s}: {', '.join(e)}" for s, e in bad.items()), errors=bad)
+        return self.result(True, f"no replication error on {', '.join(SLAVES)}", errors={})

@@ -25,6 +25,14 @@ from lab.procedure import Procedure, Step
 SESSION = "/tmp/lock-session"  # the FIFO; its output in /tmp/lock-session.out, the sleep's pid in .pid
 DUMP = "/tmp/dump.sql"
 SLAVE2_STATUS = "/tmp/slave2-status.txt"
+# read-only checks of the state a step leaves (rehearse runs them after a person did the step by hand)
+RECORDED = f"grep -Eq -- '-bin\\.[0-9]+[[:space:]]+[0-9]+' {SESSION}.out"
+DUMPED = f"tail -1 {DUMP} | grep -q 'Dump completed'"
+
+
+def sql_thread(state: str) -> str:
+    return f"mysql -e 'SHOW SLAVE STATUS\\G' | grep -q 'Slave_SQL_Running: {state}$'"
+
 
 OPEN_SESSION = Step(
     "slave1",
@@ -32,6 +40,7 @@ OPEN_SESSION = Step(
     f" && (mysql -h {{master_ip}} -N --unbuffered < {SESSION} > {SESSION}.out 2>&1 &)"
     f" && (sleep 3600 > {SESSION} 2>/dev/null < /dev/null & echo $! > {SESSION}.pid)",
     "open a session to the master and keep it open (a mysql client reading a FIFO)",
+    verify=f"test -p {SESSION} && kill -0 $(cat {SESSION}.pid)",
 )
 LOCK_IN_SESSION = Step(
     "slave1",
@@ -39,6 +48,7 @@ LOCK_IN_SESSION = Step(
     f" && timeout 60 sh -c 'until grep -q bin {SESSION}.out; do sleep 0.05; done' && cat {SESSION}.out",
     "in that session: FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS (record File and Position)",
     expect_output=r"-bin\.\d+\s+\d+",
+    verify=RECORDED,
 )
 LOCK_AND_EXIT = Step(
     "slave1",
@@ -46,22 +56,29 @@ LOCK_AND_EXIT = Step(
     f" && cat {SESSION}.out",
     "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS in a client that exits at once (the lock goes with it)",
     expect_output=r"-bin\.\d+\s+\d+",
+    verify=RECORDED,
 )
 DUMP_MASTER = Step(
     "slave1",
     f"mysqldump -h {{master_ip}} --skip-lock-tables --databases {{db}} > {DUMP}",
     "dump the master in another session while the lock is held",
+    verify=DUMPED,
 )
 UNLOCK_AND_CLOSE = Step(
     "slave1",
     f'echo "UNLOCK TABLES;" > {SESSION} && kill $(cat {SESSION}.pid)',
     "in the held session: UNLOCK TABLES, then close it",
+    verify=f"! kill -0 $(cat {SESSION}.pid) 2>/dev/null",
 )
 UNLOCK_NEW_SESSION = Step(
     "slave1", 'mysql -h {master_ip} -e "UNLOCK TABLES"', "UNLOCK TABLES (in a new session: there is no lock left)"
 )
-RESET_SLAVE = Step("slave1", 'mysql -e "STOP SLAVE; RESET SLAVE;"', "on the slave: STOP SLAVE; RESET SLAVE")
-LOAD_DUMP = Step("slave1", f"mysql < {DUMP}", "load the dump on the slave")
+RESET_SLAVE = Step(
+    "slave1", 'mysql -e "STOP SLAVE; RESET SLAVE;"', "on the slave: STOP SLAVE; RESET SLAVE", verify=sql_thread("No")
+)
+LOAD_DUMP = Step(
+    "slave1", f"mysql < {DUMP}", "load the dump on the slave", verify='mysql -N -e "SHOW TABLES FROM {db}" | grep -q .'
+)
 
 
 def change_master(file: str, pos: str, title: str) -> Step:
@@ -70,6 +87,7 @@ def change_master(file: str, pos: str, title: str) -> Step:
         "mysql -e \"CHANGE MASTER TO master_host='{master_ip}', master_user='{repl_user}',"
         f" master_password='{{repl_password}}', master_log_file='{file}', master_log_pos={pos}; START SLAVE;\"",
         title,
+        verify=sql_thread("Yes") + " && mysql -e 'SHOW SLAVE STATUS\\G' | grep -q 'Master_Host: {master_ip}$'",
     )
 
 
@@ -93,17 +111,21 @@ def from_slave2_status(file_field: str, pos_field: str, title: str) -> Step:
     )
 
 
-STOP_SLAVE2 = Step("slave2", 'mysql -e "STOP SLAVE"', "on the healthy slave: STOP SLAVE")
+STOP_SLAVE2 = Step("slave2", 'mysql -e "STOP SLAVE"', "on the healthy slave: STOP SLAVE", verify=sql_thread("No"))
 RECORD_SLAVE2 = Step(
     "slave1",
     f'mysql -h {{slave2_ip}} -e "SHOW SLAVE STATUS\\G" > {SLAVE2_STATUS} && cat {SLAVE2_STATUS}',
     "record the healthy slave's SHOW SLAVE STATUS",
     expect_output="Exec_Master_Log_Pos",
+    verify=f"grep -q Exec_Master_Log_Pos {SLAVE2_STATUS}",
 )
 DUMP_SLAVE2 = Step(
-    "slave1", f"mysqldump -h {{slave2_ip}} --databases {{db}} > {DUMP}", "dump the healthy slave (it is stopped)"
+    "slave1",
+    f"mysqldump -h {{slave2_ip}} --databases {{db}} > {DUMP}",
+    "dump the healthy slave (it is stopped)",
+    verify=DUMPED,
 )
-START_SLAVE2 = Step("slave2", 'mysql -e "START SLAVE"', "on the healthy slave: START SLAVE")
+START_SLAVE2 = Step("slave2", 'mysql -e "START SLAVE"', "on the healthy slave: START SLAVE", verify=sql_thread("Yes"))
 CHANGE_MASTER_EXEC = from_slave2_status(
     "Relay_Master_Log_File",
     "Exec_Master_Log_Pos",

@@ -1,6 +1,7 @@
 """Scenarios of the mysql lab: rebuilding a slave under live writes (see LABS.md, mysql).
 
-Every scenario starts the same way: both slaves replicating, the writer writing to the master without pause
+Every scenario starts the same way (`scenarios.mysql.plans.begin`, the rebuild's plan, which `opslab rehearse`
+walks too): both slaves replicating, the writer writing to the master without pause
 and recording every acknowledged write, and slave1 stopped with its database dropped (the slave to rebuild).
 After the procedure the writer goes on until slave1 has applied writes made after it, then stops; the checks
 judge replication, catch-up, data (chunked checksums) and the acknowledged writes. Metrics: the rows
@@ -10,16 +11,8 @@ compared, the chunks that differ, the acknowledged writes lost, the longest writ
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from functools import partial
-
-from lab.checks import CheckResult
-from lab.procedure import Step
 from lab.scenario import ScenarioRun
-from lab.workloads import longest_gap
 from scenarios.mysql.checks import (
-    AckedWritesOnEverySlave,
     DifferingRowsAre,
     LagReachesZero,
     SlaveReplicating,
@@ -28,97 +21,21 @@ from scenarios.mysql.checks import (
     sql,
 )
 from scenarios.mysql.faults import RowsChangedBehindReplication, SqlThreadStopped
-from scenarios.mysql.lab import SLAVES
-from scenarios.mysql.workloads import MysqlWriter
-
-SLAVE1_LOST = Step("slave1", 'mysql -e "STOP SLAVE; DROP DATABASE {db}"', "slave1 has lost its data: rebuild it")
-
-
-@dataclass
-class Stage:
-    writer: MysqlWriter
-    t0: float
-
-
-def replicating(run: ScenarioRun, slave: str) -> bool:
-    st = sql(run, slave).slave_status()
-    return st is not None and st.get("Slave_IO_Running") == "Yes" and st.get("Slave_SQL_Running") == "Yes"
-
-
-def begin(run: ScenarioRun, *, lose_slave1: bool = True, first: int = 1) -> Stage:
-    for slave in SLAVES:
-        run.wait_for(partial(replicating, run, slave), what=f"{slave} to replicate from the master", timeout=20)
-    writer = MysqlWriter(first=first)
-    run.start(writer)
-    if lose_slave1:
-        run.step(SLAVE1_LOST)
-    return Stage(writer, time.time())
-
-
-def procedure(run: ScenarioRun, stage: Stage, name: str) -> None:
-    t0 = time.time()
-    run.procedure(name)
-    t1 = time.time()
-    run.metric("procedure_s", t1 - t0)
-    ops = stage.writer.ops(run)
-    run.metric("write_stall_s", longest_gap(ops, start=t0, end=t1)[1])
-    # writes acknowledged after the procedure: slave1 must apply them too
-    done = stage.writer.acked(run)
-    run.wait_for(lambda: stage.writer.acked(run) >= done + 30, what="30 more writes after the procedure", timeout=30)
-
-
-def finish(run: ScenarioRun, stage: Stage) -> None:
-    ops = run.stop(stage.writer)
-    run.metric("acked_writes", sum(op.ok for op in ops))
-    run.metric("write_errors", sum(not op.ok for op in ops))
-
-
-def judge(
-    run: ScenarioRun,
-    *,
-    replicating: str = "pass",
-    lag: str = "pass",
-    data: str = "pass",
-    writes: str = "pass",
-) -> dict[str, CheckResult]:
-    """The four checks, slave1 (the rebuilt one) expected to give `replicating`, slave2 always replicating."""
-    out = {"lag": run.check(LagReachesZero(), expect=lag)}
-    for s in SLAVES:
-        out[s] = run.check(SlaveReplicating(s), expect=replicating if s == "slave1" else "pass")
-    out["data"] = run.check(SlavesMatchMaster(), expect=data)
-    out["writes"] = run.check(AckedWritesOnEverySlave(), expect=writes)
-    ev = out["data"].evidence
-    if "rows_compared" in ev:
-        run.metric("rows_compared", ev["rows_compared"])
-        run.metric("chunks_differing", ev["chunks_differing"])
-    if "lost" in out["writes"].evidence:
-        run.metric("acked_writes_lost", out["writes"].evidence["lost"])
-        run.metric("acked_writes_doubled", out["writes"].evidence["doubled"])
-    if "lag_s" in out["lag"].evidence:
-        run.metric("replication_lag_s", out["lag"].evidence["lag_s"])
-    return out
+from scenarios.mysql.plans import REBUILD, WATCH, begin, finish, judge, procedure
 
 
 def test_rebuild_from_master(scenario: ScenarioRun) -> None:
     """The runbook: FLUSH TABLES WITH READ LOCK and SHOW MASTER STATUS in a session held open while mysqldump
     runs in another; UNLOCK TABLES; load on slave1 and CHANGE MASTER TO the recorded File and Position. Writes
     stall while the lock is held (measured), none is lost, and both slaves equal the master."""
-    run = scenario
-    stage = begin(run)
-    procedure(run, stage, "rebuild_from_master")
-    finish(run, stage)
-    judge(run)
+    REBUILD.walk(scenario, "rebuild_from_master", watch=WATCH)
 
 
 def test_rebuild_from_slave(scenario: ScenarioRun) -> None:
     """The runbook from a running slave: STOP SLAVE on slave2, record Relay_Master_Log_File and
     Exec_Master_Log_Pos, dump it, START SLAVE; load on slave1 and point it at the master there. The master's
     writes never stall; nothing is lost."""
-    run = scenario
-    stage = begin(run)
-    procedure(run, stage, "rebuild_from_slave")
-    finish(run, stage)
-    judge(run)
+    REBUILD.walk(scenario, "rebuild_from_slave", watch=WATCH)
 
 
 def test_rebuild_with_read_pos(scenario: ScenarioRun) -> None:

@@ -9,6 +9,8 @@ ServerStoppedWith → no_tun (asked for no_net_admin's error) and no_net_admin (
 PeerConnectionInitiated and ClientTunnelUp → revoked_client, foreign_ca_client, expired_crl;
 RefusedFor → client_connects (client1 is not refused); ReachesLanHostThroughTunnel and ForwardingEnabled →
 forwarding_off; LanHostUnreachable → route_to_home_lan (once the tunnel is up); CrlCurrent → expired_crl.
+LanClosedWithoutTunnel (the invariant rehearsals watch) → unit tests (a client without a tunnel answered by
+the LAN host).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from lab.checks import Check, CheckResult
+from lab.checks import Check, CheckResult, Invariant
 from lab.host import Host
 from lab.scenario import ScenarioRun
 from scenarios.openvpn.lab import CLIENT_LOG, SERVER_DIR, SERVER_LOG, VPN_NET, VPN_SERVER_IP
@@ -323,3 +325,19 @@ class CrlCurrent(Check):
         else:
             detail = f"the CRL is current until {dates['nextUpdate']}"
         return self.result(last <= now < nxt, detail, last_update=last, next_update=nxt, now=now)
+
+
+class LanClosedWithoutTunnel(Invariant):
+    """The home LAN stays closed to the internet: a client with no tunnel (client2, which no runbook connects)
+    gets no answer from the LAN host."""
+
+    client = "client2"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        target = run.facts["lanhost_ip"]
+        ping = run.host(self.client).run("ping -n -c 1 -W 1 %s", target)
+        return self.result(
+            ping.rc != 0,
+            f"{self.client} (no tunnel) → lanhost {target}: " + ("answered" if ping.rc == 0 else "no answer"),
+            rc=ping.rc,
+        )

@@ -5,6 +5,9 @@ The PKI is easy-rsa 3 (what Debian ships: `/usr/share/easy-rsa/easyrsa`). Old ru
 (`EASYRSA2`). Fast mode (`setup_server`): EC keys (prime256v1) and `dh none` (ECDHE only), because
 `./easyrsa gen-dh` (DH 2048) takes minutes under emulation; `setup_server_dh2048` is the classic one.
 
+The setup's state-changing steps carry a `verify` command (read-only, on the same host) that rehearse runs after a
+person did the step by hand.
+
 A real Pi runs the server with `systemctl start openvpn-server@server`; the lab's Pi has no systemd, so the
 steps run what that unit runs (`openvpn --daemon ... --cd /etc/openvpn/server --config server.conf`).
 """
@@ -38,6 +41,7 @@ INSTALL = Step(
     "pi",
     "apt-get install -y openvpn easy-rsa",
     "install openvpn and easy-rsa (unpacked in the Pi's image: apt finds them installed)",
+    verify="dpkg -s openvpn easy-rsa >/dev/null",
 )
 
 
@@ -46,34 +50,52 @@ def pki_steps(host: str, cadir: str, clients: tuple[str, ...], dh: bool = False)
     ers = f"cd {cadir} && ./easyrsa"
     return (
         Step(
-            host, f"make-cadir {cadir}", PKI + "a CA directory (easy-rsa 2: make-cadir, or cp -r /usr/share/easy-rsa)"
+            host,
+            f"make-cadir {cadir}",
+            PKI + "a CA directory (easy-rsa 2: make-cadir, or cp -r /usr/share/easy-rsa)",
+            verify=f"test -x {cadir}/easyrsa",
         ),
         Step(
             host,
             f"printf '{VARS_RSA if dh else VARS_EC}' >> {cadir}/vars",
             PKI + f"vars: batch mode, {'RSA 2048' if dh else 'EC keys'} (easy-rsa 2: edit vars, then `. ./vars`)",
+            verify=f"grep -q EASYRSA_BATCH {cadir}/vars",
         ),
-        Step(host, f"{ers} init-pki", PKI + "a new PKI (easy-rsa 2: ./clean-all)"),
-        Step(host, f"{ers} --req-cn='Pi VPN CA' build-ca nopass", PKI + "the CA (easy-rsa 2: ./build-ca)"),
+        Step(host, f"{ers} init-pki", PKI + "a new PKI (easy-rsa 2: ./clean-all)", verify=f"test -d {cadir}/pki"),
+        Step(
+            host,
+            f"{ers} --req-cn='Pi VPN CA' build-ca nopass",
+            PKI + "the CA (easy-rsa 2: ./build-ca)",
+            verify=f"test -s {cadir}/pki/ca.crt",
+        ),
         Step(
             host,
             f"{ers} build-server-full server nopass",
             PKI + "the server's key and certificate (easy-rsa 2: ./build-key-server server)",
+            verify=f"test -s {cadir}/pki/issued/server.crt && test -s {cadir}/pki/private/server.key",
         ),
         *(
             Step(
                 host,
                 f"{ers} build-client-full {c} nopass",
                 PKI + f"{c}'s key and certificate (easy-rsa 2: ./build-key {c})",
+                verify=f"test -s {cadir}/pki/issued/{c}.crt && test -s {cadir}/pki/private/{c}.key",
             )
             for c in clients
         ),
         *(
-            (Step(host, f"{ers} gen-dh", PKI + "DH parameters, 2048 bits: minutes under emulation (./build-dh)"),)
+            (
+                Step(
+                    host,
+                    f"{ers} gen-dh",
+                    PKI + "DH parameters, 2048 bits: minutes under emulation (./build-dh)",
+                    verify=f"test -s {cadir}/pki/dh.pem",
+                ),
+            )
             if dh
             else ()
         ),
-        Step(host, f"{ers} gen-crl", PKI + "an (empty) CRL for crl-verify"),
+        Step(host, f"{ers} gen-crl", PKI + "an (empty) CRL for crl-verify", verify=f"test -s {cadir}/pki/crl.pem"),
     )
 
 
@@ -83,6 +105,7 @@ def hand_over(host: str, cadir: str, client: str) -> Step:
         f"mkdir -p /transfer/{client} && cd {cadir}/pki"
         f" && cp ca.crt issued/{client}.crt private/{client}.key /transfer/{client}/",
         f"give {client} its keys (the USB stick, or scp)",
+        verify=f"test -s /transfer/{client}/{client}.key",
     )
 
 
@@ -92,6 +115,7 @@ def copy_server_keys(dh: bool) -> Step:
         "pi",
         f"cd {{easyrsa}}/pki && cp ca.crt issued/server.crt private/server.key crl.pem{extra} {{server_dir}}/",
         "copy the server's keys and the CRL to /etc/openvpn/server",
+        verify="test -s {server_dir}/server.key && test -s {server_dir}/crl.pem",
     )
 
 
@@ -106,6 +130,8 @@ def server_conf(dh: bool) -> Step:
         " && printf '\\ncrl-verify crl.pem\\nremote-cert-tls client\\n' >> {server_dir}/server.conf",
         f"server.conf from the sample: dev tun, server {{vpn_net}}/24, push the home LAN's route, keepalive,"
         f" {dh_line}, crl-verify, remote-cert-tls client",
+        verify=f"grep -qx '{dh_line}' {{server_dir}}/server.conf"
+        " && grep -qx 'crl-verify crl.pem' {server_dir}/server.conf",
     )
 
 
@@ -114,6 +140,7 @@ START_SERVER = Step(
     "mkdir -p /var/log/openvpn && openvpn --daemon ovpn-server --cd {server_dir} --config server.conf"
     " --writepid {server_pid}",
     "start the server (on a real Pi: systemctl start openvpn-server@server)",
+    verify="kill -0 $(cat {server_pid})",
 )
 TUN_UP = Step(
     "pi",
@@ -121,8 +148,14 @@ TUN_UP = Step(
     " pgrep -x openvpn >/dev/null || exit; sleep 0.2; done'; ip -4 addr show dev tun0",
     "check that tun0 is {vpn_server_ip} (OpenVPN configures it after it has daemonized)",
     expect_output=r"inet 10\.8\.0\.1/24",
+    readonly=True,
 )
-FORWARDING = Step("pi", "sysctl -w net.ipv4.ip_forward=1", "enable forwarding: the home LAN through the tunnel")
+FORWARDING = Step(
+    "pi",
+    "sysctl -w net.ipv4.ip_forward=1",
+    "enable forwarding: the home LAN through the tunnel",
+    verify="sysctl -n net.ipv4.ip_forward | grep -qx 1",
+)
 STOP_SERVER = Step(
     "pi",
     "pkill -x openvpn && timeout 30 sh -c 'while pgrep -x openvpn >/dev/null; do sleep 0.1; done'",

@@ -16,8 +16,14 @@ DATA = Path(__file__).parent / "data"
 
 
 def opslab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
 
 
 def verdicts(report: Path) -> dict[str, dict[str, str]]:
@@ -26,8 +32,9 @@ def verdicts(report: Path) -> dict[str, dict[str, str]]:
 
 
 def test_a_users_script_passes_the_runbooks_checks(tmp_path: Path) -> None:
-    p = opslab("run", "arp/migrate_with_garp", "--procedure", str(DATA / "migrate_by_script.sh"),
-               "--report", str(tmp_path))
+    p = opslab(
+        "run", "arp/migrate_with_garp", "--procedure", str(DATA / "migrate_by_script.sh"), "--report", str(tmp_path)
+    )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
     checks = verdicts(tmp_path)["arp/migrate_with_garp"]
     assert checks["OutageBelow"] == "pass" and checks["AnnouncedByArp"] == "pass"
@@ -37,9 +44,9 @@ def test_a_users_script_passes_the_runbooks_checks(tmp_path: Path) -> None:
 
 def test_a_users_runbook_that_forgets_the_garp_fails_them(tmp_path: Path) -> None:
     runbook = tmp_path / "forgets_garp.steps"
-    runbook.write_text("# moves the address, tells nobody\n"
-                       "old: ip addr del {vip}/24 dev eth0\n"
-                       "new: ip addr add {vip}/24 dev eth0\n")
+    runbook.write_text(
+        "# moves the address, tells nobody\nold: ip addr del {vip}/24 dev eth0\nnew: ip addr add {vip}/24 dev eth0\n"
+    )
     report = tmp_path / "report"
     p = opslab("run", "arp/migrate_with_garp", "--procedure", f"migrate_with_garp={runbook}", "--report", str(report))
     assert p.returncode == 1, p.stdout[-3000:]
@@ -48,8 +55,26 @@ def test_a_users_runbook_that_forgets_the_garp_fails_them(tmp_path: Path) -> Non
     assert "FAIL" in p.stdout and "report.html" in p.stdout
 
 
-def test_rehearse_walks_every_step_and_probes_invariants() -> None:
-    p = opslab("rehearse", "arp", "migrate_with_garp", "--yes")
+def test_rehearse_walks_every_step_watches_and_ends_in_a_verdict(tmp_path: Path) -> None:
+    p = opslab("rehearse", "arp", "migrate_with_garp", "--yes", "--report", str(tmp_path))
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
-    assert "step 3/3 [new]" in p.stdout and "arping -s" in p.stdout
-    assert "invariant SingleOwner: ok" in p.stdout and "all steps as expected" in p.stdout
+    assert "step 3/3 [new]" in p.stdout and "arping -s" in p.stdout and "watching, all through: SingleOwner" in p.stdout
+    assert "✓ OutageBelow: pass" in p.stdout and p.stdout.rstrip().splitlines()[-1] == "verdict: pass"
+    assert verdicts(tmp_path)["arp/rehearse_migrate_with_garp"]["SingleOwner"] == "pass"
+
+
+def test_rehearsing_a_runbook_that_moves_the_ip_quietly_fails(tmp_path: Path) -> None:
+    runbook = tmp_path / "quiet.steps"
+    runbook.write_text("old: ip addr del {vip}/24 dev eth0\nnew: ip addr add {vip}/24 dev eth0\n")
+    p = opslab(
+        "rehearse",
+        "arp",
+        "migrate_with_garp",
+        "--yes",
+        "--procedure",
+        str(runbook),
+        "--report",
+        str(tmp_path / "report"),
+    )
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-2000:]
+    assert "✗ OutageBelow: fail (expected pass)" in p.stdout and p.stdout.rstrip().splitlines()[-1] == "verdict: fail"

@@ -1,5 +1,7 @@
 import ipaddress
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +66,52 @@ def test_blackhole_gives_every_networked_host_an_unheld_resolver_in_its_own_lab(
         prefix, last = address.rsplit(".", 1)
         assert prefix in lab_prefixes and int(last) == BLACKHOLE_HOST, (service, address)
     assert _lab_with_subnets(name, "machine").service_overrides() == {}
+
+
+class FakeContainer:
+    def __init__(self, project: str) -> None:
+        self.name = f"{project}-old-1"
+        self.status = "running"
+        self.attrs = {"Config": {"Labels": {
+            "org.opslab.lab": "arp", "org.opslab.owner": "gone:1:1", "org.opslab.keep": "0",
+            "com.docker.compose.project": project, "com.docker.compose.service": "old",
+        }}}  # fmt: skip
+
+
+class FakeEngine:
+    def __init__(self, *containers: FakeContainer) -> None:
+        class Listing:
+            def __init__(self, items: list[Any]) -> None:
+                self.items = items
+
+            def list(self, **kw: Any) -> list[Any]:
+                return list(self.items)
+
+        self.containers, self.networks, self.volumes = Listing(list(containers)), Listing([]), Listing([])
+
+
+def test_a_lab_kept_after_it_started_is_kept_for_status_and_sweeps_until_removed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lab import dockerapi, lifecycle
+
+    project = "opslab-arp-abc123"
+    engine = FakeEngine(FakeContainer(project))
+    monkeypatch.setattr(dockerapi, "client", lambda: engine)
+    monkeypatch.setattr(lifecycle, "KEPT_DIR", tmp_path / "kept")
+    monkeypatch.setattr(lifecycle, "remove_project", lambda p: engine.containers.items.clear())
+    assert lifecycle.instances()[project]["keep"] is False
+    lab = lifecycle.Lab(get_spec("arp"), project=project)
+    lab.keep_from_now()
+    assert lab.keep and lifecycle.instances()[project]["keep"] is True
+    assert lifecycle.sweep_stale() == [] and engine.containers.items  # its owner is gone, yet it stays
+
+
+def test_removing_a_project_forgets_that_it_was_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from lab import dockerapi, lifecycle
+
+    monkeypatch.setattr(dockerapi, "client", lambda: FakeEngine())
+    monkeypatch.setattr(lifecycle, "KEPT_DIR", tmp_path)
+    (tmp_path / "opslab-arp-abc123").touch()
+    lifecycle.remove_project("opslab-arp-abc123")
+    assert not (tmp_path / "opslab-arp-abc123").exists()

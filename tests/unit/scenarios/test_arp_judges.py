@@ -135,9 +135,11 @@ def test_single_owner(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-un
 
 
 def test_address_events_and_when_the_service_ip_was_added() -> None:
-    text = ("[2026-11-28T20:42:29.916276] 338: eth0    inet 10.9.0.100/24 scope global eth0\n"
-            "       valid_lft forever preferred_lft forever\n"
-            "[2026-11-28T20:42:31.000000] Deleted 338: eth0    inet 10.9.0.100/24 scope global eth0\n")
+    text = (
+        "[2026-11-28T20:42:29.916276] 338: eth0    inet 10.9.0.100/24 scope global eth0\n"
+        "       valid_lft forever preferred_lft forever\n"
+        "[2026-11-28T20:42:31.000000] Deleted 338: eth0    inet 10.9.0.100/24 scope global eth0\n"
+    )
     ops = parse_addr_events(text)
     assert [o.value for o in ops] == ["added 10.9.0.100", "deleted 10.9.0.100"]
     assert added_at(ops, "10.9.0.100") == 1795898549.916276

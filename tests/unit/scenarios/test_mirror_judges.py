@@ -284,3 +284,16 @@ def test_mirror_up_to_date(lab: Any, run: ScenarioRun) -> None:
     )
     sums["/srv/mirror/fresh"] = sums["/srv/mirror/runbook"]
     assert MirrorUpToDate(Mirror("runbook"), Mirror("fresh")).evaluate(run).verdict == Verdict.PASS
+
+
+def test_origin_site_unchanged_compares_with_its_first_sample(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mirror.checks import OriginSiteUnchanged
+
+    site = {"text": "aaa  ./index.html\nbbb  ./private/notes.html\n"}
+    lab.transports["origin"].replies["md5sum"] = lambda command: (0, site["text"])
+    inv = OriginSiteUnchanged()
+    assert inv.evaluate(run).verdict == Verdict.PASS and inv.evaluate(run).verdict == Verdict.PASS
+    site["text"] = "abc  ./index.html\nccc  ./news.html\n"
+    r = inv.evaluate(run)
+    assert r.verdict == Verdict.FAIL
+    assert r.detail == "origin /srv/www: gone: private/notes.html; new: news.html; changed: index.html"

@@ -324,3 +324,18 @@ def test_mysql8_dialect_speaks_the_new_statements(lab: Any) -> None:
     st = db.Sql(lab.host("slave1"), "mysql8").slave_status()
     assert st == {"Slave_IO_Running": "Yes", "Slave_SQL_Running": "No"}
     assert lab.transports["slave1"].commands[-1].startswith("mysql --batch -e 'SHOW REPLICA STATUS'")
+
+
+def test_replication_without_errors_holds_for_a_stopped_slave_and_fails_on_an_errored_one(
+    lab: Any, run: ScenarioRun
+) -> None:
+    from scenarios.mysql.checks import ReplicationWithoutErrors
+
+    lab.transports["slave1"].replies["SLAVE STATUS"] = slave_status(io="No", sql="No")  # STOP SLAVE on purpose
+    lab.transports["slave2"].replies["SLAVE STATUS"] = slave_status()
+    assert ReplicationWithoutErrors().evaluate(run).verdict == Verdict.PASS
+    lab.transports["slave1"].replies["SLAVE STATUS"] = slave_status(
+        io="No", io_errno=1236, io_error="Could not find first log file name in binary log index file"
+    )
+    r = ReplicationWithoutErrors().evaluate(run)
+    assert r.verdict == Verdict.FAIL and "slave1: IO error 1236" in r.detail

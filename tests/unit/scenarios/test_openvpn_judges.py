@@ -235,3 +235,13 @@ def test_procedures_are_data_and_name_easy_rsa_2() -> None:
     assert "./revoke-full client2" in " ".join(s.title for s in PROCEDURES["revoke_client"].steps)
     runbook = PROCEDURES["setup_server"].runbook()
     assert "sysctl -w net.ipv4.ip_forward=1" in runbook
+
+
+def test_lan_closed_without_tunnel(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.openvpn.checks import LanClosedWithoutTunnel
+
+    replies(lab, "client2")["ping"] = (1, "1 packets transmitted, 0 received, 100% packet loss")
+    assert LanClosedWithoutTunnel().evaluate(run).verdict == Verdict.PASS
+    replies(lab, "client2")["ping"] = (0, "1 packets transmitted, 1 received, 0% packet loss")
+    r = LanClosedWithoutTunnel().evaluate(run)
+    assert r.verdict == Verdict.FAIL and "answered" in r.detail
