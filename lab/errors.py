@@ -78,5 +78,5 @@ def describe(exc: BaseException) -> str:
 
 def one_line(exc: BaseException) -> str:
     """An exception as one line (an `OpslabError`'s message without its hint; output lines joined by ' / ')."""
-    text = exc.message if isinstance(exc, OpslabError) else f"{type(exc).__name__}: {exc}"
+    text = exc.message if isinstance(exc, OpslabError) else describe(exc)
     return " / ".join(line.strip() for line in text.splitlines() if line.strip())

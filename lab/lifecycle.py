@@ -220,10 +220,12 @@ class Lab:
         return Path(path)
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def up(self) -> Lab:
+    def up(self, *, build: bool = True) -> Lab:
+        """Bring the instance up; `build=False` when the caller built the lab's images just before."""
         client = dockerapi.client()
         sweep_stale(progress=self.progress)
-        build_lab(self.spec, self.progress)
+        if build:
+            build_lab(self.spec, self.progress)
         resolver = "" if self.resolver == "machine" else f"; outside resolver: {self.resolver}"
         self.progress(f"{self.spec.name}: starting {self.project} ({', '.join(self.spec.hosts)}{resolver})")
         t0 = time.monotonic()

@@ -205,7 +205,7 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
             with deadline(timeout) as disarm:
                 request.node.stash[DISARM] = disarm
                 try:
-                    lab.up()
+                    lab.up(build=False)
                 except BaseException as exc:
                     run.error = f"the lab did not come up: {describe(exc)}"
                     raise

@@ -11,7 +11,7 @@ from lab.spec import ROOT
 # pytest on the scenarios in a child process whose Lab.up fails loudly, so a lab that starts shows in the output
 RUN = """
 import sys, pytest, lab.lifecycle
-def up(self): raise SystemExit("A LAB WAS STARTED")
+def up(self, **kw): raise SystemExit("A LAB WAS STARTED")
 lab.lifecycle.Lab.up = up
 sys.exit(pytest.main(sys.argv[1:]))
 """

@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import pty
+import re
 import select
 import string
 import subprocess
@@ -26,6 +27,7 @@ from lab.procedure import Procedure, Step, fill
 from lab.rehearse import Judging, Rehearsal, judging_for, resolve
 from lab.scenario import ScenarioRun
 from lab.spec import ROOT, get_spec, lab_names
+from lab.wait import wait_until
 from tests.conftest import FakeLab
 
 
@@ -244,8 +246,8 @@ def test_a_long_wait_says_what_it_waits_for_how_far_and_how_long() -> None:
     out = Buffer()
     console = Console(out, tty=False, after_s=0.05, every_s=0.05, log_every_s=0.05)  # type: ignore[arg-type]
     with console.waiting("beta's resync", lambda: "41% done"):
-        time.sleep(0.3)
-    assert "waiting for beta's resync (41% done — 0 s)" in out.text
+        wait_until(lambda: "waiting for beta's resync" in out.text, what="the wait to be shown", timeout=10)
+    assert re.search(r"waiting for beta's resync \(41% done — \d+ s\)", out.text), out.text
     quick = Buffer()
     with Console(quick, tty=False).waiting("nothing long"):  # type: ignore[arg-type]
         pass
