@@ -4,7 +4,10 @@ The base image `opslab/base:bookworm` is pulled as `debian:bookworm-slim` where 
 it is bootstrapped here (`debootstrap --variant=minbase bookworm`, then `docker import`). A lab's images are
 the services of its compose file that have a `build:` section; each is built with the Docker engine's API and
 labelled with the hash of its inputs (the build context's files, the Dockerfile, the build args, the base
-image's id). An image whose label matches is not rebuilt. Builds print their progress.
+image's id) and tagged with it: `opslab/arp-node:<inputs>` (and `:latest`, for people). A lab instance runs the
+tag of its own inputs (`pinned()`, through the instance's compose override), so two checkouts with different
+Dockerfiles on one engine each run their own image instead of rebuilding each other's `:latest`. An image whose
+tag exists is not rebuilt. Builds print their progress.
 """
 
 from __future__ import annotations
@@ -167,15 +170,43 @@ def lab_images(spec: LabSpec) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _inputs(b: dict[str, Any], base_id: str) -> str:
+    return tree_hash(b["context"], f"{b['dockerfile']}|{sorted(b['args'].items())}|{base_id}")
+
+
+def _pinned_ref(image: str, inputs: str) -> str:
+    repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"{repo}:{inputs}"
+
+
+def pinned(spec: LabSpec) -> dict[str, str]:
+    """{service: image reference of the inputs this checkout has}, for the services with a build section whose
+    base image exists (a lab is built before it starts, so in practice all of them)."""
+    out: dict[str, str] = {}
+    images = lab_images(spec)
+    for svc, conf in (spec.compose().get("services") or {}).items():
+        if not conf.get("build"):
+            continue
+        image = str(conf.get("image", f"opslab/{spec.name}-{svc}:latest"))
+        b = images[image]
+        base = _image(b["args"].get("BASE", BASE))
+        if base is not None:
+            out[svc] = _pinned_ref(image, _inputs(b, str(base.id)))
+    return out
+
+
 def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list[str]:
     """Build the lab's images whose inputs changed; returns the names built."""
     built = []
     for image, b in lab_images(spec).items():
         base = b["args"].get("BASE", BASE)
         base_id = ensure_base(progress, base)
-        inputs = tree_hash(b["context"], f"{b['dockerfile']}|{sorted(b['args'].items())}|{base_id}")
-        current = _image(image)
+        inputs = _inputs(b, base_id)
+        ref = _pinned_ref(image, inputs)
+        current = _image(ref)
         if current is not None and not force and current.labels.get(LABEL_INPUTS) == inputs:
+            if _image(image) is None or _image(image).id != current.id:
+                current.tag(*image.rsplit(":", 1))
             progress(f"{spec.name}: {image} is up to date ({inputs})")
             continue
         progress(f"{spec.name}: building {image} (inputs {inputs})")
@@ -184,7 +215,7 @@ def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list
         for chunk in api.build(
             path=str(b["context"]),
             dockerfile=b["dockerfile"],
-            tag=image,
+            tag=ref,
             rm=True,
             forcerm=True,
             decode=True,
@@ -204,5 +235,8 @@ def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list
                 str(last_error),
                 hint="read the build output above; `opslab images --force` rebuilds from scratch",
             )
+        made = _image(ref)
+        if made is not None:
+            made.tag(*image.rsplit(":", 1))
         built.append(image)
     return built

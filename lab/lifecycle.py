@@ -25,8 +25,9 @@ its own, and no lab program makes a lookup it waits on. `resolver=` (default: `O
   answering. A lab that still depends on outside DNS gets slow or fails there, on every machine alike.
   `<prefix>.253` is reserved: no lab may give it to a host (.254 is each lab network's gateway). Hosts with
   `network_mode` (no network, or another's) are left as they are.
-`service_overrides()` is what the mode asks of each service; a lab that recreates a host with its own compose
-command (drbd replaces nodes) adds it, so a replaced host resolves like the rest.
+`service_overrides()` is what opslab asks of each service: the image of this checkout's inputs
+(`images.pinned`) and what the resolver mode needs; a lab that recreates a host with its own compose command
+(drbd replaces nodes) adds it, so a replaced host runs the same image and resolves like the rest.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from typing import Any
 from lab import dockerapi
 from lab.errors import OpslabError, UsageError, WaitTimeout
 from lab.host import DockerTransport, Host
-from lab.images import build_lab
+from lab.images import build_lab, pinned
 from lab.proc import run
 from lab.spec import LabSpec
 from lab.wait import wait_until
@@ -191,14 +192,15 @@ class Lab:
         )
 
     def service_overrides(self) -> dict[str, dict[str, Any]]:
-        """Per service, the compose settings the resolver mode asks for (none for `machine`); needs the subnets."""
+        """Per service, the compose settings opslab sets: the pinned image of a built service, and what the
+        resolver mode asks for (nothing for `machine`; `blackhole` needs the subnets)."""
+        out: dict[str, dict[str, Any]] = {svc: {"image": ref} for svc, ref in pinned(self.spec).items()}
         if self.resolver == "machine":
-            return {}
-        out: dict[str, dict[str, Any]] = {}
+            return out
         for name, service in (self.spec.compose().get("services") or {}).items():
             nets = service_networks(service or {})
             if nets:
-                out[name] = {"dns": [f"{self.net_prefix(nets[0])}.{BLACKHOLE_HOST}"]}
+                out.setdefault(name, {})["dns"] = [f"{self.net_prefix(nets[0])}.{BLACKHOLE_HOST}"]
         return out
 
     def _write_override(self) -> Path:

@@ -39,3 +39,11 @@ def test_without_dockerignore_everything_counts(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     (tmp_path / "d/b").write_text("2")
     assert [p.name for p in context_files(tmp_path)] == ["a", "b"]
+
+
+def test_a_pinned_reference_replaces_the_tag_and_keeps_a_registry_port() -> None:
+    from lab.images import _pinned_ref
+
+    assert _pinned_ref("opslab/arp-node:latest", "ab12") == "opslab/arp-node:ab12"
+    assert _pinned_ref("opslab/arp-node", "ab12") == "opslab/arp-node:ab12"
+    assert _pinned_ref("localhost:5000/x", "ab12") == "localhost:5000/x:ab12"

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+import lab.lifecycle as lab_lifecycle
 from lab.errors import OpslabError, UsageError
 from lab.lifecycle import BLACKHOLE_HOST, Lab, allocate_subnets, owner_alive, owner_token, resolver_mode
 from lab.spec import get_spec, lab_names
@@ -52,7 +53,10 @@ def test_the_resolver_mode_comes_from_the_environment_and_a_bad_one_is_a_clear_e
 
 
 @pytest.mark.parametrize("name", lab_names())
-def test_blackhole_gives_every_networked_host_an_unheld_resolver_in_its_own_lab(name: str) -> None:
+def test_blackhole_gives_every_networked_host_an_unheld_resolver_in_its_own_lab(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lab_lifecycle, "pinned", lambda spec: {})
     lab = _lab_with_subnets(name, "blackhole")
     services = lab.spec.compose()["services"]
     got = lab.service_overrides()
@@ -66,6 +70,13 @@ def test_blackhole_gives_every_networked_host_an_unheld_resolver_in_its_own_lab(
         prefix, last = address.rsplit(".", 1)
         assert prefix in lab_prefixes and int(last) == BLACKHOLE_HOST, (service, address)
     assert _lab_with_subnets(name, "machine").service_overrides() == {}
+
+
+def test_every_instance_runs_the_image_of_its_own_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lab_lifecycle, "pinned", lambda spec: {"old": "opslab/arp-node:0123abcd"})
+    assert _lab_with_subnets("arp", "machine").service_overrides() == {"old": {"image": "opslab/arp-node:0123abcd"}}
+    got = _lab_with_subnets("arp", "blackhole").service_overrides()
+    assert got["old"]["image"] == "opslab/arp-node:0123abcd" and "dns" in got["old"] and "image" not in got["new"]
 
 
 class FakeContainer:
