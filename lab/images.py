@@ -205,7 +205,8 @@ def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list
         ref = _pinned_ref(image, inputs)
         current = _image(ref)
         if current is not None and not force and current.labels.get(LABEL_INPUTS) == inputs:
-            if _image(image) is None or _image(image).id != current.id:
+            latest = _image(image)
+            if latest is None or latest.id != current.id:
                 current.tag(*image.rsplit(":", 1))
             progress(f"{spec.name}: {image} is up to date ({inputs})")
             continue
