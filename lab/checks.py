@@ -2,7 +2,8 @@
 
 A `Check` reads the lab and the history and returns a `CheckResult` (verdict pass, fail or unknown, a
 one-line detail, and its evidence). An `Invariant` is the same kind of read-only probe, run after every
-step. Neither changes the lab. Verdicts combine as in Jepsen: the worst wins (fail > unknown > pass).
+step. Neither changes the lab: both are given a `RunView` (lab/view.py), which has no doer in it. Verdicts combine
+as in Jepsen: the worst wins (fail > unknown > pass).
 
 Every check must be able to fail: each check of every lab has a scenario in which it reports `fail`.
 """
@@ -16,7 +17,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lab.scenario import ScenarioRun
+    from lab.view import RunView
 
 
 class Verdict(StrEnum):
@@ -62,7 +63,7 @@ class Check(ABC):
         return self.label or type(self).__name__
 
     @abstractmethod
-    def evaluate(self, run: ScenarioRun) -> CheckResult: ...
+    def evaluate(self, run: RunView) -> CheckResult: ...
 
     def result(self, ok: bool, detail: str, **evidence: Any) -> CheckResult:
         return CheckResult.judge(self.name, ok, detail, **evidence)
@@ -88,7 +89,7 @@ class StepFailedWith(Check):
         self.rc = rc
         self.label = f"StepFailedWith({title!r}, {message!r})"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         steps = [s for s in run.steps if s.title.startswith(self.title)]
         if not steps:
             return self.result(False, f"no step '{self.title}' ran")

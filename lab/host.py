@@ -36,6 +36,24 @@ class Result:
         return self.stdout + self.stderr
 
 
+class Reader(Protocol):
+    """What a judge may do with a host: ask it (see lab/view.py). `Host` is one; so is a test's fake."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def net(self) -> Net: ...
+
+    def run(self, command: str, *args: object, timeout: float | None = None) -> Result: ...
+
+    def check_output(self, command: str, *args: object) -> str: ...
+
+    def read_file(self, path: str) -> str: ...
+
+    def sysctl(self, name: str) -> str: ...
+
+
 class Transport(Protocol):
     def run(self, command: str, timeout: float | None = None) -> Result: ...
 
@@ -93,7 +111,7 @@ class NeighEntry:
 class Net:
     """Addresses, links and the neighbour (ARP) table of a host, read with `ip -j`."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Reader) -> None:
         self._host = host
 
     def _json(self, command: str) -> Any:

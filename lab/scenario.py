@@ -47,6 +47,7 @@ from lab.history import History
 from lab.host import TIMED_OUT_RC, Host
 from lab.lifecycle import Lab
 from lab.procedure import Procedure, Step
+from lab.view import RunView
 from lab.wait import wait_until
 from lab.watch import Watcher
 from lab.workloads import Op, Workload
@@ -66,7 +67,7 @@ class StepFailed(OpslabError):
     exit_code = 1
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepRecord:
     host: str
     command: str
@@ -147,6 +148,7 @@ class ScenarioRun:
         self._step_seq = 0  # steps begun so far
         self._after_steps: list[threading.Thread] = []
         self._after_failure: BaseException | None = None
+        self.view = RunView(self)  # all that judges get to see: they cannot act through it
 
     # -- the lab -----------------------------------------------------------------------------------
     def host(self, name: str) -> Host:
@@ -365,7 +367,7 @@ class ScenarioRun:
     def check(self, check: Check, *, expect: str = "pass") -> CheckResult:
         expected = Verdict(expect)
         try:
-            result = check.evaluate(self)
+            result = check.evaluate(self.view)
         except OpslabError as exc:
             result = CheckResult.unknown(check.name, f"could not judge: {exc.message}")
         ok = self._judged(result, expected)
@@ -422,7 +424,7 @@ class ScenarioRun:
             for inv, expected in list(self.invariants):
                 t = time.time()
                 try:
-                    r = inv.evaluate(self)
+                    r = inv.evaluate(self.view)
                 except OpslabError as exc:
                     r = CheckResult.unknown(inv.name, f"could not probe: {exc.message}")
                 where = f"after {after}" if after is not None else "between steps"

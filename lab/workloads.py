@@ -9,6 +9,7 @@ not of faults.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ class Workload(ABC):
     def stop(self, run: ScenarioRun) -> list[Op]: ...
 
 
-def longest_gap(ops: list[Op], *, start: float | None = None, end: float | None = None) -> tuple[float, float]:
+def longest_gap(ops: Sequence[Op], *, start: float | None = None, end: float | None = None) -> tuple[float, float]:
     """The longest time between two consecutive successful operations (start, length), in seconds.
 
     This is the outage as the client saw it: from its last answered request to its next answered one.

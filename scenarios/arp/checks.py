@@ -13,14 +13,14 @@ from typing import Any
 
 from lab.capture import Capture, arp_fields
 from lab.checks import Check, CheckResult, Invariant
-from lab.scenario import ScenarioRun
+from lab.view import RunView
 from scenarios.arp.faults import DROP_COUNTER, TABLE
 
 WORKLOAD = "PingService"
 SERVERS = ("old", "new")
 
 
-def outage(run: ScenarioRun, since: float | None) -> tuple[float, float] | None:
+def outage(run: RunView, since: float | None) -> tuple[float, float] | None:
     """(since, length) of the client's silence after `since`: until its first answer after that moment.
 
     `since` is when the new server held the service IP (AddressWatch): what is measured is the time the client
@@ -41,7 +41,7 @@ class OutageBelow(Check):
         self.limit_s = limit_s
         self.since = since
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         gap = outage(run, self.since)
         if gap is None:
             return self.unknown("the client's traffic or the address move was not recorded")
@@ -67,7 +67,7 @@ class OutageMatchesLifetime(Check):
         self.confirmed = confirmed
         self.moved = moved
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         gap = outage(run, self.moved)
         if gap is None:
             return self.unknown("the client's traffic or the address move was not recorded")
@@ -101,7 +101,7 @@ class GatewayKnowsNewMac(Check):
         if when:
             self.label = f"GatewayKnowsNewMac@{when}"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         vip = run.facts["vip"]
         entry = run.host("gateway").net.neigh(vip)
         want = run.host(self.owner).net.mac()
@@ -125,7 +125,7 @@ class ClientReachesService(Check):
         if when:
             self.label = f"ClientReachesService@{when}"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         vip = run.facts["vip"]
         r = run.host("client").run("ping -n -c 2 -i 0.2 -W 2 %s", vip)
         return self.result(r.rc == 0, f"ping {vip}: " + (r.stdout.strip().splitlines() or ["no output"])[-2], rc=r.rc)
@@ -146,7 +146,7 @@ class AnnouncedByArp(Check):
         self.sender = sender
         self.label = "AnnouncedByGratuitousArp" if strict else "AnnouncedByArp"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         vip = run.facts["vip"]
         mac = run.host(self.sender).net.mac()
         frames: list[dict[str, Any]] = [
@@ -181,7 +181,7 @@ class GatewayDroppedArp(Check):
         self.frames = frames
         self.label = "GatewayDroppedArp" + (f"@{when}" if when else "")
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         r = run.host("gateway").run(f"nft list table arp {TABLE}")
         if not r.succeeded:
             return self.unknown(f"gateway: no nft table arp {TABLE} to read (is the DropArp fault in place?)")
@@ -196,7 +196,7 @@ class GatewayDroppedArp(Check):
 class NoAddressConflict(Check):
     """Duplicate address detection (`arping -D`) from the new server gets no answer for the service IP."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         vip = run.facts["vip"]
         r = run.host("new").run("arping -D -c 2 -w 3 -I eth0 %s", vip)
         replies = [line for line in r.stdout.splitlines() if line.startswith(("Unicast reply", "Broadcast reply"))]
@@ -215,7 +215,7 @@ class NoAddressConflict(Check):
 class SingleOwner(Invariant):
     """At most one server holds the service IP."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         vip = run.facts["vip"]
         # both servers at once: this runs after every step, between the move and the announcement
         with ThreadPoolExecutor(2) as pool:

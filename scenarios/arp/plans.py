@@ -93,7 +93,7 @@ def finish(run: ScenarioRun, stage: Stage) -> None:
     ops = run.stop(stage.ping)
     stage.moved = added_at(run.stop(stage.watch), run.facts["vip"])
     stage.capture.stop()
-    if (gap := outage(run, stage.moved)) is not None:
+    if (gap := outage(run.view, stage.moved)) is not None:
         run.metric("outage_s", gap[1])
     run.metric("total_outage_s", longest_gap(ops, start=stage.t0 - 1.0)[1])
     run.metric("lifetime_s", run.facts["lifetime_s"])

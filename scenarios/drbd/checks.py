@@ -16,8 +16,8 @@ import re
 from typing import Any
 
 from lab.checks import Check, CheckResult, Invariant
-from lab.host import Host
-from lab.scenario import ScenarioRun
+from lab.host import Reader
+from lab.view import RunView
 from lab.workloads import longest_gap
 from scenarios.drbd.lab import NODES
 from scenarios.drbd.workloads import WRITER, Write, block_of, writes
@@ -38,7 +38,7 @@ def ranges(numbers: list[int]) -> str:
     return ", ".join(out)
 
 
-def role(host: Host) -> str:
+def role(host: Reader) -> str:
     """'Primary', 'Secondary', 'Unconfigured', or 'down' when the node does not answer."""
     r = host.run("drbdadm role r0")
     if not r.succeeded:
@@ -46,7 +46,7 @@ def role(host: Host) -> str:
     return r.stdout.strip().split("/")[0] or "down"
 
 
-def drbd_status(host: Host) -> dict[str, Any] | None:
+def drbd_status(host: Reader) -> dict[str, Any] | None:
     r = host.run("drbdadm status --json r0")
     if not r.succeeded:
         return None
@@ -57,7 +57,7 @@ def drbd_status(host: Host) -> dict[str, Any] | None:
     return status
 
 
-def client_writes(run: ScenarioRun) -> list[Write] | None:
+def client_writes(run: RunView) -> list[Write] | None:
     ops = run.ops.get(WRITER_NAME)
     return None if ops is None else writes(ops)
 
@@ -65,7 +65,7 @@ def client_writes(run: ScenarioRun) -> list[Write] | None:
 class SinglePrimary(Invariant):
     """At most one node is DRBD Primary."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         roles = {n: role(run.host(n)) for n in NODES}
         primaries = [n for n, r in roles.items() if r == "Primary"]
         seen = ", ".join(f"{n} {r}" for n, r in roles.items())
@@ -75,7 +75,7 @@ class SinglePrimary(Invariant):
 class SingleServiceOwner(Invariant):
     """The floating IP and the record service live on at most one node."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         vip = run.facts["vip"]
         owners = {}
         for n in NODES:  # one exec per node: this runs every second while the lab is watched
@@ -107,7 +107,7 @@ class AckedWritesKept(Check):
     def name(self) -> str:
         return f"AckedWritesKept@{self.by}" if self.by else "AckedWritesKept"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         ws = client_writes(run)
         if ws is None:
             return self.unknown("the client's writes were not recorded")
@@ -154,7 +154,7 @@ class OutageBelow(Check):
     def name(self) -> str:
         return f"OutageBelow({self.seconds:g}s)"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         ops = run.ops.get(WRITER_NAME)
         if not ops or not any(o.ok for o in ops):
             return self.unknown("the client's writes were not recorded")
@@ -178,7 +178,7 @@ class Redundant(Check):
     def name(self) -> str:
         return f"Redundant({self.node})" + (f"@{self.when}" if self.when else "")
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         s = drbd_status(run.host(self.node))
         if s is None:
             return self.unknown(f"{self.node} did not answer drbdadm status")
@@ -194,7 +194,7 @@ DIGESTS = "/opt/opslab/node/digests.py"
 BOOT_DIGESTS = "/var/lib/drbd/.boot-digests.json"  # written by the node's entrypoint before `drbdadm up`
 
 
-def disk_digests(host: Host, command: str) -> list[str] | None:
+def disk_digests(host: Reader, command: str) -> list[str] | None:
     """The per-block digests `command` prints (digests.py's JSON); a blank disk (no file) is all zero blocks."""
     r = host.run(command)
     if not r.succeeded:
@@ -235,7 +235,7 @@ class ResyncMovedOnlyChangedBlocks(Check):
     def name(self) -> str:
         return f"ResyncMovedOnlyChangedBlocks({self.node})"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         ws = client_writes(run)
         h = run.host(self.node)
         peer = next(n for n in NODES if n != self.node)
@@ -289,7 +289,7 @@ class HeartbeatTookOver(Check):
     def name(self) -> str:
         return f"HeartbeatTookOver({self.node})"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         r = run.host(self.node).run("cat %s", HA_LOG)
         if not r.succeeded:
             return self.unknown(f"cannot read {HA_LOG} on {self.node}")
@@ -315,7 +315,7 @@ class SplitBrainDetected(Check):
     def name(self) -> str:
         return f"SplitBrainDetected({self.node})"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         h = run.host(self.node)
         log = h.run("cat %s", DRBD_LOG).stdout
         said = [ln for ln in log.splitlines() if "Split-Brain detected" in ln]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.scenario import ScenarioRun
@@ -50,7 +51,7 @@ def parse_writer_log(text: str) -> list[Op]:
 OP_VALUE = re.compile(r"^n=(\d+) (?:by=(\S*)|error=(.*))$")
 
 
-def writes(ops: list[Op]) -> list[Write]:
+def writes(ops: Sequence[Op]) -> list[Write]:
     out = []
     for op in ops:
         if m := OP_VALUE.match(op.value):

@@ -31,8 +31,9 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from lab.checks import Check, CheckResult, Invariant
-from lab.host import Host
-from lab.scenario import ScenarioRun, StepRecord
+from lab.host import Reader
+from lab.scenario import StepRecord
+from lab.view import RunView
 from scenarios.mirror.lab import MIRRORS
 
 NO_CLOBBER_IGNORED = "Both --no-clobber and --convert-links were specified, only --convert-links will be used."
@@ -87,7 +88,7 @@ class Tree:
         return sorted(p for p in self.files if p.endswith(".html"))
 
 
-def read_tree(host: Host, path: str) -> Tree:
+def read_tree(host: Reader, path: str) -> Tree:
     tree = Tree()
     out = host.check_output("find %s -type f -printf '%%P\\t%%s\\n'", path)
     for line in out.splitlines():
@@ -145,7 +146,7 @@ def parse_access_log(text: str) -> list[LogEntry]:
     return out
 
 
-def requests_of(run: ScenarioRun, mirror: Mirror, host: str = "origin") -> list[LogEntry]:
+def requests_of(run: RunView, mirror: Mirror, host: str = "origin") -> list[LogEntry]:
     """The client's requests to `host` during the mirror's wget run, in order."""
     t0, t1 = mirror.window
     entries = parse_access_log(run.host(host).read_file("/var/log/nginx/access.log"))
@@ -254,7 +255,7 @@ class MirrorComplete(Check):
         self.mirror = mirror
         self.expected = expected
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         tree = read_tree(run.host("client"), self.mirror.path)
         missing = sorted(self.expected - set(tree.files))
         pages = [p for p in tree.files if p.endswith(".html")]
@@ -281,7 +282,7 @@ class MirrorInScope(Check):
         self.under = under
         self.disallowed = disallowed
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         tree = read_tree(run.host("client"), self.mirror.path)
         if not tree.files:
             return self.unknown(f"no mirror in {self.mirror.path}")
@@ -313,7 +314,7 @@ class LinksRewrittenToLocal(Check):
     def __init__(self, mirror: Mirror) -> None:
         self.mirror = mirror
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         tree = read_tree(run.host("client"), self.mirror.path)
         links = classify(tree)
         if not links:
@@ -339,7 +340,7 @@ class LinksResolveOffline(Check):
     def __init__(self, mirror: Mirror) -> None:
         self.mirror = mirror
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         tree = read_tree(run.host("client"), self.mirror.path)
         links = classify(tree)
         if not links:
@@ -361,7 +362,7 @@ class LinksResolveOffline(Check):
         )
 
 
-def browse(viewer: Host, urls: list[str]) -> list[dict[str, Any]]:
+def browse(viewer: Reader, urls: list[str]) -> list[dict[str, Any]]:
     out = viewer.check_output("opslab-browse " + " ".join(shlex.quote(u) for u in urls))
     return [json.loads(line) for line in out.splitlines() if line.strip().startswith("{")]
 
@@ -378,7 +379,7 @@ class BrowsesOffline(Check):
         self.site = site
         self.offsite = offsite
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         tree = read_tree(run.host("client"), self.mirror.path)
         pages = [p for p in tree.pages() if p.startswith(self.site + "/")]
         if not pages:
@@ -423,7 +424,7 @@ class WaitBetweenRequests(Check):
         self.mirror = mirror
         self.wait_s = wait_s
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         reqs = requests_of(run, self.mirror)
         if len(reqs) < 2:
             return self.unknown(f"{len(reqs)} requests in the origin's log during the run")
@@ -451,7 +452,7 @@ class RateLimited(Check):
         self.path = path
         self.rate_bytes = rate_bytes
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         hits = [e for e in requests_of(run, self.mirror) if e.uri == self.path and e.status == 200]
         if not hits:
             return self.unknown(f"{self.path} was not fetched during the run")
@@ -475,7 +476,7 @@ class QueryNamesRestricted(Check):
         self.mirror = mirror
         self.site = site
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         queried = sorted({e.uri for e in requests_of(run, self.mirror) if "?" in e.uri and e.status == 200})
         tree = read_tree(run.host("client"), self.mirror.path)
         if not queried:
@@ -530,7 +531,7 @@ class ServerErrorsExplained(Check):
         self.mirror = mirror
         self.known = known
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         if self.mirror.step is None:
             return self.unknown("wget did not run")
         rc = self.mirror.step.rc
@@ -556,7 +557,7 @@ class ServerErrorsFor(Check):
         self.paths = paths
         self.status = status
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         if self.mirror.step is None:
             return self.unknown("wget did not run")
         rc = self.mirror.step.rc
@@ -579,7 +580,7 @@ class RerunFetchesNothingSaved(Check):
     def __init__(self, mirror: Mirror) -> None:
         self.mirror = mirror
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         reqs = requests_of(run, self.mirror)
         if not reqs:
             return self.unknown("no request reached the origin during the run")
@@ -602,7 +603,7 @@ class WarnsNoClobberIgnored(Check):
     def __init__(self, mirror: Mirror) -> None:
         self.mirror = mirror
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         if self.mirror.step is None:
             return self.unknown("wget did not run")
         said = NO_CLOBBER_IGNORED in self.mirror.output
@@ -612,7 +613,7 @@ class WarnsNoClobberIgnored(Check):
         )
 
 
-def checksums(host: Host, path: str) -> dict[str, str]:
+def checksums(host: Reader, path: str) -> dict[str, str]:
     out = host.check_output("cd %s && find . -type f -exec md5sum {} +", path)
     sums = {}
     for line in out.splitlines():
@@ -629,7 +630,7 @@ class MirrorUpToDate(Check):
         self.old = old
         self.fresh = fresh
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         client = run.host("client")
         a, b = checksums(client, self.old.path), checksums(client, self.fresh.path)
         if not b:
@@ -663,7 +664,7 @@ class OriginSiteUnchanged(Invariant):
     def __init__(self) -> None:
         self.reference: dict[str, str] | None = None
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         now = checksums(run.host("origin"), SITE_ROOT)
         if self.reference is None:
             self.reference = now

@@ -66,7 +66,7 @@ class MirrorSite(Plan):
         run.metric("broken_local_links", len(results["LinksResolveOffline"].evidence.get("broken", [])))
         run.metric("offsite_requisites_left", len(results["BrowsesOffline"].evidence.get("offsite", [])))
         run.metric("wget_exit_status", m.step.rc if m.step else -1)
-        reqs = requests_of(run, m)
+        reqs = requests_of(run.view, m)
         if len(reqs) > 1:
             run.metric("requests_per_s_at_origin", len(reqs) / (reqs[-1].end - reqs[0].start))
 

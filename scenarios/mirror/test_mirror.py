@@ -96,7 +96,7 @@ def test_politeness(scenario: ScenarioRun) -> None:
         run.metric("median_gap_s", sorted(gaps)[len(gaps) // 2])
     run.metric("large_file_s", limited.evidence.get("duration_s", 0.0))
     run.metric("large_file_least_s", limited.evidence.get("least_s", 0.0))
-    reqs = requests_of(run, m)
+    reqs = requests_of(run.view, m)
     if len(reqs) > 1:
         run.metric("requests_per_s_at_origin", len(reqs) / (reqs[-1].end - reqs[0].start))
 
@@ -104,7 +104,7 @@ def test_politeness(scenario: ScenarioRun) -> None:
     run.check(WaitBetweenRequests(careless, wait_s), expect="fail")
     run.check(RateLimited(careless, run.facts["large_path"], rate), expect="fail")
     run.check(QueryNamesRestricted(careless, site), expect="fail")
-    reqs = requests_of(run, careless)
+    reqs = requests_of(run.view, careless)
     if len(reqs) > 1:
         run.metric("careless_requests_per_s", len(reqs) / max(reqs[-1].end - reqs[0].start, 0.001))
 

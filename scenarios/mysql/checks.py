@@ -19,7 +19,7 @@ from typing import Any
 
 from lab.checks import Check, CheckResult, Invariant
 from lab.errors import OpslabError, WaitTimeout
-from lab.scenario import ScenarioRun
+from lab.view import RunView
 from lab.wait import wait_until
 from scenarios.mysql import db
 from scenarios.mysql.lab import SLAVES, TABLES
@@ -29,7 +29,7 @@ WORKLOAD = "MysqlWriter"
 CHUNK_SIZE = 2000  # key values per chunk (pt-table-checksum sizes chunks by time; fixed is enough here)
 
 
-def sql(run: ScenarioRun, host: str) -> db.Sql:
+def sql(run: RunView, host: str) -> db.Sql:
     return db.Sql(run.host(host), run.facts.get("engine", "mariadb"))
 
 
@@ -49,7 +49,7 @@ class SlaveReplicating(Check):
         self.slave = slave
         self.label = f"SlaveReplicating[{slave}]"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         st = sql(run, self.slave).slave_status()
         if st is None:
             return self.result(False, f"{self.slave} is not a slave (SHOW SLAVE STATUS is empty)")
@@ -78,7 +78,7 @@ class LagReachesZero(Check):
         self.slaves = slaves
         self.within_s = within_s
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         target = sql(run, "master").master_status()
         t0 = time.monotonic()
         lag: dict[str, float | None] = {s: None for s in self.slaves}
@@ -131,7 +131,7 @@ class LagReachesZero(Check):
 
 
 def row_differences(
-    run: ScenarioRun, slaves: tuple[str, ...], tables: tuple[str, ...], chunk_size: int
+    run: RunView, slaves: tuple[str, ...], tables: tuple[str, ...], chunk_size: int
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Every slave against the master, per chunk as pt-table-checksum does; the differing chunks row by row.
 
@@ -196,7 +196,7 @@ class SlavesMatchMaster(Check):
         self.tables = tables
         self.chunk_size = chunk_size
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         full, evidence = row_differences(run, self.slaves, self.tables, self.chunk_size)
         diffs = [{**d, **{k: d[k][:10] for k in ("missing", "extra", "changed")}} for d in full]
         if not diffs:
@@ -237,7 +237,7 @@ class DifferingRowsAre(Check):
         self.chunk_size = chunk_size
         self.label = f"DifferingRowsAre[{slave}]" + (f"@{when}" if when else "")
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         diffs, evidence = row_differences(run, (self.slave,), self.tables, self.chunk_size)
         found = {(d["table"], str(k), how) for d in diffs for how in ("missing", "extra", "changed") for k in d[how]}
         wanted = {(t, str(k), self.how) for t, k in self.rows}
@@ -272,7 +272,7 @@ class SlaveStoppedOnError(Check):
         self.errno = errno
         self.label = f"SlaveStoppedOnError[{slave}, {thread} {errno}]"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         st = sql(run, self.slave).slave_status()
         if st is None:
             return self.result(False, f"{self.slave} is not a slave (SHOW SLAVE STATUS is empty)")
@@ -296,7 +296,7 @@ class AckedWritesOnEverySlave(Check):
     def __init__(self, slaves: tuple[str, ...] = SLAVES) -> None:
         self.slaves = slaves
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         ops = run.ops.get(WORKLOAD)
         if not ops:
             return self.unknown("the writer's operations were not recorded")
@@ -364,7 +364,7 @@ class ReplicationWithoutErrors(Invariant):
     """No slave's replication thread is in error (Last_IO_Errno and Last_SQL_Errno are 0). A slave stopped on
     purpose (STOP SLAVE, RESET SLAVE) holds it; one stopped by an error (1236, 1062) does not."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         errors = {s: thread_errors(st) for s in SLAVES if (st := sql(run, s).slave_status()) is not None}
         bad = {s: e for s, e in errors.items() if e}
         if bad:

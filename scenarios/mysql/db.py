@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lab.errors import CommandError, UsageError
-from lab.host import Host
+from lab.host import Reader
 
 Row = dict[str, str | None]
 
@@ -83,7 +83,7 @@ def position(file: str | None, pos: str | int | None) -> tuple[str, int]:
 class Sql:
     """SQL on one host, as its administrator, through the engine's client."""
 
-    def __init__(self, host: Host, engine: str = "mariadb") -> None:
+    def __init__(self, host: Reader, engine: str = "mariadb") -> None:
         self.host = host
         if engine not in DIALECTS:
             raise UsageError(f"no SQL dialect for the engine {engine!r}", f"engines: {', '.join(DIALECTS)}")

@@ -46,7 +46,7 @@ class Stage:
 
 
 def replicating(run: ScenarioRun, slave: str) -> bool:
-    st = sql(run, slave).slave_status()
+    st = sql(run.view, slave).slave_status()
     return st is not None and st.get("Slave_IO_Running") == "Yes" and st.get("Slave_SQL_Running") == "Yes"
 
 

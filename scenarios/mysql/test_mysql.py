@@ -47,7 +47,7 @@ def test_rebuild_with_read_pos(scenario: ScenarioRun) -> None:
     run.inject(SqlThreadStopped("slave2"))
 
     def gap() -> int:
-        st = sql(run, "slave2").slave_status() or {}
+        st = sql(run.view, "slave2").slave_status() or {}
         return int(st.get("Read_Master_Log_Pos") or 0) - int(st.get("Exec_Master_Log_Pos") or 0)
 
     run.wait_for(lambda: gap() > 20000, what="slave2 to have fetched 20 kB more than it applied", timeout=30)
@@ -98,7 +98,7 @@ def test_wrong_binlog_file(scenario: ScenarioRun) -> None:
     stage = begin(run)
     run.procedure("rebuild_wrong_binlog_file")
     run.wait_for(
-        lambda: (sql(run, "slave1").slave_status() or {}).get("Last_IO_Errno") not in (None, "0"),
+        lambda: (sql(run.view, "slave1").slave_status() or {}).get("Last_IO_Errno") not in (None, "0"),
         what="slave1's IO thread to report an error",
         timeout=20,
     )

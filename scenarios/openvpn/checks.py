@@ -20,8 +20,8 @@ import re
 from datetime import UTC, datetime
 
 from lab.checks import Check, CheckResult, Invariant
-from lab.host import Host
-from lab.scenario import ScenarioRun
+from lab.host import Host, Reader
+from lab.view import RunView
 from scenarios.openvpn.lab import CLIENT_LOG, SERVER_DIR, SERVER_LOG, VPN_NET, VPN_SERVER_IP
 
 EM_ARM = 0x28  # ELF e_machine of 32-bit ARM
@@ -42,7 +42,7 @@ def log_size(host: Host, path: str) -> int:
     return int(r.stdout.strip()) if r.succeeded and r.stdout.strip().isdigit() else 0
 
 
-def log_since(host: Host, path: str, since: int = 0) -> str:
+def log_since(host: Reader, path: str, since: int = 0) -> str:
     r = host.run("tail -c +%s %s", since + 1, path)
     return r.stdout if r.succeeded else ""
 
@@ -52,7 +52,7 @@ def refusals(log: str, ip: str) -> list[str]:
     return [m.group("why") for line in log.splitlines() if (m := VERIFY_ERROR.search(line)) and m.group("ip") == ip]
 
 
-def addresses(host: Host, dev: str) -> list[str]:
+def addresses(host: Reader, dev: str) -> list[str]:
     r = host.run("ip -j -4 addr show dev %s", dev)
     if not r.succeeded or not r.stdout.strip():
         return []
@@ -70,7 +70,7 @@ class RunsArmBinaries(Check):
         self.host = host
         self.label = f"RunsArmBinaries({host})"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         h = run.host(self.host)
         machine = h.check_output("uname -m").strip()
         header = h.check_output("od -An -tx1 -N20 /usr/sbin/openvpn").split()
@@ -89,7 +89,7 @@ class RunsArmBinaries(Check):
 class ServerTunnelUp(Check):
     """The Pi's tun0 holds the server's address 10.8.0.1/24; otherwise the server log's fatal error says why."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         pi = run.host("pi")
         addrs = addresses(pi, "tun0")
         want = f"{VPN_SERVER_IP}/24"
@@ -117,7 +117,7 @@ class ServerStoppedWith(Check):
         self.since = since
         self.label = f"ServerStoppedWith({error!r})"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         pi = run.host("pi")
         log = log_since(pi, SERVER_LOG, self.since)
         said = [line.strip() for line in log.splitlines() if self.error in line]
@@ -141,7 +141,7 @@ class ServerStoppedWith(Check):
 class TunDeviceUsable(Check):
     """The Pi can make a tunnel: /dev/net/tun is a character device and it holds CAP_NET_ADMIN."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         pi = run.host("pi")
         has_tun = pi.run("test -c /dev/net/tun").succeeded
         status = pi.check_output("cat /proc/self/status")
@@ -169,7 +169,7 @@ class PeerConnectionInitiated(Check):
         self.since = since
         self.label = f"PeerConnectionInitiated({client})" + (f"@{when}" if when else "")
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         ip = run.facts[f"{self.client}_ip"]
         log = log_since(run.host("pi"), SERVER_LOG, self.since)
         seen = [m for m in PEER_INITIATED.finditer(log) if m.group("ip") == ip]
@@ -198,7 +198,7 @@ class ClientTunnelUp(Check):
         self.since = since
         self.label = f"ClientTunnelUp({client})" + (f"@{when}" if when else "")
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         h = run.host(self.client)
         lan = run.facts["lan_net"]
         log = log_since(h, CLIENT_LOG, self.since)
@@ -234,7 +234,7 @@ class RefusedFor(Check):
         self.since = since
         self.label = f"RefusedFor({client}, {reason!r})" + (f"@{when}" if when else "")
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         ip = run.facts[f"{self.client}_ip"]
         why = refusals(log_since(run.host("pi"), SERVER_LOG, self.since), ip)
         hit = [w for w in why if self.reason in w]
@@ -251,7 +251,7 @@ class RefusedFor(Check):
 class ForwardingEnabled(Check):
     """The Pi forwards IPv4 packets (net.ipv4.ip_forward = 1): tunnel traffic can reach the home LAN."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         value = run.host("pi").sysctl("net.ipv4.ip_forward")
         return self.result(value == "1", f"pi: net.ipv4.ip_forward = {value}", value=value)
 
@@ -264,7 +264,7 @@ class ReachesLanHostThroughTunnel(Check):
         self.client = client
         self.label = f"ReachesLanHostThroughTunnel({client})" + (f"@{when}" if when else "")
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         h = run.host(self.client)
         target = run.facts["lanhost_ip"]
         r = h.run("ip -j route get %s", target)
@@ -289,7 +289,7 @@ class LanHostUnreachable(Check):
         self.client = client
         self.label = f"LanHostUnreachable({client})" + (f"@{when}" if when else "")
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         target = run.facts["lanhost_ip"]
         ping = run.host(self.client).run("ping -n -c 2 -i 0.3 -W 1 %s", target)
         tail = (ping.stdout.strip().splitlines() or ["no output"])[-2 if ping.rc == 0 else -1]
@@ -300,7 +300,7 @@ class LanHostUnreachable(Check):
         )
 
 
-def crl_window(pi: Host) -> tuple[int, int, int, dict[str, str]]:
+def crl_window(pi: Reader) -> tuple[int, int, int, dict[str, str]]:
     """The server's CRL: (lastUpdate, nextUpdate, the Pi's now) as epoch seconds, and the dates as printed."""
     out = pi.check_output("openssl crl -in %s -noout -lastupdate -nextupdate", f"{SERVER_DIR}/crl.pem")
     now = int(pi.check_output("date +%s").strip())
@@ -316,7 +316,7 @@ def crl_window(pi: Host) -> tuple[int, int, int, dict[str, str]]:
 class CrlCurrent(Check):
     """The CRL the server verifies with (crl-verify) is current: lastUpdate ≤ now < nextUpdate, by the Pi's clock."""
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         last, nxt, now, dates = crl_window(run.host("pi"))
         if nxt <= now:
             detail = f"the CRL has expired: nextUpdate {dates['nextUpdate']} is past (OpenVPN: CRL has expired)"
@@ -333,7 +333,7 @@ class LanClosedWithoutTunnel(Invariant):
 
     client = "client2"
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         target = run.facts["lanhost_ip"]
         ping = run.host(self.client).run("ping -n -c 1 -W 1 %s", target)
         return self.result(

@@ -28,13 +28,13 @@ def test_step_failed_with_judges_the_exit_status_and_the_message(fake_lab) -> No
     run = ScenarioRun("fake/x", fake_lab)
     run.step(Step("new", "drbdadm primary r0", "a second promotion", expect_rc=None))
     run.step(Step("new", "drbdadm role r0", "the role"))
-    r = StepFailedWith("a second promotion", "Multiple primaries not allowed", rc=17).evaluate(run)
+    r = StepFailedWith("a second promotion", "Multiple primaries not allowed", rc=17).evaluate(run.view)
     assert r.verdict == Verdict.PASS and r.evidence["rc"] == 17
     assert "exit 17: 0: State change failed: (-1) Multiple primaries" in r.detail
-    other = StepFailedWith("a second promotion", "Need access to UpToDate data", rc=17).evaluate(run)
+    other = StepFailedWith("a second promotion", "Need access to UpToDate data", rc=17).evaluate(run.view)
     assert other.verdict == Verdict.FAIL and "no 'Need access to UpToDate data' in its output" in other.detail
-    wrong_rc = StepFailedWith("a second promotion", "Multiple primaries", rc=11).evaluate(run)
+    wrong_rc = StepFailedWith("a second promotion", "Multiple primaries", rc=11).evaluate(run.view)
     assert wrong_rc.verdict == Verdict.FAIL and "(expected exit 11)" in wrong_rc.detail
-    succeeded = StepFailedWith("the role", "Secondary").evaluate(run)
+    succeeded = StepFailedWith("the role", "Secondary").evaluate(run.view)
     assert succeeded.verdict == Verdict.FAIL and "expected exit non-zero" in succeeded.detail
-    assert StepFailedWith("never", "x").evaluate(run).verdict == Verdict.FAIL
+    assert StepFailedWith("never", "x").evaluate(run.view).verdict == Verdict.FAIL

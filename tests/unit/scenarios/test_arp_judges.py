@@ -57,13 +57,13 @@ def test_ping_output_becomes_operations() -> None:
 
 def test_outage_below(run: ScenarioRun) -> None:
     run.ops["PingService"] = ping_ops(2.0, 8.5)
-    r = OutageBelow(1.0, since=2.0).evaluate(run)
+    r = OutageBelow(1.0, since=2.0).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["outage_s"] == 6.5
     run.ops["PingService"] = ping_ops(2.0, 2.25)
-    assert OutageBelow(1.0, since=2.0).evaluate(run).verdict == Verdict.PASS
-    assert OutageBelow(1.0, since=None).evaluate(run).verdict == Verdict.UNKNOWN  # the move was not seen
+    assert OutageBelow(1.0, since=2.0).evaluate(run.view).verdict == Verdict.PASS
+    assert OutageBelow(1.0, since=None).evaluate(run.view).verdict == Verdict.UNKNOWN  # the move was not seen
     run.ops.clear()
-    assert OutageBelow(1.0, since=2.0).evaluate(run).verdict == Verdict.UNKNOWN
+    assert OutageBelow(1.0, since=2.0).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def timers(fake_lab, delay: int = 3) -> None:  # type: ignore[no-untyped-def]
@@ -78,21 +78,21 @@ def timers(fake_lab, delay: int = 3) -> None:  # type: ignore[no-untyped-def]
 def test_outage_matches_lifetime_reads_the_gateways_timers(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
     timers(fake_lab)
     run.ops["PingService"] = ping_ops(1.0, 7.4)  # 6.4 s: lifetime 6 s plus part of reachable time
-    r = OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run)
+    r = OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view)
     assert r.verdict == Verdict.PASS and r.evidence["lifetime_s"] == 6.0
     run.ops["PingService"] = ping_ops(1.0, 1.3)  # the gratuitous ARP made it short
-    assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run).verdict == Verdict.FAIL
+    assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view).verdict == Verdict.FAIL
     run.ops["PingService"] = ping_ops(1.0, 12.0)  # far longer than the timers allow
-    assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run).verdict == Verdict.FAIL
+    assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view).verdict == Verdict.FAIL
 
 
 def test_gateway_knows_new_mac(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
     fake_lab.transports["new"].replies["ip -j link show"] = link(NEW_MAC)
     fake_lab.transports["gateway"].replies["ip -j neigh"] = neigh(OLD_MAC)
-    r = GatewayKnowsNewMac(when="x").evaluate(run)
+    r = GatewayKnowsNewMac(when="x").evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.name == "GatewayKnowsNewMac@x"
     fake_lab.transports["gateway"].replies["ip -j neigh"] = neigh(NEW_MAC)
-    assert GatewayKnowsNewMac().evaluate(run).verdict == Verdict.PASS
+    assert GatewayKnowsNewMac().evaluate(run.view).verdict == Verdict.PASS
 
 
 def frame(t: float, psrc: str, pdst: str, mac: str = NEW_MAC) -> SimpleNamespace:
@@ -106,31 +106,31 @@ def frame(t: float, psrc: str, pdst: str, mac: str = NEW_MAC) -> SimpleNamespace
 def test_announced_by_arp_and_the_strict_gratuitous_form(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
     fake_lab.transports["new"].replies["ip -j link show"] = link(NEW_MAC)
     cap = SimpleNamespace(packets=[frame(10.0, "10.9.0.100", "10.9.0.10")])
-    assert AnnouncedByArp(cap, since=5.0).evaluate(run).verdict == Verdict.PASS  # type: ignore[arg-type]
-    strict = AnnouncedByArp(cap, since=5.0, strict=True).evaluate(run)  # type: ignore[arg-type]
+    assert AnnouncedByArp(cap, since=5.0).evaluate(run.view).verdict == Verdict.PASS  # type: ignore[arg-type]
+    strict = AnnouncedByArp(cap, since=5.0, strict=True).evaluate(run.view)  # type: ignore[arg-type]
     assert strict.verdict == Verdict.FAIL and "10.9.0.100 → 10.9.0.10" in strict.detail
     cap.packets.append(frame(11.0, "10.9.0.100", "10.9.0.100"))
-    assert AnnouncedByArp(cap, since=5.0, strict=True).evaluate(run).verdict == Verdict.PASS  # type: ignore[arg-type]
-    assert AnnouncedByArp(cap, since=20.0).evaluate(run).verdict == Verdict.FAIL  # type: ignore[arg-type]
+    assert AnnouncedByArp(cap, since=5.0, strict=True).evaluate(run.view).verdict == Verdict.PASS  # type: ignore[arg-type]
+    assert AnnouncedByArp(cap, since=20.0).evaluate(run.view).verdict == Verdict.FAIL  # type: ignore[arg-type]
     other = SimpleNamespace(packets=[frame(10.0, "10.9.0.100", "10.9.0.10", mac=OLD_MAC)])
-    assert AnnouncedByArp(other, since=0.0).evaluate(run).verdict == Verdict.FAIL  # type: ignore[arg-type]
+    assert AnnouncedByArp(other, since=0.0).evaluate(run.view).verdict == Verdict.FAIL  # type: ignore[arg-type]
 
 
 def test_no_address_conflict(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
     fake_lab.transports["new"].replies["arping -D"] = (0, "Sent 2 probes\nReceived 0 response(s)\n")
-    assert NoAddressConflict().evaluate(run).verdict == Verdict.PASS
+    assert NoAddressConflict().evaluate(run.view).verdict == Verdict.PASS
     fake_lab.transports["new"].replies["arping -D"] = (1, "Unicast reply from 10.9.0.100 [02:42:0A:00:00:0B]\n")
-    assert NoAddressConflict().evaluate(run).verdict == Verdict.FAIL
+    assert NoAddressConflict().evaluate(run.view).verdict == Verdict.FAIL
     fake_lab.transports["new"].replies["arping -D"] = (2, "arping: socket: Operation not permitted")
-    assert NoAddressConflict().evaluate(run).verdict == Verdict.UNKNOWN
+    assert NoAddressConflict().evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_single_owner(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
     fake_lab.transports["old"].replies["ip -j addr show"] = addrs("10.9.0.11", "10.9.0.100")
     fake_lab.transports["new"].replies["ip -j addr show"] = addrs("10.9.0.12")
-    assert SingleOwner().evaluate(run).verdict == Verdict.PASS
+    assert SingleOwner().evaluate(run.view).verdict == Verdict.PASS
     fake_lab.transports["new"].replies["ip -j addr show"] = addrs("10.9.0.12", "10.9.0.100")
-    r = SingleOwner().evaluate(run)
+    r = SingleOwner().evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["owners"] == ["old", "new"]
 
 
@@ -159,12 +159,12 @@ NFT_TABLE = """table arp opslab_fault {
 def test_gateway_dropped_arp_reads_the_drop_rules_counter(run: ScenarioRun) -> None:
     gw = run.lab.transports["gateway"].replies  # type: ignore[attr-defined]
     gw["nft list table arp opslab_fault"] = (0, NFT_TABLE % (1, 28))
-    r = GatewayDroppedArp(1).evaluate(run)
+    r = GatewayDroppedArp(1).evaluate(run.view)
     assert r.verdict == Verdict.PASS and r.evidence["dropped"] == 1
     gw["nft list table arp opslab_fault"] = (0, NFT_TABLE % (0, 0))
-    r = GatewayDroppedArp(1).evaluate(run)
+    r = GatewayDroppedArp(1).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "dropped 0 ARP frame(s)" in r.detail  # the announcement got through
     gw["nft list table arp opslab_fault"] = (0, NFT_TABLE % (2, 56))
-    assert GatewayDroppedArp(1).evaluate(run).verdict == Verdict.FAIL  # more lost than the fault means
+    assert GatewayDroppedArp(1).evaluate(run.view).verdict == Verdict.FAIL  # more lost than the fault means
     gw["nft list table arp opslab_fault"] = (1, "Error: No such file or directory")
-    assert GatewayDroppedArp(1).evaluate(run).verdict == Verdict.UNKNOWN
+    assert GatewayDroppedArp(1).evaluate(run.view).verdict == Verdict.UNKNOWN

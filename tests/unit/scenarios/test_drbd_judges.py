@@ -95,12 +95,12 @@ def test_writer_log_becomes_operations_and_writes() -> None:
 def test_single_primary(lab, run: ScenarioRun) -> None:
     reply(lab, "alpha", "drbdadm role r0", 0, "Primary/Secondary\n")
     reply(lab, "beta", "drbdadm role r0", 0, "Secondary/Primary\n")
-    assert SinglePrimary().evaluate(run).verdict == Verdict.PASS
+    assert SinglePrimary().evaluate(run.view).verdict == Verdict.PASS
     reply(lab, "beta", "drbdadm role r0", 0, "Primary/Unknown\n")
-    r = SinglePrimary().evaluate(run)
+    r = SinglePrimary().evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "alpha, beta" in r.detail
     reply(lab, "beta", "drbdadm role r0", 1, "Error: No such container")  # a node being replaced
-    assert SinglePrimary().evaluate(run).verdict == Verdict.PASS
+    assert SinglePrimary().evaluate(run.view).verdict == Verdict.PASS
 
 
 def test_single_service_owner(lab, run: ScenarioRun) -> None:
@@ -109,13 +109,13 @@ def test_single_service_owner(lab, run: ScenarioRun) -> None:
         lab, "alpha", "ip -4 -o addr show dev eth0", 0, f"2: eth0 inet 10.9.0.11/24\n2: eth0 inet {VIP}/24\nSERVING\n"
     )
     reply(lab, "beta", "ip -4 -o addr show dev eth0", 0, "2: eth0 inet 10.9.0.12/24\n")
-    r = SingleServiceOwner().evaluate(run)
+    r = SingleServiceOwner().evaluate(run.view)
     assert r.verdict == Verdict.PASS and "alpha: vip service" in r.detail
     reply(lab, "beta", "ip -4 -o addr show dev eth0", 0, f"2: eth0 inet {VIP}/24\n")
-    r = SingleServiceOwner().evaluate(run)
+    r = SingleServiceOwner().evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "beta: vip" in r.detail
     reply(lab, "beta", "ip -4 -o addr show dev eth0", 0, "2: eth0 inet 10.9.0.12/24\nSERVING\n")
-    r = SingleServiceOwner().evaluate(run)
+    r = SingleServiceOwner().evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "beta: service" in r.detail
 
 
@@ -134,37 +134,37 @@ def readback(missing: set[int]) -> Any:
 def test_acked_writes_kept_lists_what_was_lost(lab, run: ScenarioRun) -> None:
     run.ops["RecordWriter"] = write_ops(10, "alpha") + write_ops(5, "beta", start=11)
     lab.transports["client"].replies["writer.py read"] = readback(set())
-    r = AckedWritesKept().evaluate(run)
+    r = AckedWritesKept().evaluate(run.view)
     assert r.verdict == Verdict.PASS and r.evidence["acked"] == 15
     lab.transports["client"].replies["writer.py read"] = readback({11, 12, 13, 15})
-    r = AckedWritesKept().evaluate(run)
+    r = AckedWritesKept().evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["lost"] == [11, 12, 13, 15]
     assert "acknowledged by beta: 11-13, 15" in r.detail
-    by_alpha = AckedWritesKept(by="alpha").evaluate(run)
+    by_alpha = AckedWritesKept(by="alpha").evaluate(run.view)
     assert by_alpha.verdict == Verdict.PASS and by_alpha.name == "AckedWritesKept@alpha"
     lab.transports["client"].replies["writer.py read"] = (0, "")  # the service did not answer
-    assert AckedWritesKept().evaluate(run).verdict == Verdict.UNKNOWN
+    assert AckedWritesKept().evaluate(run.view).verdict == Verdict.UNKNOWN
     run.ops.clear()
-    assert AckedWritesKept().evaluate(run).verdict == Verdict.UNKNOWN
+    assert AckedWritesKept().evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_outage_below(run: ScenarioRun) -> None:
     run.ops["RecordWriter"] = write_ops(100, gap=(103.0, 106.05))
-    r = OutageBelow(2.0).evaluate(run)
+    r = OutageBelow(2.0).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["outage_s"] == pytest.approx(3.1)
-    assert OutageBelow(4.0).evaluate(run).verdict == Verdict.PASS
+    assert OutageBelow(4.0).evaluate(run.view).verdict == Verdict.PASS
     run.ops.clear()
-    assert OutageBelow(4.0).evaluate(run).verdict == Verdict.UNKNOWN
+    assert OutageBelow(4.0).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_redundant(lab, run: ScenarioRun) -> None:
     lab.transports["beta"].replies["status --json"] = status(role="Secondary", peer_role="Primary")
-    assert Redundant("beta").evaluate(run).verdict == Verdict.PASS
+    assert Redundant("beta").evaluate(run.view).verdict == Verdict.PASS
     lab.transports["beta"].replies["status --json"] = status("WFConnection", disk="Inconsistent", peer_disk="DUnknown")
-    r = Redundant("beta", when="cut").evaluate(run)
+    r = Redundant("beta", when="cut").evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "ds:Inconsistent/DUnknown" in r.detail and r.name == "Redundant(beta)@cut"
     lab.transports["beta"].replies["status --json"] = (10, "cannot reach the drbd daemon")
-    assert Redundant("beta").evaluate(run).verdict == Verdict.UNKNOWN
+    assert Redundant("beta").evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def began(bits: int) -> tuple[int, str]:
@@ -188,25 +188,25 @@ def test_resync_moved_only_changed_blocks(lab, run: ScenarioRun) -> None:
     beta[".boot-digests.json"] = digests({1: "old1"})
     beta["digests.py"] = digests({1: "new1", 2: "new2", 3: "new3"})
     alpha["digests.py"] = digests({1: "new1", 2: "new2", 3: "new3"})
-    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
+    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run.view)
     assert r.verdict == Verdict.PASS, r.detail
     assert (r.evidence["bits"], r.evidence["moved"], r.evidence["changed"]) == (2, 3, 2)
     beta["drbd-r0.log"] = began(1024)  # a full sync
-    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
+    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "1024 blocks" in r.detail
     beta["drbd-r0.log"] = began(2)
     alpha["digests.py"] = digests({1: "new1", 2: "new2", 3: "new3", 6: "alpha6"})
-    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
+    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "differs from alpha's after the resync in blocks 6" in r.detail
     beta["digests.py"] = alpha["digests.py"]  # both have block 6, which the client never wrote
-    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run)
+    r = ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "blocks 6 changed on beta though the client never wrote them" in r.detail
     beta[".boot-digests.json"] = digests(None)  # booted with a blank disk: block 6 still was not the client's
-    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run).verdict == Verdict.FAIL
+    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run.view).verdict == Verdict.FAIL
     beta[".boot-digests.json"] = (1, "cat: no such file")
-    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run).verdict == Verdict.UNKNOWN
+    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run.view).verdict == Verdict.UNKNOWN
     beta["status --json"] = (10, "cannot reach the drbd daemon")
-    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run).verdict == Verdict.UNKNOWN
+    assert ResyncMovedOnlyChangedBlocks("beta", since, until).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 HA_LOG_TAKEOVER = """\
@@ -222,14 +222,14 @@ HA_LOG_REFUSED = HA_LOG_STANDBY + (
 
 def test_heartbeat_took_over(lab, run: ScenarioRun) -> None:
     reply(lab, "beta", "/var/log/ha-log", 0, HA_LOG_TAKEOVER)
-    assert HeartbeatTookOver("beta").evaluate(run).verdict == Verdict.PASS
+    assert HeartbeatTookOver("beta").evaluate(run.view).verdict == Verdict.PASS
     reply(lab, "beta", "/var/log/ha-log", 0, HA_LOG_STANDBY)
-    assert HeartbeatTookOver("beta").evaluate(run).verdict == Verdict.FAIL
+    assert HeartbeatTookOver("beta").evaluate(run.view).verdict == Verdict.FAIL
     reply(lab, "beta", "/var/log/ha-log", 0, HA_LOG_REFUSED)
-    r = HeartbeatTookOver("beta").evaluate(run)
+    r = HeartbeatTookOver("beta").evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "Return code 1" in r.detail
     reply(lab, "beta", "/var/log/ha-log", 1, "No such file")
-    assert HeartbeatTookOver("beta").evaluate(run).verdict == Verdict.UNKNOWN
+    assert HeartbeatTookOver("beta").evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_split_brain_detected(lab, run: ScenarioRun) -> None:
@@ -241,9 +241,9 @@ def test_split_brain_detected(lab, run: ScenarioRun) -> None:
         "[  9.1] block drbd0: Split-Brain detected but unresolved, dropping connection!\n",
     )
     reply(lab, "alpha", "drbdadm cstate r0", 0, "StandAlone\n")
-    assert SplitBrainDetected("alpha").evaluate(run).verdict == Verdict.PASS
+    assert SplitBrainDetected("alpha").evaluate(run.view).verdict == Verdict.PASS
     reply(lab, "alpha", "drbdadm cstate r0", 0, "Connected\n")
-    assert SplitBrainDetected("alpha").evaluate(run).verdict == Verdict.FAIL
+    assert SplitBrainDetected("alpha").evaluate(run.view).verdict == Verdict.FAIL
     reply(lab, "alpha", "drbd-r0.log", 0, "[  1.0] d-con r0: conn( WFConnection -> Connected )\n")
     reply(lab, "alpha", "drbdadm cstate r0", 0, "StandAlone\n")
-    assert SplitBrainDetected("alpha").evaluate(run).verdict == Verdict.FAIL
+    assert SplitBrainDetected("alpha").evaluate(run.view).verdict == Verdict.FAIL

@@ -110,9 +110,9 @@ def test_mirror_complete(lab: Any, run: ScenarioRun) -> None:
     lab.transports["client"].replies.update(
         tree_replies({p: "" for p in WHOLE_SITE if p.endswith(".x")}, sorted(WHOLE_SITE))
     )
-    assert MirrorComplete(m, WHOLE_SITE).evaluate(run).verdict == Verdict.PASS
+    assert MirrorComplete(m, WHOLE_SITE).evaluate(run.view).verdict == Verdict.PASS
     lab.transports["client"].replies.update(tree_replies({}, sorted(WHOLE_SITE - {"example.org/about.html"})))
-    r = MirrorComplete(m, WHOLE_SITE).evaluate(run)
+    r = MirrorComplete(m, WHOLE_SITE).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "example.org/about.html" in r.detail
 
 
@@ -120,35 +120,35 @@ def test_mirror_in_scope(lab: Any, run: ScenarioRun) -> None:
     m = Mirror("section")
     files = ["example.org/docs/index.html", "example.org/css/site.css", "example.org/robots.txt"]
     lab.transports["client"].replies.update(tree_replies({}, files))
-    assert MirrorInScope(m, "example.org", under="docs/").evaluate(run).verdict == Verdict.PASS
+    assert MirrorInScope(m, "example.org", under="docs/").evaluate(run.view).verdict == Verdict.PASS
     lab.transports["client"].replies.update(tree_replies({}, [*files, "example.org/private/notes.html"]))
-    r = MirrorInScope(m, "example.org", under="docs/").evaluate(run)
+    r = MirrorInScope(m, "example.org", under="docs/").evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "above /docs/: private/notes.html" in r.detail
     lab.transports["client"].replies.update(tree_replies({}, [*files, "cdn.example.net/banner.png"]))
-    assert MirrorInScope(m, "example.org").evaluate(run).verdict == Verdict.FAIL
+    assert MirrorInScope(m, "example.org").evaluate(run.view).verdict == Verdict.FAIL
     lab.transports["client"].replies.update(tree_replies({}, [*files, "example.org/admin/index.html"]))
-    r = MirrorInScope(m, "example.org").evaluate(run)
+    r = MirrorInScope(m, "example.org").evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "robots.txt" in r.detail
     lab.transports["client"].replies.update(tree_replies({}, []))
-    assert MirrorInScope(m, "example.org").evaluate(run).verdict == Verdict.UNKNOWN
+    assert MirrorInScope(m, "example.org").evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_links_rewritten_and_resolving(lab: Any, run: ScenarioRun) -> None:
     m = Mirror("runbook")
     lab.transports["client"].replies.update(tree_replies(CONVERTED, FILES))
-    assert LinksRewrittenToLocal(m).evaluate(run).verdict == Verdict.PASS
-    r = LinksResolveOffline(m).evaluate(run)
+    assert LinksRewrittenToLocal(m).evaluate(run.view).verdict == Verdict.PASS
+    r = LinksResolveOffline(m).evaluate(run.view)
     assert r.verdict == Verdict.PASS
     assert r.evidence["left_online"] == ["http://cdn.example.net/banner.png", "http://example.org/missing.html"]
     lab.transports["client"].replies.update(tree_replies(RAW, ["example.org/page.php@id=3.html", *FILES]))
-    r = LinksRewrittenToLocal(m).evaluate(run)
+    r = LinksRewrittenToLocal(m).evaluate(run.view)
     assert r.verdict == Verdict.FAIL
     assert ("example.org/index.html", "http://example.org/docs/", None) not in r.evidence["not_rewritten"]
     assert ("example.org/index.html", "/about", "example.org/about.html") in r.evidence["not_rewritten"]
-    r = LinksResolveOffline(m).evaluate(run)
+    r = LinksResolveOffline(m).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and ("example.org/about.html", "/") in r.evidence["broken"]
     lab.transports["client"].replies.update(tree_replies({"example.org/a.html": "<p>no links</p>"}, []))
-    assert LinksResolveOffline(m).evaluate(run).verdict == Verdict.UNKNOWN
+    assert LinksResolveOffline(m).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def browser_line(page: str, *requests: tuple[str, int | None, str | None]) -> str:
@@ -175,14 +175,14 @@ def test_browses_offline(lab: Any, run: ScenarioRun) -> None:
         ]
     )
     lab.transports["viewer"].replies["opslab-browse"] = (0, good)
-    r = BrowsesOffline(m, "example.org", offsite=("cdn.example.net",)).evaluate(run)
+    r = BrowsesOffline(m, "example.org", offsite=("cdn.example.net",)).evaluate(run.view)
     assert r.verdict == Verdict.PASS and r.evidence["offsite"] == ["http://cdn.example.net/banner.png"]
-    assert BrowsesOffline(m, "example.org").evaluate(run).verdict == Verdict.FAIL  # cdn not declared offsite
+    assert BrowsesOffline(m, "example.org").evaluate(run.view).verdict == Verdict.FAIL  # cdn not declared offsite
     bad = browser_line(
         "example.org/index.html", (base + "index.html", 200, None), ("http://localhost/css/site.css", 404, None)
     )
     lab.transports["viewer"].replies["opslab-browse"] = (0, bad)
-    r = BrowsesOffline(m, "example.org").evaluate(run)
+    r = BrowsesOffline(m, "example.org").evaluate(run.view)
     assert r.verdict == Verdict.FAIL
     assert "http://localhost/css/site.css (HTTP 404)" in r.detail and "about.html: not reported" in r.detail
 
@@ -193,47 +193,47 @@ def test_wait_between_requests(lab: Any, run: ScenarioRun) -> None:
     other = log_line(T0 + 1.5, 0.0, "/from-elsewhere", client="127.0.0.1")
     before = log_line(T0 - 0.3, 0.0, "/previous-run")
     lab.transports["origin"].replies["access.log"] = (0, "\n".join([before, *polite, other]) + "\n")
-    r = WaitBetweenRequests(m, 1.0).evaluate(run)
+    r = WaitBetweenRequests(m, 1.0).evaluate(run.view)
     assert r.verdict == Verdict.PASS and len(r.evidence["gaps"]) == 4
     hasty = [log_line(T0 + 1 + i * 0.01, 0.0, f"/p{i}") for i in range(5)]
     lab.transports["origin"].replies["access.log"] = (0, "\n".join(hasty))
-    assert WaitBetweenRequests(m, 1.0).evaluate(run).verdict == Verdict.FAIL
+    assert WaitBetweenRequests(m, 1.0).evaluate(run.view).verdict == Verdict.FAIL
     lab.transports["origin"].replies["access.log"] = (0, hasty[0])
-    assert WaitBetweenRequests(m, 1.0).evaluate(run).verdict == Verdict.UNKNOWN
+    assert WaitBetweenRequests(m, 1.0).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_rate_limited(lab: Any, run: ScenarioRun) -> None:
     m = Mirror("runbook", step(start=T0, duration=10))
     size = 1024 * 1024
     lab.transports["origin"].replies["access.log"] = (0, log_line(T0 + 3, 1.9, "/files/big.bin", size=size))
-    r = RateLimited(m, "/files/big.bin", 500 * 1024).evaluate(run)
+    r = RateLimited(m, "/files/big.bin", 500 * 1024).evaluate(run.view)
     assert r.verdict == Verdict.PASS and r.evidence["least_s"] == pytest.approx(1.792)
     lab.transports["origin"].replies["access.log"] = (0, log_line(T0 + 3, 0.12, "/files/big.bin", size=size))
-    assert RateLimited(m, "/files/big.bin", 500 * 1024).evaluate(run).verdict == Verdict.FAIL
+    assert RateLimited(m, "/files/big.bin", 500 * 1024).evaluate(run.view).verdict == Verdict.FAIL
     lab.transports["origin"].replies["access.log"] = (0, log_line(T0 + 3, 0.12, "/other", size=size))
-    assert RateLimited(m, "/files/big.bin", 500 * 1024).evaluate(run).verdict == Verdict.UNKNOWN
+    assert RateLimited(m, "/files/big.bin", 500 * 1024).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_query_names_restricted(lab: Any, run: ScenarioRun) -> None:
     m = Mirror("runbook", step(start=T0, duration=10))
     lab.transports["origin"].replies["access.log"] = (0, log_line(T0 + 1, 0.0, "/page.php?id=3"))
     lab.transports["client"].replies.update(tree_replies({}, ["example.org/page.php@id=3.html"]))
-    assert QueryNamesRestricted(m, "example.org").evaluate(run).verdict == Verdict.PASS
+    assert QueryNamesRestricted(m, "example.org").evaluate(run.view).verdict == Verdict.PASS
     lab.transports["client"].replies.update(tree_replies({}, ["example.org/page.php?id=3.html"]))
-    r = QueryNamesRestricted(m, "example.org").evaluate(run)
+    r = QueryNamesRestricted(m, "example.org").evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["with_question_mark"] == ["example.org/page.php?id=3.html"]
 
 
 def test_server_errors_explained(run: ScenarioRun) -> None:
     e404 = "--2026-11-28 20:48:40--  http://example.org/missing.html\nERROR 404: Not Found.\n"
     e500 = "--2026-11-28 20:48:41--  http://example.org/docs/\nERROR 500: Internal Server Error.\n"
-    r = ServerErrorsExplained(Mirror("runbook", step(8, e404)), KNOWN_BROKEN).evaluate(run)
+    r = ServerErrorsExplained(Mirror("runbook", step(8, e404)), KNOWN_BROKEN).evaluate(run.view)
     assert r.verdict == Verdict.PASS and "server issued an error response" in r.detail
-    r = ServerErrorsExplained(Mirror("runbook", step(8, e404 + e500)), KNOWN_BROKEN).evaluate(run)
+    r = ServerErrorsExplained(Mirror("runbook", step(8, e404 + e500)), KNOWN_BROKEN).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "not known as broken: 500 /docs/" in r.detail
-    assert ServerErrorsExplained(Mirror("runbook", step(0)), KNOWN_BROKEN).evaluate(run).verdict == Verdict.PASS
-    assert ServerErrorsExplained(Mirror("runbook", step(4)), KNOWN_BROKEN).evaluate(run).verdict == Verdict.FAIL
-    assert ServerErrorsExplained(Mirror("runbook"), KNOWN_BROKEN).evaluate(run).verdict == Verdict.UNKNOWN
+    assert ServerErrorsExplained(Mirror("runbook", step(0)), KNOWN_BROKEN).evaluate(run.view).verdict == Verdict.PASS
+    assert ServerErrorsExplained(Mirror("runbook", step(4)), KNOWN_BROKEN).evaluate(run.view).verdict == Verdict.FAIL
+    assert ServerErrorsExplained(Mirror("runbook"), KNOWN_BROKEN).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_server_errors_for_names_each_path_wget_got_a_500_for(run: ScenarioRun) -> None:
@@ -241,28 +241,28 @@ def test_server_errors_for_names_each_path_wget_got_a_500_for(run: ScenarioRun) 
     e500b = "--2026-11-28 20:48:42--  http://example.org/about\nERROR 500: Internal Server Error.\n"
     e404 = "--2026-11-28 20:48:40--  http://example.org/missing.html\nERROR 404: Not Found.\n"
     paths = ("/docs/", "/about")
-    r = ServerErrorsFor(Mirror("runbook", step(8, e404 + e500 + e500b)), paths).evaluate(run)
+    r = ServerErrorsFor(Mirror("runbook", step(8, e404 + e500 + e500b)), paths).evaluate(run.view)
     assert r.verdict == Verdict.PASS and "/docs/: ERROR 500 Internal Server Error" in r.detail
-    r = ServerErrorsFor(Mirror("runbook", step(8, e404 + e500)), paths).evaluate(run)
+    r = ServerErrorsFor(Mirror("runbook", step(8, e404 + e500)), paths).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "no ERROR 500 for /about" in r.detail
-    r = ServerErrorsFor(Mirror("runbook", step(8, e404)), paths).evaluate(run)  # the origin was not broken
+    r = ServerErrorsFor(Mirror("runbook", step(8, e404)), paths).evaluate(run.view)  # the origin was not broken
     assert r.verdict == Verdict.FAIL and r.evidence["missing"] == list(paths)
-    r = ServerErrorsFor(Mirror("runbook", step(4, "")), paths).evaluate(run)  # no server at all: another failure
+    r = ServerErrorsFor(Mirror("runbook", step(4, "")), paths).evaluate(run.view)  # no server at all: another failure
     assert r.verdict == Verdict.FAIL and "(expected exit status 8)" in r.detail
-    assert ServerErrorsFor(Mirror("runbook"), paths).evaluate(run).verdict == Verdict.UNKNOWN
+    assert ServerErrorsFor(Mirror("runbook"), paths).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_rerun_and_no_clobber_warning(lab: Any, run: ScenarioRun) -> None:
     m = Mirror("runbook", step(8, NO_CLOBBER_IGNORED + "\n", start=T0, duration=10))
     refetch = [log_line(T0 + 1, 0.0, "/"), log_line(T0 + 2, 0.0, "/about"), log_line(T0 + 3, 0.0, "/missing.html", 404)]
     lab.transports["origin"].replies["access.log"] = (0, "\n".join(refetch))
-    r = RerunFetchesNothingSaved(m).evaluate(run)
+    r = RerunFetchesNothingSaved(m).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["fetched"] == ["/", "/about"]
     lab.transports["origin"].replies["access.log"] = (0, refetch[2])
-    assert RerunFetchesNothingSaved(m).evaluate(run).verdict == Verdict.PASS
-    assert WarnsNoClobberIgnored(m).evaluate(run).verdict == Verdict.PASS
+    assert RerunFetchesNothingSaved(m).evaluate(run.view).verdict == Verdict.PASS
+    assert WarnsNoClobberIgnored(m).evaluate(run.view).verdict == Verdict.PASS
     quiet = Mirror("runbook", step(8, "File 'example.org/index.html' already there; not retrieving.\n"))
-    assert WarnsNoClobberIgnored(quiet).evaluate(run).verdict == Verdict.FAIL
+    assert WarnsNoClobberIgnored(quiet).evaluate(run.view).verdict == Verdict.FAIL
 
 
 def test_mirror_up_to_date(lab: Any, run: ScenarioRun) -> None:
@@ -275,7 +275,7 @@ def test_mirror_up_to_date(lab: Any, run: ScenarioRun) -> None:
         return 0, next(v for k, v in sums.items() if k in command)
 
     lab.transports["client"].replies["md5sum"] = md5
-    r = MirrorUpToDate(Mirror("runbook"), Mirror("fresh")).evaluate(run)
+    r = MirrorUpToDate(Mirror("runbook"), Mirror("fresh")).evaluate(run.view)
     assert r.verdict == Verdict.FAIL
     assert (r.evidence["stale"], r.evidence["missing"], r.evidence["changed"]) == (
         ["example.org/private/notes.html"],
@@ -283,7 +283,7 @@ def test_mirror_up_to_date(lab: Any, run: ScenarioRun) -> None:
         ["example.org/index.html"],
     )
     sums["/srv/mirror/fresh"] = sums["/srv/mirror/runbook"]
-    assert MirrorUpToDate(Mirror("runbook"), Mirror("fresh")).evaluate(run).verdict == Verdict.PASS
+    assert MirrorUpToDate(Mirror("runbook"), Mirror("fresh")).evaluate(run.view).verdict == Verdict.PASS
 
 
 def test_origin_site_unchanged_compares_with_its_first_sample(lab: Any, run: ScenarioRun) -> None:
@@ -292,8 +292,8 @@ def test_origin_site_unchanged_compares_with_its_first_sample(lab: Any, run: Sce
     site = {"text": "aaa  ./index.html\nbbb  ./private/notes.html\n"}
     lab.transports["origin"].replies["md5sum"] = lambda command: (0, site["text"])
     inv = OriginSiteUnchanged()
-    assert inv.evaluate(run).verdict == Verdict.PASS and inv.evaluate(run).verdict == Verdict.PASS
+    assert inv.evaluate(run.view).verdict == Verdict.PASS and inv.evaluate(run.view).verdict == Verdict.PASS
     site["text"] = "abc  ./index.html\nccc  ./news.html\n"
-    r = inv.evaluate(run)
+    r = inv.evaluate(run.view)
     assert r.verdict == Verdict.FAIL
     assert r.detail == "origin /srv/www: gone: private/notes.html; new: news.html; changed: index.html"

@@ -109,20 +109,20 @@ def test_writer_log_becomes_operations() -> None:
 
 def test_slave_replicating_passes_with_both_threads_running(lab: Any, run: ScenarioRun) -> None:
     answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status())
-    assert SlaveReplicating("slave1").evaluate(run).verdict == Verdict.PASS
+    assert SlaveReplicating("slave1").evaluate(run.view).verdict == Verdict.PASS
 
 
 def test_slave_replicating_fails_naming_io_error_1236(lab: Any, run: ScenarioRun) -> None:
     err = "Got fatal error 1236 from master when reading data from binary log: 'Could not find first log file name'"
     answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status(io="No", behind="NULL", io_errno=1236, io_error=err))
-    r = SlaveReplicating("slave1").evaluate(run)
+    r = SlaveReplicating("slave1").evaluate(run.view)
     assert r.verdict == Verdict.FAIL
     assert r.evidence["last_io_errno"] == 1236 and "1236" in r.detail and "first log file" in r.detail
 
 
 def test_slave_replicating_fails_when_the_host_is_not_a_slave(lab: Any, run: ScenarioRun) -> None:
     answer(lab, "slave1", SHOW_SLAVE_STATUS=(0, ""))
-    assert SlaveReplicating("slave1").evaluate(run).verdict == Verdict.FAIL
+    assert SlaveReplicating("slave1").evaluate(run.view).verdict == Verdict.FAIL
 
 
 # -- LagReachesZero --------------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_lag_reaches_zero_when_every_slave_applied_the_masters_position(lab: Any
     answer(lab, "master", SHOW_MASTER_STATUS=MASTER_STATUS)
     for s in ("slave1", "slave2"):
         answer(lab, s, SHOW_SLAVE_STATUS=slave_status(exec_pos=1000))
-    r = LagReachesZero(within_s=1).evaluate(run)
+    r = LagReachesZero(within_s=1).evaluate(run.view)
     assert r.verdict == Verdict.PASS and "lag_s" in r.evidence
 
 
@@ -145,7 +145,7 @@ def test_lag_fails_at_once_for_a_slave_stopped_on_an_error(lab: Any, run: Scenar
         "slave2",
         SHOW_SLAVE_STATUS=slave_status(sql="No", exec_pos=400, behind="NULL", sql_errno=1062, sql_error=dup),
     )
-    r = LagReachesZero(within_s=30).evaluate(run)
+    r = LagReachesZero(within_s=30).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "slave2" in r.detail and "1062" in r.detail and "slave1" not in r.detail
 
 
@@ -181,7 +181,7 @@ def test_slaves_match_master_passes_on_equal_chunks(lab: Any, run: ScenarioRun) 
     answer(lab, "master", information_schema_COLUMNS=SHAPE)
     for h in ("master", "slave1", "slave2"):
         answer(lab, h, GROUP_BY_chunk=same)
-    r = SlavesMatchMaster(tables=("accounts",)).evaluate(run)
+    r = SlavesMatchMaster(tables=("accounts",)).evaluate(run.view)
     assert r.verdict == Verdict.PASS
     assert r.evidence["rows_compared"] == 2 * 3999 and r.evidence["chunks_differing"] == 0
 
@@ -194,7 +194,7 @@ def test_slaves_match_master_names_the_differing_chunk_and_keys(lab: Any, run: S
     answer(lab, "master", GROUP_BY_chunk=chunks((0, 1999, "1"), (1, 2000, "2")), AS_k=rows)
     answer(lab, "slave1", GROUP_BY_chunk=chunks((0, 1999, "1"), (1, 1999, "7")), AS_k=changed)
     answer(lab, "slave2", GROUP_BY_chunk=chunks((0, 1999, "1"), (1, 2000, "2")))
-    r = SlavesMatchMaster(tables=("accounts",)).evaluate(run)
+    r = SlavesMatchMaster(tables=("accounts",)).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["chunks_differing"] == 1
     d = r.evidence["differences"][0]
     assert (d["slave"], d["table"], d["chunk"], d["range"]) == ("slave1", "accounts", 1, "id 2000..3999")
@@ -218,14 +218,14 @@ def slave1_rows(lab: Any, *rows: tuple[int, str]) -> None:
 
 def test_differing_rows_are_passes_when_exactly_the_named_rows_changed(lab: Any, run: ScenarioRun) -> None:
     slave1_rows(lab, (2000, "11"), (2001, "99"), (2002, "13"))
-    r = DifferingRowsAre("slave1", {("accounts", "2001")}, tables=("accounts",)).evaluate(run)
+    r = DifferingRowsAre("slave1", {("accounts", "2001")}, tables=("accounts",)).evaluate(run.view)
     assert r.verdict == Verdict.PASS and "exactly accounts 2001 (changed)" in r.detail
     assert lab.transports["slave2"].commands == []  # only the slave it judges is read
 
 
 def test_differing_rows_are_fails_naming_a_row_that_also_differs(lab: Any, run: ScenarioRun) -> None:
     slave1_rows(lab, (2000, "11"), (2001, "99"))
-    r = DifferingRowsAre("slave1", {("accounts", "2001")}, tables=("accounts",)).evaluate(run)
+    r = DifferingRowsAre("slave1", {("accounts", "2001")}, tables=("accounts",)).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "also: accounts 2002 (missing)" in r.detail
     assert r.evidence["unexpected"] == 1 and r.evidence["unseen"] == 0
 
@@ -236,7 +236,7 @@ def test_differing_rows_are_fails_when_the_named_rows_equal_the_masters(lab: Any
     answer(lab, "master", GROUP_BY_chunk=same)
     answer(lab, "slave1", GROUP_BY_chunk=same)
     changed = {("accounts", "2001"), ("documents", "4321")}
-    r = DifferingRowsAre("slave1", changed, tables=("accounts",), when="rebuilt").evaluate(run)
+    r = DifferingRowsAre("slave1", changed, tables=("accounts",), when="rebuilt").evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.name == "DifferingRowsAre[slave1]@rebuilt"
     assert "not found: accounts 2001 (changed), documents 4321 (changed)" in r.detail
 
@@ -248,28 +248,28 @@ ERR_1236 = "Got fatal error 1236 from master when reading data from binary log: 
 
 def test_slave_stopped_on_error_passes_on_the_named_error_with_its_message(lab: Any, run: ScenarioRun) -> None:
     answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status(io="No", behind="NULL", io_errno=1236, io_error=ERR_1236))
-    r = SlaveStoppedOnError("slave1", "IO", 1236).evaluate(run)
+    r = SlaveStoppedOnError("slave1", "IO", 1236).evaluate(run.view)
     assert r.verdict == Verdict.PASS and "Last_IO_Errno 1236: Got fatal error 1236" in r.detail
     assert r.evidence["errno"] == 1236 and r.name == "SlaveStoppedOnError[slave1, IO 1236]"
 
 
 def test_slave_stopped_on_error_fails_on_a_slave_that_replicates(lab: Any, run: ScenarioRun) -> None:
     answer(lab, "slave2", SHOW_SLAVE_STATUS=slave_status())
-    r = SlaveStoppedOnError("slave2", "IO", 1236).evaluate(run)
+    r = SlaveStoppedOnError("slave2", "IO", 1236).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "IO thread running, Last_IO_Errno 0" in r.detail
 
 
 def test_slave_stopped_on_error_fails_on_another_error(lab: Any, run: ScenarioRun) -> None:
     dup = "Could not execute Write_rows_v1 event on table shop.documents; Duplicate entry 'w7' for key 'token'"
     answer(lab, "slave1", SHOW_SLAVE_STATUS=slave_status(sql="No", behind="NULL", sql_errno=1062, sql_error=dup))
-    assert SlaveStoppedOnError("slave1", "SQL", 1062).evaluate(run).verdict == Verdict.PASS
-    r = SlaveStoppedOnError("slave1", "SQL", 1032).evaluate(run)
+    assert SlaveStoppedOnError("slave1", "SQL", 1062).evaluate(run.view).verdict == Verdict.PASS
+    r = SlaveStoppedOnError("slave1", "SQL", 1032).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "1062: Could not execute" in r.detail and "expected" in r.detail
 
 
 def test_slave_stopped_on_error_fails_on_a_host_that_is_not_a_slave(lab: Any, run: ScenarioRun) -> None:
     answer(lab, "slave1", SHOW_SLAVE_STATUS=(0, ""))
-    assert SlaveStoppedOnError("slave1", "SQL", 1062).evaluate(run).verdict == Verdict.FAIL
+    assert SlaveStoppedOnError("slave1", "SQL", 1062).evaluate(run.view).verdict == Verdict.FAIL
 
 
 # -- AckedWritesOnEverySlave -----------------------------------------------------------------------------------
@@ -296,7 +296,7 @@ def test_acked_writes_on_every_slave_passes_when_each_is_there_once(lab: Any, ru
     run.ops["MysqlWriter"] = WRITES
     slave_writes(lab, "slave1")
     slave_writes(lab, "slave2", version=9)  # the unacknowledged write committed after all: not a loss
-    r = AckedWritesOnEverySlave().evaluate(run)
+    r = AckedWritesOnEverySlave().evaluate(run.view)
     assert r.verdict == Verdict.PASS and r.evidence["acked"] == 4 and r.evidence["lost"] == 0
 
 
@@ -304,14 +304,14 @@ def test_acked_writes_lost_or_doubled_fail(lab: Any, run: ScenarioRun) -> None:
     run.ops["MysqlWriter"] = WRITES
     slave_writes(lab, "slave1", docs=0, version=5)
     slave_writes(lab, "slave2", orders=2)
-    r = AckedWritesOnEverySlave().evaluate(run)
+    r = AckedWritesOnEverySlave().evaluate(run.view)
     assert r.verdict == Verdict.FAIL
     assert r.evidence["lost"] == 2 and r.evidence["doubled"] == 1
     assert "slave1: 2 lost" in r.detail and "slave2: 0 lost, 1 doubled" in r.detail
 
 
 def test_acked_writes_unknown_without_the_writers_record(run: ScenarioRun) -> None:
-    assert AckedWritesOnEverySlave().evaluate(run).verdict == Verdict.UNKNOWN
+    assert AckedWritesOnEverySlave().evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_an_unknown_engine_is_a_clear_error(lab: Any) -> None:
@@ -333,9 +333,9 @@ def test_replication_without_errors_holds_for_a_stopped_slave_and_fails_on_an_er
 
     lab.transports["slave1"].replies["SLAVE STATUS"] = slave_status(io="No", sql="No")  # STOP SLAVE on purpose
     lab.transports["slave2"].replies["SLAVE STATUS"] = slave_status()
-    assert ReplicationWithoutErrors().evaluate(run).verdict == Verdict.PASS
+    assert ReplicationWithoutErrors().evaluate(run.view).verdict == Verdict.PASS
     lab.transports["slave1"].replies["SLAVE STATUS"] = slave_status(
         io="No", io_errno=1236, io_error="Could not find first log file name in binary log index file"
     )
-    r = ReplicationWithoutErrors().evaluate(run)
+    r = ReplicationWithoutErrors().evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "slave1: IO error 1236" in r.detail
