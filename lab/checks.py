@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from lab.workloads import silence
+
 if TYPE_CHECKING:
     from lab.view import RunView
 
@@ -74,6 +76,48 @@ class Check(ABC):
 
 class Invariant(Check):
     """A check cheap enough to run after every step; the run records each violation."""
+
+
+class OutageBelow(Check):
+    """The service, as a workload saw it, was never silent for `limit_s` or longer: the longest time between two
+    acknowledged operations of `workload` (from `since` itself when it is given: the silence right after a move
+    or a crash counts), up to `until`.
+
+    `since_what` names the moment `since` stands for (`"the address move"`): when it is given and `since` is None,
+    that moment was not recorded and the verdict is unknown rather than a judgement of the whole run.
+    """
+
+    def __init__(
+        self,
+        workload: str,
+        limit_s: float,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        since_what: str = "",
+    ) -> None:
+        self.workload = workload
+        self.limit_s = limit_s
+        self.since = since
+        self.until = until
+        self.since_what = since_what
+        self.label = f"OutageBelow({limit_s:g}s)"
+
+    def evaluate(self, run: RunView) -> CheckResult:
+        ops = run.ops.get(self.workload)
+        if not ops:
+            return self.unknown(f"the {self.workload} workload's operations were not recorded")
+        if self.since is None and self.since_what:
+            return self.unknown(f"{self.since_what} was not recorded")
+        start, gap = silence(ops, since=self.since, until=self.until)
+        after = f" after {self.since_what}" if self.since_what else ""
+        return self.result(
+            gap < self.limit_s,
+            f"longest silence {gap:.2f}s{after}, from {start:.2f} (limit {self.limit_s:g}s)",
+            outage_s=round(gap, 3),
+            outage_start=start,
+            limit_s=self.limit_s,
+        )
 
 
 class StepFailedWith(Check):

@@ -36,14 +36,19 @@ class Workload(ABC):
     def stop(self, run: ScenarioRun) -> list[Op]: ...
 
 
-def longest_gap(ops: Sequence[Op], *, start: float | None = None, end: float | None = None) -> tuple[float, float]:
-    """The longest time between two consecutive successful operations (start, length), in seconds.
-
-    This is the outage as the client saw it: from its last answered request to its next answered one.
-    """
-    oks = sorted(op.t for op in ops if op.ok and (start is None or op.t >= start) and (end is None or op.t <= end))
-    best = (oks[0] if oks else 0.0, 0.0)
+def silence(ops: Sequence[Op], *, since: float | None = None, until: float | None = None) -> tuple[float, float]:
+    """The longest silence (start, length) in [since, until] as the client saw it: between two consecutive
+    acknowledged operations, and from `since` itself to the first one after it. With no acknowledged operation
+    after `since`, the silence lasts until the last operation recorded (or `until`)."""
+    oks = sorted(op.t for op in ops if op.ok and (since is None or op.t > since) and (until is None or op.t <= until))
+    if since is not None:
+        end = oks[0] if oks else (until if until is not None else max(op.t for op in ops))
+        first = (since, max(0.0, end - since))
+    else:
+        first = (oks[0] if oks else 0.0, 0.0)
+    best = first
     for a, b in zip(oks, oks[1:], strict=False):
         if b - a > best[1]:
             best = (a, b - a)
     return best
+

@@ -1,6 +1,8 @@
 """Judges of the arp lab. Each one only reads the lab, the capture or the history.
 
-Which scenario shows each failing: OutageBelow → migrate_without_garp; OutageMatchesLifetime →
+The client's outage is judged by lab/checks.py's `OutageBelow` over the `PingService` workload (`WORKLOAD`), from the
+moment AddressWatch saw the new server hold the address. Which scenario shows each failing: OutageBelow →
+migrate_without_garp; OutageMatchesLifetime →
 migrate_with_garp; GatewayKnowsNewMac and ClientReachesService → garp_lost (before the repeat);
 AnnouncedByArp → migrate_without_garp (nothing sent) and arping_variants (strict, iputils -U with a target);
 NoAddressConflict and SingleOwner → duplicate_ip; GatewayDroppedArp → the unit tests (a counter of 0 or 2).
@@ -32,27 +34,6 @@ def outage(run: RunView, since: float | None) -> tuple[float, float] | None:
         return None
     answered = [op.t for op in ops if op.ok and op.t > since]
     return (since, (answered[0] if answered else max(op.t for op in ops)) - since)
-
-
-class OutageBelow(Check):
-    """The client was answered within `limit_s` of the new server holding the service IP."""
-
-    def __init__(self, limit_s: float, since: float | None) -> None:
-        self.limit_s = limit_s
-        self.since = since
-
-    def evaluate(self, run: RunView) -> CheckResult:
-        gap = outage(run, self.since)
-        if gap is None:
-            return self.unknown("the client's traffic or the address move was not recorded")
-        start, length = gap
-        return self.result(
-            length < self.limit_s,
-            f"outage {length:.2f}s after the move (limit {self.limit_s:g}s)",
-            outage_s=round(length, 3),
-            outage_start=start,
-            limit_s=self.limit_s,
-        )
 
 
 class OutageMatchesLifetime(Check):

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab.capture import Capture, arp_only
+from lab.checks import OutageBelow
 from lab.plan import Expect, Plan, settled
 from lab.scenario import ScenarioRun
-from lab.workloads import longest_gap
+from lab.workloads import silence
 from scenarios.arp.checks import (
+    WORKLOAD,
     AnnouncedByArp,
     ClientReachesService,
     GatewayKnowsNewMac,
     NoAddressConflict,
-    OutageBelow,
     OutageMatchesLifetime,
     SingleOwner,
     outage,
@@ -95,7 +96,7 @@ def finish(run: ScenarioRun, stage: Stage) -> None:
     stage.capture.stop()
     if (gap := outage(run.view, stage.moved)) is not None:
         run.metric("outage_s", gap[1])
-    run.metric("total_outage_s", longest_gap(ops, start=stage.t0 - 1.0)[1])
+    run.metric("total_outage_s", silence(ops, since=stage.t0 - 1.0)[1])
     run.metric("lifetime_s", run.facts["lifetime_s"])
     run.metric("arp_frames_seen", len(stage.capture.packets))
 
@@ -114,7 +115,7 @@ class Migration(Plan):
 
     def judgements(self, run: ScenarioRun, stage: Any) -> list[Expect]:
         return [
-            Expect(OutageBelow(1.0, stage.moved)),
+            Expect(OutageBelow(WORKLOAD, 1.0, since=stage.moved, since_what="the address move")),
             Expect(OutageMatchesLifetime(stage.t0, stage.moved), "fail"),
             Expect(AnnouncedByArp(stage.capture, stage.t0)),
             Expect(GatewayKnowsNewMac()),

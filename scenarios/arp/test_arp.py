@@ -12,16 +12,16 @@ import time
 import pytest
 
 from lab.capture import arp_fields
-from lab.checks import StepFailedWith
+from lab.checks import OutageBelow, StepFailedWith
 from lab.procedure import Step
 from lab.scenario import ScenarioRun
 from scenarios.arp.checks import (
+    WORKLOAD,
     AnnouncedByArp,
     ClientReachesService,
     GatewayDroppedArp,
     GatewayKnowsNewMac,
     NoAddressConflict,
-    OutageBelow,
     SingleOwner,
 )
 from scenarios.arp.faults import DropArp
@@ -36,7 +36,7 @@ def test_migrate_without_garp(scenario: ScenarioRun) -> None:
         scenario,
         "migrate_without_garp",
         watch=WATCH,
-        expect={"OutageBelow": "fail", "OutageMatchesLifetime": "pass", "AnnouncedByArp": "fail"},
+        expect={"OutageBelow(1s)": "fail", "OutageMatchesLifetime": "pass", "AnnouncedByArp": "fail"},
     )
 
 
@@ -78,7 +78,7 @@ def test_garp_lost(scenario: ScenarioRun) -> None:
     finish(run, stage)
     run.check(GatewayKnowsNewMac(when="after_repeat"))
     run.check(ClientReachesService(when="after_repeat"))
-    run.check(OutageBelow(1.0, stage.moved), expect="fail")
+    run.check(OutageBelow(WORKLOAD, 1.0, since=stage.moved, since_what="the address move"), expect="fail")
 
 
 HABETS = "/opt/habets/usr/sbin/arping"

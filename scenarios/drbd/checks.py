@@ -2,10 +2,10 @@
 
 Invariants (after every step): `SinglePrimary` (at most one DRBD Primary), `SingleServiceOwner` (the floating IP and
 the record service on at most one node). Checks: `AckedWritesKept` (every acknowledged record reads back through the
-floating IP), `OutageBelow` (the client's longest silence: the failover window), `Redundant` (Connected, both
-UpToDate), `ResyncMovedOnlyChangedBlocks` (block digests of the disks, and DRBD's log), `HeartbeatTookOver`
+floating IP), `Redundant` (Connected, both UpToDate), `ResyncMovedOnlyChangedBlocks` (block digests of the disks, and DRBD's log), `HeartbeatTookOver`
 (heartbeat's log on a node shows a completed takeover), `SplitBrainDetected` (DRBD's log says so and the node is
-StandAlone). None changes anything: reading records back is a GET.
+StandAlone). None changes anything: reading records back is a GET. The failover window is lab/checks.py's
+`OutageBelow` over the client's writes (`WRITER_NAME`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 from lab.checks import Check, CheckResult, Invariant
 from lab.host import Reader
 from lab.view import RunView
-from lab.workloads import longest_gap
 from scenarios.drbd.lab import NODES
 from scenarios.drbd.workloads import WRITER, Write, block_of, writes
 
@@ -139,31 +138,6 @@ class AckedWritesKept(Check):
             acked=len(acked),
             lost=lost,
             lost_by=lost_by,
-        )
-
-
-class OutageBelow(Check):
-    """The client's longest silence (between two acknowledged writes) is under `seconds`."""
-
-    def __init__(self, seconds: float, since: float | None = None, until: float | None = None) -> None:
-        self.seconds = seconds
-        self.since = since
-        self.until = until
-
-    @property
-    def name(self) -> str:
-        return f"OutageBelow({self.seconds:g}s)"
-
-    def evaluate(self, run: RunView) -> CheckResult:
-        ops = run.ops.get(WRITER_NAME)
-        if not ops or not any(o.ok for o in ops):
-            return self.unknown("the client's writes were not recorded")
-        start, gap = longest_gap(ops, start=self.since, end=self.until)
-        return self.result(
-            gap < self.seconds,
-            f"longest silence {gap:.2f}s from {start:.2f} (limit {self.seconds:g}s)",
-            outage_s=round(gap, 3),
-            from_t=start,
         )
 
 

@@ -15,14 +15,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from lab.checks import CheckResult
+from lab.checks import CheckResult, OutageBelow
 from lab.plan import Expect, Plan, settled
 from lab.scenario import ScenarioRun
-from lab.workloads import longest_gap
+from lab.workloads import silence
 from scenarios.drbd.checks import (
+    WRITER_NAME,
     AckedWritesKept,
     HeartbeatTookOver,
-    OutageBelow,
     Redundant,
     ResyncMovedOnlyChangedBlocks,
     SinglePrimary,
@@ -57,7 +57,7 @@ def finish(run: ScenarioRun, writer: RecordWriter) -> None:
 
 def failover(run: ScenarioRun) -> float:
     """The client's longest silence (between two acknowledged writes): the failover window."""
-    gap = longest_gap(run.ops.get(RecordWriter().name, []))[1]
+    gap = silence(run.ops.get(RecordWriter().name, []))[1]
     run.metric("failover_s", gap)
     return gap
 
@@ -94,7 +94,7 @@ class ReplaceBothNodes(Plan):
 
     def judgements(self, run: ScenarioRun, stage: Any) -> list[Expect]:
         return [
-            Expect(OutageBelow(run.facts["deadtime_s"] + 1)),
+            Expect(OutageBelow(WRITER_NAME, run.facts["deadtime_s"] + 1)),
             Expect(AckedWritesKept()),
             *(Expect(ResyncMovedOnlyChangedBlocks(node, *away_window(run, node))) for node in ("beta", "alpha")),
             Expect(HeartbeatTookOver("beta")),

@@ -13,13 +13,13 @@ import time
 
 import pytest
 
-from lab.checks import StepFailedWith
+from lab.checks import OutageBelow, StepFailedWith
 from lab.procedure import Step
 from lab.scenario import ScenarioRun
 from scenarios.drbd.checks import (
+    WRITER_NAME,
     AckedWritesKept,
     HeartbeatTookOver,
-    OutageBelow,
     Redundant,
     ResyncMovedOnlyChangedBlocks,
     SinglePrimary,
@@ -133,8 +133,8 @@ def test_primary_crash(scenario: ScenarioRun) -> None:
     finish(run, writer)
     failover(run)
     # deadtime, then the takeover of three resources (each a script) on a shared machine
-    run.check(OutageBelow(run.facts["deadtime_s"] + 4))
-    run.check(OutageBelow(1.0), expect="fail")
+    run.check(OutageBelow(WRITER_NAME, run.facts["deadtime_s"] + 4))
+    run.check(OutageBelow(WRITER_NAME, 1.0), expect="fail")
     kept = run.check(AckedWritesKept())
     run.metric("acked_writes_lost", len(kept.evidence.get("lost", [])))
     run.check(HeartbeatTookOver("beta"))
@@ -286,6 +286,6 @@ def test_replace_with_new_disks(scenario: ScenarioRun) -> None:
     finish(run, writer)
     failover(run)
     run.check(HeartbeatTookOver("beta"), expect="fail")
-    run.check(OutageBelow(run.facts["deadtime_s"] + 4), expect="fail")
+    run.check(OutageBelow(WRITER_NAME, run.facts["deadtime_s"] + 4), expect="fail")
     run.check(AckedWritesKept())
     run.check(Redundant("beta"))

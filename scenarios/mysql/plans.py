@@ -21,7 +21,7 @@ from lab.checks import CheckResult
 from lab.plan import Expect, Plan, settled
 from lab.procedure import Step
 from lab.scenario import ScenarioRun
-from lab.workloads import longest_gap
+from lab.workloads import silence
 from scenarios.mysql.checks import (
     AckedWritesOnEverySlave,
     LagReachesZero,
@@ -72,7 +72,7 @@ def settle(run: ScenarioRun, stage: Stage, t0: float) -> None:
     t1 = time.time()
     run.metric("procedure_s", t1 - t0)
     ops = stage.writer.ops(run)
-    run.metric("write_stall_s", longest_gap(ops, start=t0, end=t1)[1])
+    run.metric("write_stall_s", silence(ops, since=t0, until=t1)[1])
     done = stage.writer.acked(run)
     run.wait_for(lambda: stage.writer.acked(run) >= done + 30, what="30 more writes after the procedure", timeout=30)
 

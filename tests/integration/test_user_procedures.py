@@ -37,7 +37,7 @@ def test_a_users_script_passes_the_runbooks_checks(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
     checks = verdicts(tmp_path)["arp/migrate_with_garp"]
-    assert checks["OutageBelow"] == "pass" and checks["AnnouncedByArp"] == "pass"
+    assert checks["OutageBelow(1s)"] == "pass" and checks["AnnouncedByArp"] == "pass"
     steps = json.loads((tmp_path / "results.json").read_text())["scenarios"][0]["steps"]
     assert any("migrate_by_script.sh" in s["command"] for s in steps)
 
@@ -51,7 +51,7 @@ def test_a_users_runbook_that_forgets_the_garp_fails_them(tmp_path: Path) -> Non
     p = opslab("run", "arp/migrate_with_garp", "--procedure", f"migrate_with_garp={runbook}", "--report", str(report))
     assert p.returncode == 1, p.stdout[-3000:]
     checks = verdicts(report)["arp/migrate_with_garp"]
-    assert checks["OutageBelow"] == "fail" and checks["AnnouncedByArp"] == "fail"
+    assert checks["OutageBelow(1s)"] == "fail" and checks["AnnouncedByArp"] == "fail"
     assert "FAIL" in p.stdout and "report.html" in p.stdout
 
 
@@ -59,7 +59,7 @@ def test_rehearse_walks_every_step_watches_and_ends_in_a_verdict(tmp_path: Path)
     p = opslab("rehearse", "arp", "migrate_with_garp", "--yes", "--report", str(tmp_path))
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
     assert "step 3/3 [new]" in p.stdout and "arping -s" in p.stdout and "watching, all through: SingleOwner" in p.stdout
-    assert "✓ OutageBelow: pass" in p.stdout and p.stdout.rstrip().splitlines()[-1] == "verdict: pass"
+    assert "✓ OutageBelow(1s): pass" in p.stdout and p.stdout.rstrip().splitlines()[-1] == "verdict: pass"
     assert verdicts(tmp_path)["arp/rehearse_migrate_with_garp"]["SingleOwner"] == "pass"
 
 
@@ -77,4 +77,5 @@ def test_rehearsing_a_runbook_that_moves_the_ip_quietly_fails(tmp_path: Path) ->
         str(tmp_path / "report"),
     )
     assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-2000:]
-    assert "✗ OutageBelow: fail (expected pass)" in p.stdout and p.stdout.rstrip().splitlines()[-1] == "verdict: fail"
+    assert "✗ OutageBelow(1s): fail (expected pass)" in p.stdout
+    assert p.stdout.rstrip().splitlines()[-1] == "verdict: fail"

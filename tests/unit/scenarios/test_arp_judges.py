@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lab.checks import Verdict
+from lab.checks import OutageBelow, Verdict
 from lab.scenario import ScenarioRun
 from lab.workloads import Op
 from scenarios.arp.checks import (
@@ -13,7 +13,6 @@ from scenarios.arp.checks import (
     GatewayDroppedArp,
     GatewayKnowsNewMac,
     NoAddressConflict,
-    OutageBelow,
     OutageMatchesLifetime,
     SingleOwner,
 )
@@ -55,15 +54,19 @@ def test_ping_output_becomes_operations() -> None:
     assert "Destination Host Unreachable" in ops[2].value
 
 
+def outage_below(since: float | None) -> OutageBelow:
+    return OutageBelow("PingService", 1.0, since=since, since_what="the address move")
+
+
 def test_outage_below(run: ScenarioRun) -> None:
     run.ops["PingService"] = ping_ops(2.0, 8.5)
-    r = OutageBelow(1.0, since=2.0).evaluate(run.view)
+    r = outage_below(since=2.0).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["outage_s"] == 6.5
     run.ops["PingService"] = ping_ops(2.0, 2.25)
-    assert OutageBelow(1.0, since=2.0).evaluate(run.view).verdict == Verdict.PASS
-    assert OutageBelow(1.0, since=None).evaluate(run.view).verdict == Verdict.UNKNOWN  # the move was not seen
+    assert outage_below(since=2.0).evaluate(run.view).verdict == Verdict.PASS
+    assert outage_below(since=None).evaluate(run.view).verdict == Verdict.UNKNOWN  # the move was not seen
     run.ops.clear()
-    assert OutageBelow(1.0, since=2.0).evaluate(run.view).verdict == Verdict.UNKNOWN
+    assert outage_below(since=2.0).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def timers(fake_lab, delay: int = 3) -> None:  # type: ignore[no-untyped-def]

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from lab.checks import Verdict
+from lab.checks import OutageBelow, Verdict
 from lab.scenario import ScenarioRun
 from lab.workloads import Op
 from scenarios.drbd.checks import (
     AckedWritesKept,
     HeartbeatTookOver,
-    OutageBelow,
     Redundant,
     ResyncMovedOnlyChangedBlocks,
     SinglePrimary,
@@ -150,11 +149,11 @@ def test_acked_writes_kept_lists_what_was_lost(lab, run: ScenarioRun) -> None:
 
 def test_outage_below(run: ScenarioRun) -> None:
     run.ops["RecordWriter"] = write_ops(100, gap=(103.0, 106.05))
-    r = OutageBelow(2.0).evaluate(run.view)
+    r = OutageBelow("RecordWriter", 2.0).evaluate(run.view)
     assert r.verdict == Verdict.FAIL and r.evidence["outage_s"] == pytest.approx(3.1)
-    assert OutageBelow(4.0).evaluate(run.view).verdict == Verdict.PASS
+    assert OutageBelow("RecordWriter", 4.0).evaluate(run.view).verdict == Verdict.PASS
     run.ops.clear()
-    assert OutageBelow(4.0).evaluate(run.view).verdict == Verdict.UNKNOWN
+    assert OutageBelow("RecordWriter", 4.0).evaluate(run.view).verdict == Verdict.UNKNOWN
 
 
 def test_redundant(lab, run: ScenarioRun) -> None:
