@@ -2,7 +2,8 @@
 
 Invariants (after every step): `SinglePrimary` (at most one DRBD Primary), `SingleServiceOwner` (the floating IP and
 the record service on at most one node). Checks: `AckedWritesKept` (every acknowledged record reads back through the
-floating IP), `Redundant` (Connected, both UpToDate), `ResyncMovedOnlyChangedBlocks` (block digests of the disks, and DRBD's log), `HeartbeatTookOver`
+floating IP), `Redundant` (Connected, both UpToDate), `ResyncMovedOnlyChangedBlocks` (block digests of the disks,
+and DRBD's log), `HeartbeatTookOver`
 (heartbeat's log on a node shows a completed takeover), `SplitBrainDetected` (DRBD's log says so and the node is
 StandAlone). None changes anything: reading records back is a GET. The failover window is lab/checks.py's
 `OutageBelow` over the client's writes (`WRITER_NAME`).
