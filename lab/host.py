@@ -2,7 +2,8 @@
 
 `Host.run("ip addr add %s dev %s", ip, dev)` quotes its arguments (testinfra style) and returns a
 `Result` (rc, stdout, stderr, succeeded). Questions a scenario asks are small modules attached to the host:
-`host.net.neigh("10.0.0.1")`, `host.net.mac()`, `host.net.has_address(ip)`, `host.sysctl(name)`. They parse
+`host.net.neigh("10.0.0.1")`, `host.net.mac()`, `host.net.has_address(ip)`, `host.sysctl(name)`; a log that grows
+is read from a mark on (`mark = host.log_mark(path)` ... `host.log_since(path, mark)`). They parse
 machine-readable output (`ip -j`), so callers never scrape text.
 
 The transport is the only part that touches Docker: `DockerTransport` goes through testinfra's docker
@@ -52,6 +53,10 @@ class Reader(Protocol):
     def read_file(self, path: str) -> str: ...
 
     def sysctl(self, name: str) -> str: ...
+
+    def log_mark(self, path: str) -> int: ...
+
+    def log_since(self, path: str, mark: int = 0) -> str: ...
 
 
 class Transport(Protocol):
@@ -178,3 +183,13 @@ class Host:
 
     def read_file(self, path: str) -> str:
         return self.check_output("cat %s", path)
+
+    def log_mark(self, path: str) -> int:
+        """A mark in a log that grows: its length now (0 when there is no log yet), for `log_since`."""
+        r = self.run("stat -c %%s %s", path)
+        return int(r.stdout.strip()) if r.succeeded and r.stdout.strip().isdigit() else 0
+
+    def log_since(self, path: str, mark: int = 0) -> str:
+        """What the log says after `mark` (all of it from 0); empty when there is no log."""
+        r = self.run("tail -c +%s %s", mark + 1, path)
+        return r.stdout if r.succeeded else ""

@@ -9,11 +9,10 @@ built-in procedure or a user's script). Both only observe.
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import UTC, datetime
 
 from lab.scenario import ScenarioRun
-from lab.workloads import Op, Workload
+from lab.workloads import BackgroundWorkload, Op
 
 REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
 SILENCE = re.compile(r"^\[(\d+\.\d+)\] (?:no answer yet for icmp_seq=(\d+)|From .* icmp_seq=(\d+) (.+))")
@@ -31,32 +30,26 @@ def parse_ping(text: str) -> list[Op]:
     return ops
 
 
-class PingService(Workload):
+class PingService(BackgroundWorkload):
     interval_s = 0.1
+    stop_signal = "INT"  # ping's own way to stop: it prints its summary
 
     def __init__(self, host: str = "client", target_fact: str = "vip") -> None:
-        self.host = host
+        super().__init__(host)
         self.target_fact = target_fact
-        self.log = f"/tmp/ping-{secrets.token_hex(3)}.log"
 
-    def start(self, run: ScenarioRun) -> None:
-        target = run.facts[self.target_fact]
-        run.host(self.host).run_background(f"exec ping -D -O -n -i {self.interval_s} -W 1 {target}", self.log)
-        run.wait_for(
-            lambda: "bytes from" in run.host(self.host).read_file(self.log),
-            what=f"the first answer to the client's ping of {target}",
-            timeout=10,
-        )
+    def command(self, run: ScenarioRun) -> str:
+        return f"ping -D -O -n -i {self.interval_s} -W 1 {run.facts[self.target_fact]}"
 
-    def stop(self, run: ScenarioRun) -> list[Op]:
-        h = run.host(self.host)
-        h.run("pkill -INT -x ping")
-        return parse_ping(h.read_file(self.log))
+    def parse(self, text: str) -> list[Op]:
+        return parse_ping(text)
+
+    def describe_start(self, run: ScenarioRun) -> str:
+        return f"the first answer to the client's ping of {run.facts[self.target_fact]}"
 
     def answered_since(self, run: ScenarioRun, t: float) -> bool:
         """Whether the client has had an answer after time t (read from its log, nothing is sent)."""
-        ops = parse_ping(run.host(self.host).read_file(self.log))
-        return any(op.ok and op.t > t for op in ops)
+        return any(op.ok and op.t > t for op in self.ops_so_far(run))
 
 
 ADDR_EVENT = re.compile(r"^\[([\d\-T:.]+)\] (Deleted )?\d+: \S+\s+inet (\S+)/\d+")
@@ -77,26 +70,20 @@ def added_at(ops: list[Op], ip: str) -> float | None:
     return next((op.t for op in ops if op.value == f"added {ip}"), None)
 
 
-class AddressWatch(Workload):
+class AddressWatch(BackgroundWorkload):
+    started_after = 0  # it records changes: there is nothing to wait for but the process
+    start_timeout_s = 5.0
+
     def __init__(self, host: str = "new") -> None:
-        self.host = host
-        self.log = f"/tmp/addr-{secrets.token_hex(3)}.log"
+        super().__init__(host)
         self.label = f"AddressWatch({host})"
 
     @property
     def name(self) -> str:
         return self.label
 
-    def start(self, run: ScenarioRun) -> None:
-        h = run.host(self.host)
-        h.run_background("exec ip -ts monitor address dev eth0", self.log)
-        run.wait_for(
-            lambda: h.run("pgrep -f 'ip -ts monitor address'").succeeded,
-            what=f"the address watch on {self.host} to run",
-            timeout=5,
-        )
+    def command(self, run: ScenarioRun) -> str:
+        return "ip -ts monitor address dev eth0"
 
-    def stop(self, run: ScenarioRun) -> list[Op]:
-        h = run.host(self.host)
-        h.run("pkill -f 'ip -ts monitor address'")
-        return parse_addr_events(h.read_file(self.log))
+    def parse(self, text: str) -> list[Op]:
+        return parse_addr_events(text)

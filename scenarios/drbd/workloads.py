@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.scenario import ScenarioRun
-from lab.workloads import Op, Workload
+from lab.workloads import BackgroundWorkload, Op
 
 WRITER = "/opt/opslab/node/writer.py"
 RECORDS_PER_BLOCK = 64  # the service's layout: record n lives in block 1 + n // 64
@@ -59,37 +58,22 @@ def writes(ops: Sequence[Op]) -> list[Write]:
     return out
 
 
-class RecordWriter(Workload):
+class RecordWriter(BackgroundWorkload):
     interval_s = 0.1
+    logs_itself = True  # writer.py writes one JSON line per attempt to the log it is given
+    start_timeout_s = 15.0
 
     def __init__(self, host: str = "client") -> None:
-        self.host = host
-        self.log = f"/tmp/writes-{secrets.token_hex(3)}.jsonl"
+        super().__init__(host)
 
-    def start(self, run: ScenarioRun) -> None:
-        h = run.host(self.host)
-        h.run_background(
-            f"exec python3 {WRITER} write {run.facts['url']} {self.log} --interval {self.interval_s}", "/tmp/writer.out"
-        )
-        run.wait_for(
-            lambda: '"ok": true' in h.run("cat %s", self.log).stdout,
-            what="the client's first acknowledged write",
-            timeout=15,
-        )
+    def command(self, run: ScenarioRun) -> str:
+        return f"python3 {WRITER} write {run.facts['url']} {self.log} --interval {self.interval_s}"
 
-    def stop(self, run: ScenarioRun) -> list[Op]:
-        h = run.host(self.host)
-        pid = h.run("cat %s", f"{self.log}.pid").stdout.strip()
-        if pid.isdigit():  # by its pid: `pgrep -f` also matches the shell that runs it
-            h.run(f"kill -TERM {pid}")
-            # gone, or a zombie nobody has reaped yet: either way it writes no more
-            alive = f"grep -q '^State:[[:space:]]*[^Z]' /proc/{pid}/status 2>/dev/null"
-            run.wait_for(lambda: not h.run(alive).succeeded, what="the writer to stop", timeout=15)
-        return parse_writer_log(h.read_file(self.log))
+    def parse(self, text: str) -> list[Op]:
+        return parse_writer_log(text)
 
-    def ops_so_far(self, run: ScenarioRun) -> list[Op]:
-        """The operations logged until now (read from the client's log; nothing is sent)."""
-        return parse_writer_log(run.host(self.host).run("cat %s", self.log).stdout)
+    def describe_start(self, run: ScenarioRun) -> str:
+        return "the client's first acknowledged write"
 
     def acked_since(self, run: ScenarioRun, t: float, by: str | None = None) -> bool:
         return any(w.ok and w.t > t and (by is None or w.by == by) for w in writes(self.ops_so_far(run)))

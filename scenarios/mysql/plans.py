@@ -71,7 +71,7 @@ def settle(run: ScenarioRun, stage: Stage, t0: float) -> None:
     writes, made after it, which slave1 must apply too."""
     t1 = time.time()
     run.metric("procedure_s", t1 - t0)
-    ops = stage.writer.ops(run)
+    ops = stage.writer.ops_so_far(run)
     run.metric("write_stall_s", silence(ops, since=t0, until=t1)[1])
     done = stage.writer.acked(run)
     run.wait_for(lambda: stage.writer.acked(run) >= done + 30, what="30 more writes after the procedure", timeout=30)

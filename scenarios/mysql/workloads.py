@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lab.scenario import ScenarioRun
-from lab.workloads import Op, Workload
-
-LOG = "/tmp/writes.log"
-PIDFILE = "/tmp/writer.pid"
+from lab.workloads import BackgroundWorkload, Op
 
 
 @dataclass(frozen=True)
@@ -42,39 +39,29 @@ def as_write(op: Op) -> Write:
     return Write(op.t, op.ok, table, key, value.split(" ", 1)[0])
 
 
-class MysqlWriter(Workload):
+class MysqlWriter(BackgroundWorkload):
+    logs_itself = True  # the writer program logs one line per write to the log it is given
+    started_after = 10
+    start_timeout_s = 20.0
+    stop_timeout_s = 30.0  # TERM: it finishes its last write, then exits
+
     def __init__(
         self, host: str = "writer", target_fact: str = "master_ip", pause_s: float = 0.005, first: int = 1
     ) -> None:
         """`first`: the number of the first write; a second writer in one scenario starts past the first's keys."""
-        self.host = host
+        super().__init__(host)
         self.first = first
         self.target_fact = target_fact
         self.pause_s = pause_s
 
-    def start(self, run: ScenarioRun) -> None:
-        target = run.facts[self.target_fact]
-        h = run.host(self.host)
-        h.run("rm -f %s %s", LOG, PIDFILE)
-        h.run_background(
-            f"echo $$ > {PIDFILE}; exec python3 /usr/local/bin/opslab-writer --host {target} --log {LOG}"
-            f" --pause {self.pause_s} --first {self.first}",
-            "/tmp/writer.out",
+    def command(self, run: ScenarioRun) -> str:
+        return (
+            f"python3 /usr/local/bin/opslab-writer --host {run.facts[self.target_fact]} --log {self.log}"
+            f" --pause {self.pause_s} --first {self.first}"
         )
-        run.wait_for(lambda: self.acked(run) >= 10, what=f"the writer's first writes to {target}", timeout=20)
 
-    def ops(self, run: ScenarioRun) -> list[Op]:
-        return parse_writes(run.host(self.host).run("cat %s", LOG).stdout)
+    def parse(self, text: str) -> list[Op]:
+        return parse_writes(text)
 
-    def acked(self, run: ScenarioRun) -> int:
-        return sum(op.ok for op in self.ops(run))
-
-    def stop(self, run: ScenarioRun) -> list[Op]:
-        h = run.host(self.host)
-        h.run(f"kill -TERM $(cat {PIDFILE})")
-        run.wait_for(
-            lambda: not h.run(f"kill -0 $(cat {PIDFILE})").succeeded,
-            what="the writer to finish its last write and exit",
-            timeout=30,
-        )
-        return self.ops(run)
+    def describe_start(self, run: ScenarioRun) -> str:
+        return f"the writer's first writes to {run.facts[self.target_fact]}"

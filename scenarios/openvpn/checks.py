@@ -1,6 +1,6 @@
 """Judges of the openvpn lab. Each one only reads the lab: OpenVPN's logs, `ip -j`, /proc, the CRL.
 
-Logs are read from a byte offset (`log_size` taken before the action being judged), so a check judges what
+Logs are read from a byte offset (`host.log_mark` taken before the action being judged), so a check judges what
 happened after that moment and not an earlier connection.
 
 Which scenario shows each failing: RunsArmBinaries → setup_server (asked of client1, an x86 host);
@@ -20,7 +20,7 @@ import re
 from datetime import UTC, datetime
 
 from lab.checks import Check, CheckResult, Invariant
-from lab.host import Host, Reader
+from lab.host import Reader
 from lab.view import RunView
 from scenarios.openvpn.lab import CLIENT_LOG, SERVER_DIR, SERVER_LOG, VPN_NET, VPN_SERVER_IP
 
@@ -34,17 +34,6 @@ VERIFY_ERROR = re.compile(
 )
 FATAL = re.compile(r"(ERROR: .*|Options error: .*|Exiting due to fatal error)$")
 VPN_PREFIX = VPN_NET.rsplit(".", 1)[0] + "."
-
-
-def log_size(host: Host, path: str) -> int:
-    """The log's length now: a mark for `since` (0 when there is no log yet)."""
-    r = host.run("stat -c %%s %s", path)
-    return int(r.stdout.strip()) if r.succeeded and r.stdout.strip().isdigit() else 0
-
-
-def log_since(host: Reader, path: str, since: int = 0) -> str:
-    r = host.run("tail -c +%s %s", since + 1, path)
-    return r.stdout if r.succeeded else ""
 
 
 def refusals(log: str, ip: str) -> list[str]:
@@ -95,7 +84,7 @@ class ServerTunnelUp(Check):
         want = f"{VPN_SERVER_IP}/24"
         if want in addrs:
             return self.result(True, f"pi: tun0 is {want}", addresses=addrs)
-        errors = fatal_lines(log_since(pi, SERVER_LOG))
+        errors = fatal_lines(pi.log_since(SERVER_LOG))
         why = errors[0] if errors else "the server log names no error"
         running = pi.run("pgrep -x openvpn").succeeded
         return self.result(
@@ -119,7 +108,7 @@ class ServerStoppedWith(Check):
 
     def evaluate(self, run: RunView) -> CheckResult:
         pi = run.host("pi")
-        log = log_since(pi, SERVER_LOG, self.since)
+        log = pi.log_since(SERVER_LOG, self.since)
         said = [line.strip() for line in log.splitlines() if self.error in line]
         errors = fatal_lines(log)
         running = pi.run("pgrep -x openvpn").succeeded
@@ -171,7 +160,7 @@ class PeerConnectionInitiated(Check):
 
     def evaluate(self, run: RunView) -> CheckResult:
         ip = run.facts[f"{self.client}_ip"]
-        log = log_since(run.host("pi"), SERVER_LOG, self.since)
+        log = run.host("pi").log_since(SERVER_LOG, self.since)
         seen = [m for m in PEER_INITIATED.finditer(log) if m.group("ip") == ip]
         named = [m for m in seen if m.group("cn") == self.client]
         if named:
@@ -201,7 +190,7 @@ class ClientTunnelUp(Check):
     def evaluate(self, run: RunView) -> CheckResult:
         h = run.host(self.client)
         lan = run.facts["lan_net"]
-        log = log_since(h, CLIENT_LOG, self.since)
+        log = h.log_since(CLIENT_LOG, self.since)
         completed = "Initialization Sequence Completed" in log
         addrs = [a for a in addresses(h, "tun0") if a.startswith(VPN_PREFIX)]
         r = h.run("ip -j route show %s/24", lan)
@@ -236,7 +225,7 @@ class RefusedFor(Check):
 
     def evaluate(self, run: RunView) -> CheckResult:
         ip = run.facts[f"{self.client}_ip"]
-        why = refusals(log_since(run.host("pi"), SERVER_LOG, self.since), ip)
+        why = refusals(run.host("pi").log_since(SERVER_LOG, self.since), ip)
         hit = [w for w in why if self.reason in w]
         if hit:
             return self.result(True, f"server: VERIFY ERROR for {self.client} ({ip}): {hit[-1]}", refusals=why)

@@ -29,8 +29,6 @@ from scenarios.openvpn.checks import (
     RunsArmBinaries,
     ServerTunnelUp,
     TunDeviceUsable,
-    log_since,
-    log_size,
 )
 from scenarios.openvpn.lab import CLIENT_LOG, SERVER_LOG
 from scenarios.openvpn.procedures import PKI, SETUP_OFFLINE_CA, client_steps
@@ -54,7 +52,7 @@ def server_metrics(run: ScenarioRun) -> None:
 
 def connect(run: ScenarioRun, client: str, keys: str | None = None) -> tuple[int, int, float]:
     """Start a client; returns (server log mark, client log mark, start time)."""
-    marks = log_size(run.host("pi"), SERVER_LOG), log_size(run.host(client), CLIENT_LOG)
+    marks = run.host("pi").log_mark(SERVER_LOG), run.host(client).log_mark(CLIENT_LOG)
     t0 = time.time()
     for step in client_steps(client, keys):
         run.step(step)
@@ -64,7 +62,7 @@ def connect(run: ScenarioRun, client: str, keys: str | None = None) -> tuple[int
 def wait_connected(run: ScenarioRun, client: str, since: int, t0: float | None = None) -> None:
     h = run.host(client)
     run.wait_for(
-        lambda: COMPLETED in log_since(h, CLIENT_LOG, since),
+        lambda: COMPLETED in h.log_since(CLIENT_LOG, since),
         what=f"{client} to log '{COMPLETED}'",
         timeout=CONNECT_TIMEOUT,
         interval=0.2,

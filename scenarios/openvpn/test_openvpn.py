@@ -28,8 +28,6 @@ from scenarios.openvpn.checks import (
     ServerStoppedWith,
     ServerTunnelUp,
     TunDeviceUsable,
-    log_since,
-    log_size,
     refusals,
 )
 from scenarios.openvpn.faults import ExpiredCrl, ForwardingOff
@@ -56,7 +54,7 @@ RETRY_CLIENT2 = retry("client2")
 def wait_refused(run: ScenarioRun, client: str, since: int) -> None:
     pi, ip = run.host("pi"), run.facts[f"{client}_ip"]
     run.wait_for(
-        lambda: refusals(log_since(pi, SERVER_LOG, since), ip),
+        lambda: refusals(pi.log_since(SERVER_LOG, since), ip),
         what=f"the server to refuse {client} ({ip}) with a VERIFY ERROR",
         timeout=CONNECT_TIMEOUT,
         interval=0.2,
@@ -76,7 +74,7 @@ def test_client_connects(scenario: ScenarioRun) -> None:
     (the Pi's image, emulated too) connects the same way."""
     run = scenario
     setup_server(run)
-    mark_pi, mark_client = log_size(run.host("pi"), SERVER_LOG), log_size(run.host("client1"), CLIENT_LOG)
+    mark_pi, mark_client = run.host("pi").log_mark(SERVER_LOG), run.host("client1").log_mark(CLIENT_LOG)
     t0 = time.time()
     run.procedure("connect_client")
     wait_connected(run, "client1", mark_client, t0)
@@ -98,7 +96,7 @@ def test_route_to_home_lan(scenario: ScenarioRun) -> None:
     run = scenario
     setup_server(run)
     run.check(LanHostUnreachable("client1", when="before_tunnel"))
-    mark, t0 = log_size(run.host("client1"), CLIENT_LOG), time.time()
+    mark, t0 = run.host("client1").log_mark(CLIENT_LOG), time.time()
     run.procedure("connect_client")
     wait_connected(run, "client1", mark, t0)
     run.check(ClientTunnelUp("client1", mark))
@@ -112,7 +110,7 @@ def test_forwarding_off(scenario: ScenarioRun) -> None:
     tunnel ends at the Pi (net.ipv4.ip_forward = 0). Forwarding back on, it answers."""
     run = scenario
     setup_server(run)
-    mark, t0 = log_size(run.host("client1"), CLIENT_LOG), time.time()
+    mark, t0 = run.host("client1").log_mark(CLIENT_LOG), time.time()
     run.procedure("connect_client")
     wait_connected(run, "client1", mark, t0)
     with run.fault(ForwardingOff()):
@@ -131,15 +129,15 @@ def test_revoked_client(scenario: ScenarioRun) -> None:
     _, m2, t2 = connect(run, "client2")
     wait_connected(run, "client1", m1, t1)
     wait_connected(run, "client2", m2, t2)
-    mark = log_size(run.host("pi"), SERVER_LOG)
+    mark = run.host("pi").log_mark(SERVER_LOG)
     run.procedure("revoke_client")
     run.step(RETRY_CLIENT2)
     wait_refused(run, "client2", mark)
     run.check(RefusedFor("client2", "certificate revoked", mark))
     run.check(PeerConnectionInitiated("client2", mark), expect="fail")
 
-    restart, c1 = log_size(run.host("pi"), SERVER_LOG), log_size(run.host("client1"), CLIENT_LOG)
-    c2 = log_size(run.host("client2"), CLIENT_LOG)
+    restart, c1 = run.host("pi").log_mark(SERVER_LOG), run.host("client1").log_mark(CLIENT_LOG)
+    c2 = run.host("client2").log_mark(CLIENT_LOG)
     for step in RESTART_SERVER:
         run.step(step)
     run.step(RETRY_CLIENT2)
@@ -203,7 +201,7 @@ def test_expired_crl(scenario: ScenarioRun) -> None:
         run.check(RefusedFor("client2", "CRL has expired", m2))
         run.check(PeerConnectionInitiated("client1", m1), expect="fail")
         run.check(ClientTunnelUp("client1", c1), expect="fail")
-        healed = log_size(run.host("pi"), SERVER_LOG)
+        healed = run.host("pi").log_mark(SERVER_LOG)
     run.step(retry("client1"))
     wait_connected(run, "client1", c1)
     run.check(CrlCurrent(), expect="pass")
