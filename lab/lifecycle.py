@@ -363,6 +363,16 @@ class Lab:
         base.update(self.spec.facts(self))
         return base
 
+    def copy_out(self, host: str, path: str, dest: Path) -> None:
+        """Copy `path` (a file or a folder) out of a host into `dest` (Docker's archive API: read-only)."""
+        import io
+        import tarfile
+
+        stream, _ = dockerapi.client().containers.get(self.container_name(host)).get_archive(path)
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            tar.extractall(dest, filter="data")
+
     def logs(self) -> dict[str, str]:
         out = {}
         for c in self._containers():

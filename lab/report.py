@@ -20,6 +20,8 @@ writes, into ``folder`` (created if missing):
   ``"t"`` (ties keep the scenarios' order).
 - ``logs/<lab>/<scenario>/<host>.log``: each host's log during that scenario. Names are made safe for file
   names.
+- ``files/<lab>/<scenario>/<host>/...``: the files a lab keeps (``LabSpec.keep_files``: a mirror, a dump),
+  copied out before it went down (the scenario's ``files``: the folder they were copied to).
 - ``report.html``: one self-contained page (inline CSS, inline SVG timelines, no script).
 
 All times in the input (scenario ``started``, step ``started``, fault ``invoked``/``healed``,
@@ -37,6 +39,7 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -96,6 +99,8 @@ def write_report(folder: Path, scenarios: list[dict[str, Any]], *, title: str = 
     for rel, text in _host_logs(scenarios).items():
         (logs / rel).parent.mkdir(parents=True, exist_ok=True)
         _write(logs / rel, text)
+    for rel, source in _kept_files(scenarios).items():
+        shutil.copytree(source, folder / "files" / rel, dirs_exist_ok=True)
     _write(folder / "report.html", _html_page(title, scenarios, results))
     return folder
 
@@ -265,14 +270,25 @@ def _safe(name: Any) -> str:
     return _UNSAFE_FILE_CHARS.sub("_", _text(name)).strip(".") or "_"
 
 
+def _scenario_folder(scenario: dict[str, Any]) -> str:
+    sid = _text(scenario.get("id"))
+    lab, _, name = sid.partition("/")
+    return f"{_safe(scenario.get('lab') or lab)}/{_safe(name or sid)}"
+
+
+def _kept_files(scenarios: list[dict[str, Any]]) -> dict[str, Path]:
+    """{`<lab>/<scenario>`: the folder its kept files were copied to}, for the scenarios that kept any."""
+    return {
+        _scenario_folder(s): Path(s["files"]) for s in scenarios if s.get("files") and Path(s["files"]).is_dir()
+    }
+
+
 def _host_logs(scenarios: list[dict[str, Any]]) -> dict[str, str]:
     """{`<lab>/<scenario>/<host>.log`: the host's log during that scenario}. Names are made safe for file names;
     two scenarios or hosts whose names sanitize alike get `-2`, `-3`... rather than overwrite each other."""
     out: dict[str, str] = {}
     for scenario in scenarios:
-        sid = _text(scenario.get("id"))
-        lab, _, name = sid.partition("/")
-        folder = f"{_safe(scenario.get('lab') or lab)}/{_safe(name or sid)}"
+        folder = _scenario_folder(scenario)
         base, n = folder, 1
         while any(k.startswith(folder + "/") for k in out):
             n += 1

@@ -32,11 +32,13 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from lab.capture import Capture
@@ -135,6 +137,7 @@ class ScenarioRun:
         self.error: str | None = None
         self.failure: str | None = None
         self.logs: dict[str, str] = {}
+        self.files_dir: str | None = None  # the lab's kept files (LabSpec.keep_files), copied out at close
         self._facts: dict[str, Any] | None = None
         self.closed = False
         self._cleanups: list[tuple[str, Callable[[], Any]]] = []
@@ -501,8 +504,20 @@ class ScenarioRun:
             self.logs = self.lab.logs()
         except Exception as exc:
             problems.append(f"reading logs: {describe(exc)}")
+        self._keep_files()
         if problems:  # added to what broke the run before, never in place of it
             self.error = "; ".join([self.error, *problems] if self.error else problems)
+
+    def _keep_files(self) -> None:
+        """Copy the lab's `keep_files` out before it goes down, for the report (`files_dir`). A copy that fails is
+        noted, never a verdict: the files are for a person to look at, not evidence."""
+        for host, path in self.lab.spec.keep_files:
+            if self.files_dir is None:
+                self.files_dir = tempfile.mkdtemp(prefix="opslab-files-")
+            try:
+                self.lab.copy_out(host, path, Path(self.files_dir) / host)
+            except Exception as exc:  # noqa: BLE001 - noted, see above
+                self.note(f"could not keep {host}:{path} for the report: {describe(exc)}")
 
     def _invariant_result(self, inv: Invariant) -> CheckResult:
         bad = self._violations.get(inv.name, [])
@@ -576,4 +591,5 @@ class ScenarioRun:
             "error": self.error or self.failure,
             "history": self.history.to_dicts(),
             "logs": self.logs,
+            "files": self.files_dir,
         }

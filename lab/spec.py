@@ -132,6 +132,9 @@ class LabSpec:
     ready_timeout: float = 60.0
     scenario_timeout_s: float = 600.0  # a scenario's deadline (`--timeout` overrides): past it, error and down
     watch_interval_s: float = 1.0  # how often watched invariants are sampled between steps
+    # (host, path) whose files a scenario keeps in its report (files/<lab>/<scenario>/<host>/...), copied out of
+    # the lab before it goes down: what a person wants to open afterwards (a mirror, a dump)
+    keep_files: tuple[tuple[str, str], ...] = ()
     rules: tuple[Rule, ...] = ()
 
     @property

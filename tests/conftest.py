@@ -15,6 +15,7 @@ class FakeSpec:
     name: str = "fake"
     hosts: list[str] = field(default_factory=lambda: ["gateway", "old", "new", "client"])
     watch_interval_s: float = 0.05
+    keep_files: tuple[tuple[str, str], ...] = ()
 
 
 class FakeLab:

@@ -429,3 +429,33 @@ def test_a_fault_left_in_place_is_named_in_the_faults_table(tmp_path: Path) -> N
     assert "FAILED — still in place 10s after its heal: gateway: nft table arp opslab_fault still drops ARP" in page
     entry = json.loads((out / "results.json").read_text())["scenarios"][0]
     assert entry["faults"][0]["heal_ok"] is False and "still drops ARP" in entry["faults"][0]["heal_detail"]
+
+
+def test_a_labs_kept_files_land_under_files_per_scenario(tmp_path: Path) -> None:
+    kept = tmp_path / "copied" / "client" / "mirror" / "example.org"
+    kept.mkdir(parents=True)
+    (kept / "index.html").write_text("<h1>offline</h1>")
+    scenario = {**_passing(), "files": str(tmp_path / "copied")}
+    out = write_report(tmp_path / "r", [scenario, _failing()])
+    lab, name = scenario["id"].split("/", 1)
+    assert (out / "files" / lab / name / "client" / "mirror" / "example.org" / "index.html").read_text() == (
+        "<h1>offline</h1>"
+    )
+    assert "files" not in json.loads((out / "results.json").read_text())["scenarios"][0]
+
+
+def test_a_file_that_cannot_be_kept_is_noted_not_judged(fake_lab: Any) -> None:
+    from dataclasses import replace
+
+    from lab.scenario import ScenarioRun
+
+    fake_lab.spec = replace(fake_lab.spec, keep_files=(("client", "/srv/nothing"),))
+
+    def copy_out(host: str, path: str, dest: Path) -> None:
+        raise FileNotFoundError(path)
+
+    fake_lab.copy_out = copy_out
+    run = ScenarioRun("fake/x", fake_lab)
+    run.close()
+    assert run.error is None
+    assert any("could not keep client:/srv/nothing" in e.detail for e in run.history.events("note"))
