@@ -1,7 +1,7 @@
 """The command line: `opslab` (also `python -m lab`).
 
     opslab doctor [--fix]            check (and install) Docker engine, Compose v2, binfmt for ARM, /dev/net/tun
-    opslab list                      labs, scenario ids and procedures
+    opslab list                      labs (and the package each comes from), scenario ids and procedures
     opslab images [LAB...] [--force] build what the labs need (no registry needed)
     opslab up LAB [--param K=V]      bring one instance up and keep it; prints its project name
     opslab down [LAB|PROJECT]        remove instances (all of opslab's when none is named)
@@ -49,11 +49,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from lab.catalog import procedures, scenario_ids
+    from lab.registry import get_lab
     from lab.spec import get_spec, lab_names
 
     for lab in lab_names():
         spec = get_spec(lab)
         say(f"{lab}: {spec.title}")
+        say(f"  from {get_lab(lab).origin}")
         for sid in scenario_ids(lab):
             say(f"  {sid}")
         say(f"  procedures: {', '.join(procedures(lab))}")
@@ -174,7 +176,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from lab.catalog import resolve_targets, scenario_files
     from lab.inputs import check_run
-    from lab.spec import ROOT
 
     targets = resolve_targets(args.targets)
     labs = sorted({t.split("/")[0] for t in targets})
@@ -182,13 +183,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         labs, parse_params(args.param), args.procedure, args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}"
     )
     files = [str(f) for lab in labs for f in scenario_files(lab)]
+    if empty := [lab for lab in labs if not scenario_files(lab)]:
+        raise UsageError(f"lab {empty[0]} has no scenario files", "its definition names the folder of its test_*.py")
+    # pytest runs the lab's own files wherever they are installed (site-packages, a checkout, another package),
+    # rooted there, whatever the current directory holds; only the report folder is relative to it
+    rootdir = os.path.commonpath([str(scenario_files(lab)[0].parent.parent) for lab in labs])
     argv = [
         *files,
         "-p",
         "no:cacheprovider",
         "-q",
         "--rootdir",
-        str(ROOT),
+        rootdir,
         "--opslab-select",
         ",".join(targets),
         "--opslab-report",
