@@ -60,7 +60,7 @@ def test_a_broken_plugin_is_named_with_a_hint(value: str, says: str) -> None:
 def test_two_packages_registering_one_name_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     eps = [EntryPoint("arp", "scenarios.arp.definition:LAB", registry.GROUP)] * 2
     monkeypatch.setattr(registry, "entry_points", lambda group: eps)
-    origins = iter(["pkg-a 1", "pkg-a 1", "pkg-b 2", "pkg-b 2"])
+    origins = iter(["pkg-a 1", "pkg-b 2", "pkg-b 2"])
     monkeypatch.setattr(registry, "_origin", lambda ep: next(origins))
     registry.labs.cache_clear()
     try:
