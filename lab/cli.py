@@ -9,6 +9,7 @@
     opslab shell LAB|PROJECT HOST    a shell in a host
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
+    opslab new lab NAME [--dir DIR]  write DIR/NAME/ (default ./NAME/): a pip-installable package with a new lab
 
 Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
 Bad input of every kind (a parameter's name, type or value, an engine not available, a report folder that
@@ -244,6 +245,21 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lab.scaffold import new_lab
+
+    where = Path(args.dir)
+    if not where.is_dir():
+        raise UsageError(f"--dir {where} is not a folder", "give a folder that exists, or leave --dir out (here)")
+    files = new_lab(args.name, where)
+    root = where / args.name
+    say(f"wrote {root}/ ({len(files)} files): a lab with one host, one procedure, one check and two scenarios")
+    say(f"next: `pip install {root}`, then `opslab run {args.name}`; {root}/README.md says how to grow it")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's own refusals (a missing argument, an unknown command) end with a Hint too."""
 
@@ -299,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     h.add_argument("--report", metavar="DIR", help="the report folder (default reports/<time>)")
     h.set_defaults(func=cmd_rehearse)
+    n = sub.add_parser("new", help="write a new lab: `opslab new lab NAME` (a pip-installable package)")
+    n.add_argument("kind", choices=["lab"], help="what to write (a lab)")
+    n.add_argument("name", help="the lab's name, also its Python package's (e.g. keepalived)")
+    n.add_argument("--dir", default=".", help="where to write NAME/ (default: here)")
+    n.set_defaults(func=cmd_new)
     return p
 
 
