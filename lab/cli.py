@@ -256,7 +256,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     files = new_lab(args.name, where)
     root = where / args.name
     say(f"wrote {root}/ ({len(files)} files): a lab with one host, one procedure, one check and two scenarios")
-    say(f"next: `pip install {root}`, then `opslab run {args.name}`; {root}/README.md says how to grow it")
+    shown = f"./{args.name}" if args.dir == "." else str(root)  # a bare name would be looked up on a registry
+    say(f"next: `pip install {shown}`, then `opslab run {args.name}`; {shown}/README.md says how to grow it")
     return 0
 
 

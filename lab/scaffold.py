@@ -55,6 +55,14 @@ packages = ["LABNAME", "LABNAME.scenarios"]
 
 [tool.setuptools.package-data]
 LABNAME = ["compose/*"]
+
+[tool.ruff]
+line-length = 120
+target-version = "py311"
+src = ["."]
+
+[tool.ruff.lint]
+select = ["E", "F", "W", "I", "B", "UP"]
 """
 
 README = """\
