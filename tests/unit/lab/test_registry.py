@@ -78,3 +78,23 @@ def test_no_lab_at_all_says_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
             registry.labs()
     finally:
         registry.labs.cache_clear()
+
+
+def test_pyproject_installs_every_package_and_registers_every_own_lab() -> None:
+    """The packages are listed by hand (the lab files' data package is mapped onto the repository root, which
+    package discovery cannot combine with): a new lab's package, or its entry point, cannot be forgotten."""
+    import tomllib
+
+    from lab.spec import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(project["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for top in ("lab", "scenarios", "sims")
+        for p in (ROOT / top).rglob("__init__.py")
+    }
+    assert on_disk | {"opslab_files"} == listed
+    labs = {p.parent.name for p in (ROOT / "scenarios").glob("*/definition.py")}
+    entry_points = project["project"]["entry-points"]["opslab.labs"]
+    assert entry_points == {name: f"scenarios.{name}.definition:LAB" for name in labs}
