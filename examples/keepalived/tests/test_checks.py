@@ -2,7 +2,7 @@
 
 from lab.checks import Verdict
 
-from keepalived.checks import AnsweredThroughout, ServedBy
+from keepalived.checks import AnsweredThroughout, ServedBy, longest_silence
 from keepalived.lab import master_down_s
 from keepalived.workloads import parse_requests
 
@@ -28,7 +28,19 @@ def test_a_short_silence_passes_and_a_long_one_fails() -> None:
     assert AnsweredThroughout(1.0).judge(ops).verdict == Verdict.PASS
     crashed = parse_requests("100.0 ok lb1\n100.1 fail\n102.0 fail\n103.7 ok lb2\n103.8 ok lb2")
     result = AnsweredThroughout(1.0).judge(crashed)
-    assert result.verdict == Verdict.FAIL and result.evidence["silence_s"] == 3.7
+    assert result.verdict == Verdict.FAIL and result.evidence["silence_s"] == 3.6
+
+
+def test_a_slow_client_loop_is_no_silence() -> None:
+    """A loaded machine slows the client's loop (1.3 s between answers) but nothing went unanswered."""
+    slow = parse_requests("100.0 ok lb1\n101.3 ok lb1\n102.6 ok lb1\n102.7 ok lb1")
+    result = AnsweredThroughout(1.0).judge(slow)
+    assert result.verdict == Verdict.PASS and result.evidence["silence_s"] == 0
+
+
+def test_a_silence_to_the_end_counts() -> None:
+    ops = parse_requests("100.0 ok lb1\n100.2 ok lb1\n100.5 fail\n103.0 fail")
+    assert longest_silence(ops)[1:] == (2.5, 2)
 
 
 def test_too_few_answers_is_unknown_never_pass() -> None:
