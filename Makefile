@@ -1,6 +1,7 @@
 # opslab's two commands. Each sets up whatever is missing on a fresh Debian machine (as root), then runs:
 #   make demo   one real lab scenario end to end (the arp lab's runbook; builds only that lab's images)
-#   make test   the whole test suite: unit tests, sims, integration tests and every lab scenario
+#   make test   the whole test suite: unit tests, sims, integration tests, every lab scenario, and the example lab
+#               (examples/keepalived, installed as another package's lab: its unit tests and its scenarios)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,9 @@ BIN := $(VENV)/bin
 REPORTS ?= reports
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: setup host images demo test unit lint type bench clean
+EXAMPLES := examples/keepalived
+
+.PHONY: setup host examples images demo test unit lint type bench clean
 
 $(BIN)/opslab: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3 python3-venv; }
@@ -19,7 +22,11 @@ $(BIN)/opslab: pyproject.toml
 host: $(BIN)/opslab
 	$(BIN)/opslab doctor --fix
 
-images: host
+# labs from other packages, installed as a user would install them (opslab images then builds theirs too)
+examples: $(BIN)/opslab
+	$(BIN)/pip install -q --disable-pip-version-check $(addprefix ./,$(EXAMPLES))
+
+images: host examples
 	$(BIN)/opslab images
 
 setup: images
@@ -28,13 +35,14 @@ demo: host
 	$(BIN)/opslab run arp/migrate_with_garp --report $(REPORTS)/demo
 
 test: setup
-	$(BIN)/python -m pytest -ra tests scenarios --opslab-report $(REPORTS)/test
+	$(BIN)/python -m pytest -ra tests scenarios $(addsuffix /tests,$(EXAMPLES)) --opslab-report $(REPORTS)/test
+	$(BIN)/opslab run keepalived --report $(REPORTS)/keepalived
 
 unit: $(BIN)/opslab
 	$(BIN)/python -m pytest -q tests/unit
 
 lint: $(BIN)/opslab
-	$(BIN)/ruff check lab sims scenarios tests bench
+	$(BIN)/ruff check lab sims scenarios tests bench examples
 
 type: $(BIN)/opslab
 	$(BIN)/mypy

@@ -1,22 +1,23 @@
 """What there is to run: labs, their scenario ids and procedures, read without starting anything.
 
-Scenario ids are found by reading `scenarios/<lab>/test_*.py` (functions `test_<name>` taking the `scenario`
-fixture), so `opslab list` and target checking need neither Docker nor a pytest run.
+Scenario ids are found by reading the lab's scenario files (`test_*.py` in the folder its definition names, see
+lab.registry; functions `test_<name>` taking the `scenario` fixture), so `opslab list` and target checking need
+neither Docker nor a pytest run.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib
 from pathlib import Path
 
 from lab.errors import UsageError
 from lab.procedure import Procedure
-from lab.spec import ROOT, lab_names
+from lab.registry import get_lab
+from lab.spec import lab_names
 
 
 def scenario_files(lab: str) -> list[Path]:
-    return sorted((ROOT / "scenarios" / lab).glob("test_*.py"))
+    return get_lab(lab).scenario_files()
 
 
 def scenario_ids(lab: str) -> list[str]:
@@ -30,7 +31,7 @@ def scenario_ids(lab: str) -> list[str]:
 
 
 def procedures(lab: str) -> dict[str, Procedure]:
-    return dict(importlib.import_module(f"scenarios.{lab}.procedures").PROCEDURES)
+    return dict(get_lab(lab).procedures)
 
 
 def resolve_targets(targets: list[str]) -> list[str]:

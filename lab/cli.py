@@ -1,7 +1,7 @@
 """The command line: `opslab` (also `python -m lab`).
 
     opslab doctor [--fix]            check (and install) Docker engine, Compose v2, binfmt for ARM, /dev/net/tun
-    opslab list                      labs, scenario ids and procedures
+    opslab list                      labs (and the package each comes from), scenario ids and procedures
     opslab images [LAB...] [--force] build what the labs need (no registry needed)
     opslab up LAB [--param K=V]      bring one instance up and keep it; prints its project name
     opslab down [LAB|PROJECT]        remove instances (all of opslab's when none is named)
@@ -9,6 +9,7 @@
     opslab shell LAB|PROJECT HOST    a shell in a host
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
+    opslab new lab NAME [--dir DIR]  write DIR/NAME/ (default ./NAME/): a pip-installable package with a new lab
 
 Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
 Bad input of every kind (a parameter's name, type or value, an engine not available, a report folder that
@@ -49,11 +50,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from lab.catalog import procedures, scenario_ids
+    from lab.registry import get_lab
     from lab.spec import get_spec, lab_names
 
     for lab in lab_names():
         spec = get_spec(lab)
         say(f"{lab}: {spec.title}")
+        say(f"  from {get_lab(lab).origin}")
         for sid in scenario_ids(lab):
             say(f"  {sid}")
         say(f"  procedures: {', '.join(procedures(lab))}")
@@ -174,7 +177,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from lab.catalog import resolve_targets, scenario_files
     from lab.inputs import check_run
-    from lab.spec import ROOT
 
     targets = resolve_targets(args.targets)
     labs = sorted({t.split("/")[0] for t in targets})
@@ -182,13 +184,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         labs, parse_params(args.param), args.procedure, args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}"
     )
     files = [str(f) for lab in labs for f in scenario_files(lab)]
+    if empty := [lab for lab in labs if not scenario_files(lab)]:
+        raise UsageError(f"lab {empty[0]} has no scenario files", "its definition names the folder of its test_*.py")
+    # pytest runs the lab's own files wherever they are installed (site-packages, a checkout, another package),
+    # rooted there, whatever the current directory holds; only the report folder is relative to it
+    rootdir = os.path.commonpath([str(scenario_files(lab)[0].parent.parent) for lab in labs])
     argv = [
         *files,
         "-p",
         "no:cacheprovider",
         "-q",
+        # the labs' modules are imported (to list and check them) before pytest starts: it cannot rewrite their
+        # asserts, and says so once per package; scenarios judge with checks, not bare asserts
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         "--rootdir",
-        str(ROOT),
+        rootdir,
         "--opslab-select",
         ",".join(targets),
         "--opslab-report",
@@ -232,6 +243,22 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         override=args.user_procedure,
         report=args.report,
     )
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lab.scaffold import new_lab
+
+    where = Path(args.dir)
+    if not where.is_dir():
+        raise UsageError(f"--dir {where} is not a folder", "give a folder that exists, or leave --dir out (here)")
+    files = new_lab(args.name, where)
+    root = where / args.name
+    say(f"wrote {root}/ ({len(files)} files): a lab with one host, one procedure, one check and two scenarios")
+    shown = f"./{args.name}" if args.dir == "." else str(root)  # a bare name would be looked up on a registry
+    say(f"next: `pip install {shown}`, then `opslab run {args.name}`; {shown}/README.md says how to grow it")
+    return 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -289,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     h.add_argument("--report", metavar="DIR", help="the report folder (default reports/<time>)")
     h.set_defaults(func=cmd_rehearse)
+    n = sub.add_parser("new", help="write a new lab: `opslab new lab NAME` (a pip-installable package)")
+    n.add_argument("kind", choices=["lab"], help="what to write (a lab)")
+    n.add_argument("name", help="the lab's name, also its Python package's (e.g. keepalived)")
+    n.add_argument("--dir", default=".", help="where to write NAME/ (default: here)")
+    n.set_defaults(func=cmd_new)
     return p
 
 

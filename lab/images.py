@@ -7,7 +7,9 @@ labelled with the hash of its inputs (the build context's files, the Dockerfile,
 image's id) and tagged with it: `opslab/arp-node:<inputs>` (and `:latest`, for people). A lab instance runs the
 tag of its own inputs (`pinned()`, through the instance's compose override), so two checkouts with different
 Dockerfiles on one engine each run their own image instead of rebuilding each other's `:latest`. An image whose
-tag exists is not rebuilt. Builds print their progress.
+tag exists is not rebuilt. Builds print their progress. What is hashed is what is sent: the build context is
+sent as a tar of exactly `context_files()` (never a `__pycache__`, which pip writes beside an installed lab's
+programs), so a checkout and a wheel install of the same files build and run the same image.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lab import dockerapi
 from lab.errors import CommandError, EnvironmentProblem
@@ -62,8 +65,9 @@ def _ignored(rel: str, rules: list[tuple[bool, str]]) -> bool:
 
 
 def context_files(context: Path) -> list[Path]:
-    """The files Docker sends as the build context: everything under it less what .dockerignore leaves out."""
-    rules = _ignore_rules(context)
+    """The files Docker is sent as the build context: everything under it less what .dockerignore leaves out, and
+    less any `__pycache__` (Python's, never an input)."""
+    rules = [*_ignore_rules(context), (False, "**/__pycache__"), (False, "__pycache__")]
     keepers = [pattern for neg, pattern in rules if neg]
     out = []
     for dirpath, dirnames, filenames in os.walk(context):
@@ -74,6 +78,16 @@ def context_files(context: Path) -> list[Path]:
             d for d in dirnames if not _ignored(rel_dir + d, rules) or any(k.startswith(rel_dir + d) for k in keepers)
         )
         out += [Path(dirpath) / f for f in sorted(filenames) if not _ignored(rel_dir + f, rules)]
+    return out
+
+
+def context_tar(context: Path) -> IO[bytes]:
+    """The build context as Docker is sent it: a tar of `context_files(context)`, the files `tree_hash` hashes."""
+    out = tempfile.TemporaryFile()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for path in context_files(context):
+            tar.add(path, arcname=path.relative_to(context).as_posix(), recursive=False)
+    out.seek(0)
     return out
 
 
@@ -213,21 +227,23 @@ def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list
         progress(f"{spec.name}: building {image} (inputs {inputs})")
         api = dockerapi.client().api
         last_error = None
-        for chunk in api.build(
-            path=str(b["context"]),
-            dockerfile=b["dockerfile"],
-            tag=ref,
-            rm=True,
-            forcerm=True,
-            decode=True,
-            labels={LABEL_INPUTS: inputs},
-            buildargs={**b["args"], "BASE": base},
-        ):
-            line = str(chunk.get("stream", "")).rstrip()
-            if line.startswith("Step ") or line.startswith("Successfully"):
-                progress(f"  {line}")
-            if "error" in chunk:
-                last_error = chunk.get("error")
+        with context_tar(b["context"]) as tar:
+            for chunk in api.build(
+                fileobj=tar,
+                custom_context=True,
+                dockerfile=b["dockerfile"],
+                tag=ref,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                labels={LABEL_INPUTS: inputs},
+                buildargs={**b["args"], "BASE": base},
+            ):
+                line = str(chunk.get("stream", "")).rstrip()
+                if line.startswith("Step ") or line.startswith("Successfully"):
+                    progress(f"  {line}")
+                if "error" in chunk:
+                    last_error = chunk.get("error")
         if last_error:
             raise CommandError(
                 f"docker build {b['context']} -t {image}",

@@ -1,7 +1,8 @@
 """Plans: how a runbook procedure is staged before it runs and judged after it — one source of truth, used by the
 procedure's scenario and by `opslab rehearse`, so the two cannot drift apart.
 
-Each lab declares, in `scenarios/<lab>/plans.py`:
+Each lab declares (opslab's own labs in `scenarios/<lab>/plans.py`; its definition, lab.registry, carries them as
+`plans`, `default_plan` and `invariants`):
 - `PLANS`: {procedure name: Plan}. The scenario of that procedure walks the same plan (`plan.walk(run, name)`);
   a scenario reproducing a broken variant walks the runbook's plan and says which checks it expects to fail
   (`expect={"OutageBelow": "fail"}`). A plan's expectations are the runbook's goal, so rehearsing a broken variant

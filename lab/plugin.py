@@ -1,6 +1,7 @@
 """The pytest plugin (entry point `pytest11: opslab`): fixtures for scenarios and the report folder.
 
-A scenario is a test function in `scenarios/<lab>/test_*.py` that takes the `scenario` fixture; its id is
+A scenario is a test function in a lab's scenario folder (`scenarios/<lab>/test_*.py` for opslab's own labs;
+the folder a lab's definition names, see lab.registry) that takes the `scenario` fixture; its id is
 `<lab>/<function name without test_>` and its docstring is its description. The fixture brings a fresh
 instance of the lab up, gives the test a `ScenarioRun`, and afterwards stops workloads, heals faults, judges
 invariants, keeps the logs and takes the lab down (unless `--opslab-keep`), whatever happened.
@@ -17,7 +18,6 @@ when collection is finished (each selected scenario's parameters, its `lab_param
 
 from __future__ import annotations
 
-import importlib
 import io
 import os
 import sys
@@ -35,6 +35,7 @@ from lab.images import build_lab
 from lab.inputs import check_procedure, check_report_dir
 from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.procedure import Procedure, load_user_procedure, split_override
+from lab.registry import get_lab, lab_of_file
 from lab.scenario import ScenarioRun, StepFailed
 from lab.spec import get_spec, parse_params
 from lab.wait import deadline
@@ -104,11 +105,11 @@ def _check_inputs(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 
 def scenario_id(item: pytest.Item) -> str | None:
-    """`<lab>/<name>` for a test `test_<name>` in `.../scenarios/<lab>/test_*.py`; None for any other test."""
-    parts = Path(str(item.path)).resolve().parts
-    if len(parts) < 3 or parts[-3] != "scenarios" or not item.name.startswith("test_"):
+    """`<lab>/<name>` for a test `test_<name>` in a lab's scenario folder; None for any other test."""
+    lab = lab_of_file(Path(str(item.path))) if item.name.startswith("test_") else None
+    if lab is None:
         return None
-    return f"{parts[-2]}/{item.name[len('test_') :].split('[')[0]}"
+    return f"{lab}/{item.name[len('test_') :].split('[')[0]}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -173,11 +174,11 @@ def _override(config: pytest.Config, hosts: list[str]) -> tuple[str | None, Proc
 def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     sid = scenario_id(request.node)
     if sid is None:
-        raise pytest.UsageError(f"{request.node.nodeid}: the scenario fixture is for scenarios/<lab>/test_*.py")
+        raise pytest.UsageError(f"{request.node.nodeid}: the scenario fixture is for the scenario files of a lab")
     config = request.config
     lab_name = sid.split("/")[0]
     spec = get_spec(lab_name)
-    procedures = importlib.import_module(f"scenarios.{lab_name}.procedures").PROCEDURES
+    procedures = dict(get_lab(lab_name).procedures)
     only, override = _override(config, spec.hosts)
     marker = request.node.get_closest_marker("lab_params")
     params = {**(marker.kwargs if marker else {}), **parse_params(config.getoption("--opslab-param"))}

@@ -2,9 +2,9 @@
 
 `opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]`:
 
-1. The lab comes up; the lab's invariants (`WATCH` in scenarios/<lab>/plans.py) are watched from then on, in the
-   background and after each step; a violation is shown the moment it is seen.
-2. The procedure's plan (`PLANS[procedure]`, else the lab's `DEFAULT`, said so) stages the lab: its `PREPARE`
+1. The lab comes up; the lab's invariants (its definition's `invariants`, see lab.registry) are watched from then
+   on, in the background and after each step; a violation is shown the moment it is seen.
+2. The procedure's plan (`plans[procedure]`, else the lab's `default_plan`, said so) stages the lab: its `PREPARE`
    steps, workloads, captures — exactly what the procedure's scenario does (lab.plan).
 3. The procedure (the built-in one, or the user's `.steps` file or script given with `--procedure`) is shown as a
    runbook, rendered once: each command is shown and run exactly as shown. For each step the person chooses:
@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 import time
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from lab.inputs import check_procedure
 from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.plan import Plan
 from lab.procedure import Procedure, Step, load_user_procedure, split_override
+from lab.registry import get_lab
 from lab.report import write_report
 from lab.scenario import ScenarioRun, StepFailed
 from lab.spec import get_spec
@@ -60,9 +60,9 @@ class Judging:
 
 def judging_for(lab_name: str, name: str, procedure: Procedure) -> Judging:
     """The plan of procedure `name` of the lab (the one its scenario walks), or the lab's default plan."""
-    module = importlib.import_module(f"scenarios.{lab_name}.plans")
-    own = name in module.PLANS
-    return Judging(procedure, module.PLANS[name] if own else module.DEFAULT, own, list(module.WATCH))
+    lab = get_lab(lab_name)
+    own = name in lab.plans
+    return Judging(procedure, lab.plans[name] if own else lab.default_plan, own, list(lab.invariants))
 
 
 def resolve(lab_name: str, name: str, override: str | None, hosts: list[str]) -> Procedure:

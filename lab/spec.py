@@ -1,6 +1,7 @@
 """What a lab is: its name, its compose folder, its parameters and the facts its procedures use.
 
-Each lab declares one `LabSpec` in `scenarios/<lab>/lab.py` as `SPEC`. The compose file is the one source
+Each lab declares one `LabSpec` (opslab's own labs in `scenarios/<lab>/lab.py` as `SPEC`); its lab definition
+(lab.registry) carries it to opslab through the `opslab.labs` entry point. The compose file is the one source
 of truth for hosts, networks and addresses; the spec adds only what the compose file cannot say: parameters
 (passed to compose as variables) and facts derived from the running lab (`facts(lab)`, e.g. the service IP),
 which fill the `{fields}` of procedure steps.
@@ -15,7 +16,6 @@ plugin and `Lab` all go through it): every value is checked before any lab start
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +29,7 @@ from lab.errors import UsageError
 if TYPE_CHECKING:
     from lab.lifecycle import Lab
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository when opslab runs from a checkout (tests use it)
 
 Value = int | float | str | bool
 TRUE = ("true", "yes", "on", "1")
@@ -136,10 +136,15 @@ class LabSpec:
     # the lab before it goes down: what a person wants to open afterwards (a mirror, a dump)
     keep_files: tuple[tuple[str, str], ...] = ()
     rules: tuple[Rule, ...] = ()
+    compose_folder: Path | None = None  # the folder of compose.yaml; None: opslab's own compose/<name>
 
     @property
     def compose_dir(self) -> Path:
-        return ROOT / "compose" / self.name
+        if self.compose_folder is not None:
+            return self.compose_folder
+        from lab.files import builtin_compose_dir
+
+        return builtin_compose_dir(self.name)
 
     @property
     def compose_file(self) -> Path:
@@ -199,15 +204,14 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 
 def lab_names() -> list[str]:
-    return sorted(
-        p.parent.name for p in (ROOT / "scenarios").glob("*/lab.py") if (ROOT / "compose" / p.parent.name).is_dir()
-    )
+    """The names of every registered lab (opslab's own and other packages', see lab.registry), sorted."""
+    from lab.registry import labs
+
+    return sorted(labs())
 
 
 def get_spec(name: str) -> LabSpec:
-    names = lab_names()
-    if name not in names:
-        raise UsageError(f"no lab named {name!r}", f"labs are: {', '.join(names)} (see `opslab list`)")
-    module = importlib.import_module(f"scenarios.{name}.lab")
-    spec: LabSpec = module.SPEC
-    return spec
+    """The spec of the lab called `name`; an unknown name is a `UsageError` listing the labs there are."""
+    from lab.registry import get_lab
+
+    return get_lab(name).spec

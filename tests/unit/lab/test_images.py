@@ -47,3 +47,19 @@ def test_a_pinned_reference_replaces_the_tag_and_keeps_a_registry_port() -> None
     assert _pinned_ref("opslab/arp-node:latest", "ab12") == "opslab/arp-node:ab12"
     assert _pinned_ref("opslab/arp-node", "ab12") == "opslab/arp-node:ab12"
     assert _pinned_ref("localhost:5000/x", "ab12") == "localhost:5000/x:ab12"
+
+
+def test_what_is_hashed_is_what_is_sent_and_never_pycache(tmp_path: Path) -> None:
+    """pip writes __pycache__ beside an installed lab's programs; it is neither hashed nor sent to Docker."""
+    import tarfile
+
+    from lab.images import context_tar
+
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    (tmp_path / "writer.py").write_text("print(1)\n")
+    before = tree_hash(tmp_path)
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "writer.cpython-311.pyc").write_bytes(b"\0")
+    assert tree_hash(tmp_path) == before
+    with context_tar(tmp_path) as raw, tarfile.open(fileobj=raw) as tar:
+        assert sorted(tar.getnames()) == ["Dockerfile", "writer.py"]

@@ -1,0 +1,1 @@
+"""The keepalived lab for opslab."""

@@ -1,0 +1,1 @@
+"""The keepalived lab's scenarios (test_*.py)."""
