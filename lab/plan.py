@@ -5,7 +5,7 @@ Each lab declares (opslab's own labs in `scenarios/<lab>/plans.py`; its definiti
 `plans`, `default_plan` and `invariants`):
 - `PLANS`: {procedure name: Plan}. The scenario of that procedure walks the same plan (`plan.walk(run, name)`);
   a scenario reproducing a broken variant walks the runbook's plan and says which checks it expects to fail
-  (`expect={"OutageBelow": "fail"}`). A plan's expectations are the runbook's goal, so rehearsing a broken variant
+  (`expect={"OutageBelow(1s)": "fail"}`). A plan's expectations are the runbook's goal, so rehearsing a broken variant
   (or a user's runbook) that misses the goal ends in `fail`;
 - `DEFAULT`: the plan a rehearsal uses for a procedure with no plan of its own (rehearse says so, and names the
   checks it used);
