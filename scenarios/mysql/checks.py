@@ -30,7 +30,7 @@ CHUNK_SIZE = 2000  # key values per chunk (pt-table-checksum sizes chunks by tim
 
 
 def sql(run: ScenarioRun, host: str) -> db.Sql:
-    return db.Sql(run.host(host), run.facts.get("engine", "mariadb"))
+    return db.Sql(run.host(host), run.facts.get("engine", db.DEFAULT))
 
 
 def thread_errors(st: db.Row) -> list[str]:

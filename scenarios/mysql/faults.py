@@ -14,7 +14,7 @@ from lab.faults import Fault
 from lab.scenario import ScenarioRun
 from scenarios.mysql import db
 
-NO_BINLOG = "mysql --init-command='SET sql_log_bin = 0'"
+NO_BINLOG = "mariadb --init-command='SET sql_log_bin = 0'"
 
 
 class SqlThreadStopped(Fault):
@@ -25,14 +25,14 @@ class SqlThreadStopped(Fault):
         return f"{self.slave}'s SQL thread stops; its IO thread keeps fetching the master's binlog"
 
     def invoke(self, run: ScenarioRun) -> None:
-        run.host(self.slave).check_output('mysql -e "STOP SLAVE SQL_THREAD"')
+        run.host(self.slave).check_output('mariadb -e "STOP SLAVE SQL_THREAD"')
 
     def heal(self, run: ScenarioRun) -> None:
         # a thread already running is a note, not an error, for START SLAVE: safe after a half-done invoke
-        run.host(self.slave).check_output('mysql -e "START SLAVE SQL_THREAD"')
+        run.host(self.slave).check_output('mariadb -e "START SLAVE SQL_THREAD"')
 
     def gone(self, run: ScenarioRun) -> tuple[bool, str]:
-        st = db.Sql(run.host(self.slave), run.facts.get("engine", "mariadb")).slave_status() or {}
+        st = db.Sql(run.host(self.slave), run.facts.get("engine", db.DEFAULT)).slave_status() or {}
         running = st.get("Slave_SQL_Running")
         error = (
             f"; SQL error {st.get('Last_SQL_Errno')}: {st.get('Last_SQL_Error')}" if st.get("Last_SQL_Error") else ""
@@ -66,12 +66,12 @@ class RowsChangedBehindReplication(Fault):
         h = run.host(self.slave)
         for table, key in (("accounts", self.ACCOUNT), ("documents", self.DOCUMENT)):
             h.check_output(
-                f"mysqldump -h {f['master_ip']} --no-create-info --replace --skip-triggers --where='id = {key}'"
+                f"mariadb-dump -h {f['master_ip']} --no-create-info --replace --skip-triggers --where='id = {key}'"
                 f" {f['db']} {table} | {NO_BINLOG} {f['db']}"
             )
 
     def gone(self, run: ScenarioRun) -> tuple[bool, str]:
-        engine, name = run.facts.get("engine", "mariadb"), run.facts["db"]
+        engine, name = run.facts.get("engine", db.DEFAULT), run.facts["db"]
         master, slave = (db.Sql(run.host(h), engine) for h in ("master", self.slave))
         differ = []
         # each row's checksum as the judges compute it (pt-table-checksum's): rows hold binary columns

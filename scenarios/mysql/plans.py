@@ -35,7 +35,7 @@ from scenarios.mysql.workloads import MysqlWriter
 
 WATCH = [ReplicationWithoutErrors]
 
-SLAVE1_LOST = Step("slave1", 'mysql -e "STOP SLAVE; DROP DATABASE {db}"', "slave1 has lost its data: rebuild it")
+SLAVE1_LOST = Step("slave1", '{mysql} -e "STOP SLAVE; DROP DATABASE {db}"', "slave1 has lost its data: rebuild it")
 
 
 @dataclass

@@ -31,13 +31,13 @@ DUMPED = f"tail -1 {DUMP} | grep -q 'Dump completed'"
 
 
 def sql_thread(state: str) -> str:
-    return f"mysql -e 'SHOW SLAVE STATUS\\G' | grep -q 'Slave_SQL_Running: {state}$'"
+    return f"{{mysql}} -e 'SHOW SLAVE STATUS\\G' | grep -q 'Slave_SQL_Running: {state}$'"
 
 
 OPEN_SESSION = Step(
     "slave1",
     f"rm -f {SESSION} {SESSION}.out && mkfifo {SESSION}"
-    f" && (mysql -h {{master_ip}} -N --unbuffered < {SESSION} > {SESSION}.out 2>&1 &)"
+    f" && ({{mysql}} -h {{master_ip}} -N --unbuffered < {SESSION} > {SESSION}.out 2>&1 &)"
     f" && (sleep 3600 > {SESSION} 2>/dev/null < /dev/null & echo $! > {SESSION}.pid)",
     "open a session to the master and keep it open (a mysql client reading a FIFO)",
     verify=f"test -p {SESSION} && kill -0 $(cat {SESSION}.pid)",
@@ -52,7 +52,7 @@ LOCK_IN_SESSION = Step(
 )
 LOCK_AND_EXIT = Step(
     "slave1",
-    f'mysql -h {{master_ip}} -N -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS" > {SESSION}.out'
+    f'{{mysql}} -h {{master_ip}} -N -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS" > {SESSION}.out'
     f" && cat {SESSION}.out",
     "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS in a client that exits at once (the lock goes with it)",
     expect_output=r"-bin\.\d+\s+\d+",
@@ -60,7 +60,7 @@ LOCK_AND_EXIT = Step(
 )
 DUMP_MASTER = Step(
     "slave1",
-    f"mysqldump -h {{master_ip}} --skip-lock-tables --databases {{db}} > {DUMP}",
+    f"{{mysqldump}} -h {{master_ip}} --skip-lock-tables --databases {{db}} > {DUMP}",
     "dump the master in another session while the lock is held",
     verify=DUMPED,
 )
@@ -71,23 +71,26 @@ UNLOCK_AND_CLOSE = Step(
     verify=f"! kill -0 $(cat {SESSION}.pid) 2>/dev/null",
 )
 UNLOCK_NEW_SESSION = Step(
-    "slave1", 'mysql -h {master_ip} -e "UNLOCK TABLES"', "UNLOCK TABLES (in a new session: there is no lock left)"
+    "slave1", '{mysql} -h {master_ip} -e "UNLOCK TABLES"', "UNLOCK TABLES (in a new session: there is no lock left)"
 )
 RESET_SLAVE = Step(
-    "slave1", 'mysql -e "STOP SLAVE; RESET SLAVE;"', "on the slave: STOP SLAVE; RESET SLAVE", verify=sql_thread("No")
+    "slave1", '{mysql} -e "STOP SLAVE; RESET SLAVE;"', "on the slave: STOP SLAVE; RESET SLAVE", verify=sql_thread("No")
 )
 LOAD_DUMP = Step(
-    "slave1", f"mysql < {DUMP}", "load the dump on the slave", verify='mysql -N -e "SHOW TABLES FROM {db}" | grep -q .'
+    "slave1",
+    f"{{mysql}} < {DUMP}",
+    "load the dump on the slave",
+    verify='{mysql} -N -e "SHOW TABLES FROM {db}" | grep -q .',
 )
 
 
 def change_master(file: str, pos: str, title: str) -> Step:
     return Step(
         "slave1",
-        "mysql -e \"CHANGE MASTER TO master_host='{master_ip}', master_user='{repl_user}',"
+        "{mysql} -e \"CHANGE MASTER TO master_host='{master_ip}', master_user='{repl_user}',"
         f" master_password='{{repl_password}}', master_log_file='{file}', master_log_pos={pos}; START SLAVE;\"",
         title,
-        verify=sql_thread("Yes") + " && mysql -e 'SHOW SLAVE STATUS\\G' | grep -q 'Master_Host: {master_ip}$'",
+        verify=sql_thread("Yes") + " && {mysql} -e 'SHOW SLAVE STATUS\\G' | grep -q 'Master_Host: {master_ip}$'",
     )
 
 
@@ -111,21 +114,21 @@ def from_slave2_status(file_field: str, pos_field: str, title: str) -> Step:
     )
 
 
-STOP_SLAVE2 = Step("slave2", 'mysql -e "STOP SLAVE"', "on the healthy slave: STOP SLAVE", verify=sql_thread("No"))
+STOP_SLAVE2 = Step("slave2", '{mysql} -e "STOP SLAVE"', "on the healthy slave: STOP SLAVE", verify=sql_thread("No"))
 RECORD_SLAVE2 = Step(
     "slave1",
-    f'mysql -h {{slave2_ip}} -e "SHOW SLAVE STATUS\\G" > {SLAVE2_STATUS} && cat {SLAVE2_STATUS}',
+    f'{{mysql}} -h {{slave2_ip}} -e "SHOW SLAVE STATUS\\G" > {SLAVE2_STATUS} && cat {SLAVE2_STATUS}',
     "record the healthy slave's SHOW SLAVE STATUS",
     expect_output="Exec_Master_Log_Pos",
     verify=f"grep -q Exec_Master_Log_Pos {SLAVE2_STATUS}",
 )
 DUMP_SLAVE2 = Step(
     "slave1",
-    f"mysqldump -h {{slave2_ip}} --databases {{db}} > {DUMP}",
+    f"{{mysqldump}} -h {{slave2_ip}} --databases {{db}} > {DUMP}",
     "dump the healthy slave (it is stopped)",
     verify=DUMPED,
 )
-START_SLAVE2 = Step("slave2", 'mysql -e "START SLAVE"', "on the healthy slave: START SLAVE", verify=sql_thread("Yes"))
+START_SLAVE2 = Step("slave2", '{mysql} -e "START SLAVE"', "on the healthy slave: START SLAVE", verify=sql_thread("Yes"))
 CHANGE_MASTER_EXEC = from_slave2_status(
     "Relay_Master_Log_File",
     "Exec_Master_Log_Pos",

@@ -27,6 +27,7 @@ EVENTS = []
 class FakeLab:
     def __init__(self, spec, *, params=None, keep=False, progress=None):
         self.spec, self.keep, self.params = spec, keep, dict(params or {})
+        self.env = spec.param_env(params)
         self.project = "opslab-fake-1"
 
     def up(self, *, build=True):
@@ -54,7 +55,7 @@ class FakeLab:
 @pytest.fixture(autouse=True)
 def fake_lab(monkeypatch):
     monkeypatch.setattr(lab.plugin, "Lab", FakeLab)
-    monkeypatch.setattr(lab.plugin, "build_lab", lambda spec, progress: [])
+    monkeypatch.setattr(lab.plugin, "build_lab", lambda spec, progress, **kw: [])
     yield
     with open("events.txt", "a") as fh:
         fh.write(" ".join(EVENTS) + "\\n")

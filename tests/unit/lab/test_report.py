@@ -429,3 +429,27 @@ def test_a_fault_left_in_place_is_named_in_the_faults_table(tmp_path: Path) -> N
     assert "FAILED — still in place 10s after its heal: gateway: nft table arp opslab_fault still drops ARP" in page
     entry = json.loads((out / "results.json").read_text())["scenarios"][0]
     assert entry["faults"][0]["heal_ok"] is False and "still drops ARP" in entry["faults"][0]["heal_detail"]
+
+
+def test_a_matrix_run_has_one_column_per_combination_with_its_server_version(tmp_path: Path) -> None:
+    runs = []
+    for engine, verdict, version in (("a-1", "pass", "1.0.3"), ("b-2", "fail", "2.1.0")):
+        for name in ("mysql/rebuild", "mysql/gtid"):
+            s = _passing()
+            s.update(
+                id=f"{name}[engine={engine}]",
+                verdict=verdict,
+                params={"engine": engine},
+                facts={"server_version": version},
+            )
+            runs.append(s)
+    page = (write_report(tmp_path, runs[:3]) / "report.html").read_text()
+    head = page.split("<h3>Matrix</h3>")[1].split("</thead>")[0]
+    assert "<th>engine=a-1<br>" in head and "1.0.3" in head and "<th>engine=b-2<br>" in head and "2.1.0" in head
+    rows = page.split("<h3>Matrix</h3>")[1].split("</table>")[0].split("<tr>")[2:]
+    assert len(rows) == 2 and rows[0].count("v-pass") == 1 and rows[0].count("v-fail") == 1
+    assert "not run" in rows[1]  # mysql/gtid ran on a-1 only
+
+
+def test_a_run_without_matrix_has_no_matrix_table(folder: Path) -> None:
+    assert "<h3>Matrix</h3>" not in (folder / "report.html").read_text()

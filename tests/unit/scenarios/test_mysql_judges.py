@@ -59,7 +59,7 @@ def lab(fake_lab: Any) -> Any:
         t = FakeTransport()
         fake_lab.transports[name] = t
         fake_lab._hosts[name] = Host(name, f"{fake_lab.project}-{name}-1", t)
-    fake_lab._facts.update({"db": "shop", "engine": "mariadb", "master_ip": "10.9.0.10"})
+    fake_lab._facts.update({"db": "shop", "engine": "mariadb-10.11", "master_ip": "10.9.0.10"})
     return fake_lab
 
 
