@@ -11,24 +11,59 @@ compared, the chunks that differ, the acknowledged writes lost, the longest writ
 
 from __future__ import annotations
 
+import time
+
 from lab.scenario import ScenarioRun
 from scenarios.mysql.checks import (
     DifferingRowsAre,
+    DumpRecreatesDatabase,
     LagReachesZero,
+    LiveChecksumsAgree,
+    ReplicationStartsAtTheDump,
     SlaveReplicating,
     SlavesMatchMaster,
     SlaveStoppedOnError,
+    StepFailedWith,
     sql,
 )
 from scenarios.mysql.faults import RowsChangedBehindReplication, SqlThreadStopped
-from scenarios.mysql.plans import REBUILD, WATCH, begin, finish, judge, procedure
+from scenarios.mysql.plans import REBUILD, WATCH, begin, finish, judge, procedure, settle
 
 
 def test_rebuild_from_master(scenario: ScenarioRun) -> None:
     """The runbook: FLUSH TABLES WITH READ LOCK and SHOW MASTER STATUS in a session held open while mysqldump
     runs in another; UNLOCK TABLES; load on slave1 and CHANGE MASTER TO the recorded File and Position. Writes
-    stall while the lock is held (measured), none is lost, and both slaves equal the master."""
+    stall while the lock is held (measured), none is lost, both slaves equal the master (pt-table-checksum while
+    the writer writes, and chunk by chunk after it stopped), and slave1 began replicating where its dump ends."""
     REBUILD.walk(scenario, "rebuild_from_master", watch=WATCH)
+    scenario.check(ReplicationStartsAtTheDump("slave1", "coordinates"))
+
+
+def test_rebuild_with_gtid(scenario: ScenarioRun) -> None:
+    """The modern runbook (MariaDB GTID): one consistent `--single-transaction --master-data=2 --gtid` dump with
+    its GTID position in it, loaded on slave1, `SET GLOBAL gtid_slave_pos` to that position and `CHANGE MASTER
+    TO ... master_use_gtid=slave_pos`. No lock held by hand, no coordinates copied; the master's writes never
+    stall, nothing is lost, and slave1 begins at the dump's GTID position."""
+    REBUILD.walk(scenario, "rebuild_with_gtid", watch=WATCH)
+    scenario.check(ReplicationStartsAtTheDump("slave1", "gtid-dump"))
+
+
+def test_gtid_trap(scenario: ScenarioRun) -> None:
+    """The old runbook finished the short way: the dump is loaded and CHANGE MASTER TO names only the host and
+    account. Since MariaDB 10.10 that means master_use_gtid=slave_pos, and slave1's gtid_slave_pos is still where
+    it stopped before the rebuild: it fetches again transactions its dump already holds, and stops on a
+    duplicate key (1062). The server's log names the GTID it began at; the master's BINLOG_GTID_POS of the
+    recorded coordinates names where the dump ends."""
+    run = scenario
+    stage = begin(run)
+    procedure(run, stage, "rebuild_gtid_trap")
+    finish(run, stage)
+    status = sql(run, "slave1").slave_status() or {}
+    run.note(f"slave1 Using_Gtid = {status.get('Using_Gtid')}, Gtid_IO_Pos = {status.get('Gtid_IO_Pos')}")
+    started = run.check(ReplicationStartsAtTheDump("slave1", "coordinates"), expect="fail")
+    run.metric("transactions_fetched_again", started.evidence.get("transactions_again", -1))
+    judge(run, replicating="fail", lag="fail", data="fail", writes="fail")
+    run.check(SlaveStoppedOnError("slave1", "SQL", 1062))
 
 
 def test_rebuild_from_slave(scenario: ScenarioRun) -> None:
@@ -80,6 +115,7 @@ def test_corrupted_slave(scenario: ScenarioRun) -> None:
     finish(run, stage)
     run.check(LagReachesZero())
     run.check(SlaveReplicating("slave1"))
+    run.check(LiveChecksumsAgree(when="corrupted"), expect="fail")
     found = run.check(SlavesMatchMaster(when="corrupted"), expect="fail")
     run.metric("chunks_differing_before_rebuild", found.evidence.get("chunks_differing", -1))
     changed = {("accounts", str(fault.ACCOUNT)), ("documents", str(fault.DOCUMENT))}
@@ -108,3 +144,56 @@ def test_wrong_binlog_file(scenario: ScenarioRun) -> None:
     run.metric("slave1_io_errno", errno if errno is not None else -1)
     run.check(SlaveStoppedOnError("slave1", "IO", 1236))
     run.check(SlaveStoppedOnError("slave2", "IO", 1236), expect="fail")
+
+
+SEED_STOP, SEED_START, SEED_LOAD, SEED_DUMP = "SLAVE STOP;", "SLAVE START;", "databasename < masterdump", "mysqldump"
+
+
+def seed_steps(run: ScenarioRun) -> None:
+    """The seed's runbook, every step run whatever the one before did (as an engineer who reads on would), each
+    outcome recorded as a note: the scenario reports step by step what this engine does with it."""
+    for step in run.procedures["seed_runbook"].steps:
+        rec = run.step(step, check=False)
+        said = next((line for line in (rec.stderr + rec.stdout).splitlines() if "ERROR" in line), "")
+        run.note(f"seed step [{rec.host}] {rec.title}: " + ("ok" if rec.ok else f"exit {rec.rc} {rec.why} {said}"))
+
+
+def test_seed_runbook(scenario: ScenarioRun) -> None:
+    """The seed's runbook verbatim on the night, the writer writing: FLUSH TABLES WITH READ LOCK in a client on
+    the master, then the seed's `mysqldump --add-drop-database shop accounts order_lines documents`, whose own
+    LOCK TABLES waits behind the writer's statement queued on the global read lock: it never finishes (killed
+    after 30 s, the writes stalled all along). On the slave `SLAVE STOP;` and `SLAVE START;` are syntax errors
+    (1064), and the table-list dump, which creates no database, cannot be loaded into the lost one (1049).
+    slave1 ends with no data and no replication."""
+    run = scenario
+    stage = begin(run)
+    t0 = time.time()
+    seed_steps(run)
+    settle(run, stage, t0)
+    finish(run, stage)
+    run.check(StepFailedWith(SEED_DUMP, "timed out"))
+    run.check(StepFailedWith(SEED_STOP, "ERROR 1064"))
+    run.check(StepFailedWith(SEED_LOAD, "ERROR 1049"))
+    run.check(StepFailedWith(SEED_START, "ERROR 1064"))
+    run.check(DumpRecreatesDatabase("slave1", "/root/masterdump.sql"), expect="fail")
+    judge(run, replicating="fail", lag="fail", data="fail", writes="fail")
+
+
+def test_seed_runbook_quiet(scenario: ScenarioRun) -> None:
+    """The seed's runbook verbatim in a quiet window (the writer stopped first): the dump completes now, and what
+    the table-list dump leaves behind shows: DROP TABLE/CREATE TABLE for the three tables, no DROP DATABASE,
+    CREATE DATABASE or USE (`--add-drop-database` without `--databases` does nothing), so loading it into the
+    lost database fails (1049); `SLAVE STOP;` and `SLAVE START;` are syntax errors (1064)."""
+    run = scenario
+    stage = begin(run)
+    run.stop(stage.writer)
+    seed_steps(run)
+    run.check(StepFailedWith(SEED_DUMP, "timed out"), expect="fail")
+    run.check(StepFailedWith(SEED_STOP, "ERROR 1064"))
+    run.check(StepFailedWith(SEED_LOAD, "ERROR 1049"))
+    run.check(StepFailedWith(SEED_START, "ERROR 1064"))
+    dump = run.check(DumpRecreatesDatabase("slave1", "/root/masterdump.sql"), expect="fail")
+    for k, n in (dump.evidence.get("statements") or {}).items():
+        run.metric(f"dump_{k}", n)
+    run.check(SlaveReplicating("slave1"), expect="fail")
+    run.check(SlaveReplicating("slave2"))
