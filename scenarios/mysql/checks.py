@@ -610,15 +610,105 @@ class DumpRecreatesDatabase(Check):
         self.label = f"DumpRecreatesDatabase[{host}:{path}]"
 
     def evaluate(self, run: ScenarioRun) -> CheckResult:
-        r = run.host(self.host).run(f"cat {self.path}")
+        # the dump holds raw blobs: only its size and the heads of the lines that matter are read (as text)
+        heads = "^(DROP DATABASE|CREATE DATABASE|USE |DROP TABLE IF EXISTS|CREATE TABLE|INSERT INTO|-- Dump completed)"
+        r = run.host(self.host).run(f"wc -c < {self.path} && grep -aE '{heads}' {self.path} | cut -c1-40")
         if not r.succeeded:
             return self.result(False, f"no dump {self.path} on {self.host}: {r.stderr.strip()[:200]}")
-        counts = dump_statements(r.stdout)
-        completed = "-- Dump completed" in r.stdout
+        size, _, text = r.stdout.partition("\n")
+        counts = dump_statements(text)
+        completed = "-- Dump completed" in text
         missing = [k for k in ("drop_database", "create_database", "use") if not counts[k]]
         ok = not missing and completed
         found = ", ".join(f"{k} ×{n}" for k, n in counts.items() if n) or "no statement"
-        detail = f"{self.path} ({len(r.stdout)} bytes{', completed' if completed else ', NOT completed'}): {found}"
+        detail = f"{self.path} ({size.strip()} bytes{', completed' if completed else ', NOT completed'}): {found}"
         if missing:
             detail += f"; no {', '.join(missing)}"
-        return self.result(ok, detail, bytes=len(r.stdout), completed=completed, statements=counts)
+        return self.result(ok, detail, bytes=int(size or 0), completed=completed, statements=counts)
+
+
+# -- the failure modes DBAs meet ---------------------------------------------------------------------------------
+RECONNECTS = re.compile(r"Slave I/O thread: connected to master")
+
+
+class SlavesRegisteredOnce(Check):
+    """Every slave has a server-id of its own (none equal to another's or the master's) and is registered with the
+    master under it (`SHOW SLAVE HOSTS` on the master lists each slave's id once). Two slaves with one id take
+    turns: the master drops the first one's binlog dump when the second registers, and each reconnects in turn;
+    the slaves' logs count their connections (evidence)."""
+
+    def __init__(self, slaves: tuple[str, ...] = SLAVES) -> None:
+        self.slaves = slaves
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        ids = {h: str(sql(run, h).variable("server_id")) for h in ("master", *self.slaves)}
+        registered = sorted(str(r.get("Server_id")) for r in sql(run, "master").query("SHOW SLAVE HOSTS"))
+        logs = run.lab.logs()
+        connects = {s: len(RECONNECTS.findall(logs.get(s, ""))) for s in self.slaves}
+        shared = sorted({i for h, i in ids.items() if list(ids.values()).count(i) > 1})
+        unregistered = [s for s in self.slaves if ids[s] not in registered]
+        problems = []
+        if shared:
+            problems.append(
+                "server-id "
+                + ", ".join(f"{i} held by {' and '.join(h for h, v in ids.items() if v == i)}" for i in shared)
+            )
+        if unregistered:
+            problems.append(f"not registered with the master: {', '.join(unregistered)}")
+        detail = (
+            f"server-ids {', '.join(f'{h}={i}' for h, i in ids.items())}; the master lists {registered or 'none'}; "
+            f"connections to the master: {', '.join(f'{s} {n}' for s, n in connects.items())}"
+        )
+        return self.result(
+            not problems,
+            ("; ".join(problems) + " — " if problems else "") + detail,
+            server_ids=ids,
+            registered=registered,
+            connections=connects,
+        )
+
+
+class SlavesReadOnly(Check):
+    """Every slave refuses writes from anyone but replication (@@read_only ON): a stray write from an application
+    or a person lands on the master or nowhere, never on a slave behind replication's back."""
+
+    def __init__(self, slaves: tuple[str, ...] = SLAVES, when: str = "") -> None:
+        self.slaves = slaves
+        self.label = f"SlavesReadOnly@{when}" if when else None
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        values = {s: str(sql(run, s).variable("read_only")) for s in self.slaves}
+        writable = [s for s, v in values.items() if v not in ("1", "ON")]
+        return self.result(
+            not writable,
+            (f"writable: {', '.join(writable)}; " if writable else "")
+            + ", ".join(f"{s} read_only={v}" for s, v in values.items()),
+            read_only=values,
+        )
+
+
+class MasterUserMayReplicate(Check):
+    """The account the slave connects with (its Master_User) holds REPLICATION SLAVE on the master (SHOW GRANTS,
+    as the master answers it); without it the master refuses the binlog dump and the IO thread stops."""
+
+    def __init__(self, slave: str = "slave1") -> None:
+        self.slave = slave
+        self.label = f"MasterUserMayReplicate[{slave}]"
+
+    def evaluate(self, run: ScenarioRun) -> CheckResult:
+        st = sql(run, self.slave).slave_status() or {}
+        user = st.get("Master_User")
+        if not user:
+            return self.result(False, f"{self.slave} names no master user (not a slave)")
+        try:
+            rows = sql(run, "master").query(f"SHOW GRANTS FOR '{user}'@'%'")
+        except OpslabError as exc:
+            return self.result(False, f"the master has no account {user}@'%': {exc.message}")
+        grants = [str(v) for r in rows for v in r.values()]
+        ok = any(re.search(r"REPLICATION (SLAVE|REPLICA)|ALL PRIVILEGES ON \*\.\*", g) for g in grants)
+        return self.result(
+            ok,
+            f"{self.slave} connects as {user}: " + " | ".join(g[:100] for g in grants),
+            user=user,
+            grants=grants,
+        )

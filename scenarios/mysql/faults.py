@@ -6,6 +6,7 @@
 - `RowsChangedBehindReplication`: rows on a slave changed with the binary log off for the session (a fix made
   by hand, a stray script): the "corrupted slave". The heal copies those rows back from the master; gone when
   the slave's rows equal the master's again.
+- `DuplicateServerId`: a slave takes another slave's server-id and reconnects. Gone when its id is its own again.
 """
 
 from __future__ import annotations
@@ -83,3 +84,34 @@ class RowsChangedBehindReplication(Fault):
         return not differ, f"{self.slave}: " + (
             f"rows still differ from the master's: {', '.join(differ)}" if differ else "the rows equal the master's"
         )
+
+
+class DuplicateServerId(Fault):
+    """`slave` takes `like`'s server-id (a cloned config, a copied my.cnf) and reconnects to the master. The heal
+    gives it its own id back and reconnects; gone when its @@server_id is its own again."""
+
+    def __init__(self, slave: str = "slave2", like: str = "slave1") -> None:
+        self.slave = slave
+        self.like = like
+        self.own: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.slave} gets {self.like}'s server-id (SET GLOBAL server_id) and reconnects to the master"
+
+    def _sql(self, run: ScenarioRun, host: str) -> db.Sql:
+        return db.Sql(run.host(host), run.facts.get("engine", db.DEFAULT))
+
+    def invoke(self, run: ScenarioRun) -> None:
+        self.own = str(self._sql(run, self.slave).variable("server_id"))
+        theirs = str(self._sql(run, self.like).variable("server_id"))
+        run.host(self.slave).check_output(f'mariadb -e "STOP SLAVE; SET GLOBAL server_id = {theirs}; START SLAVE"')
+
+    def heal(self, run: ScenarioRun) -> None:
+        if self.own is not None:
+            run.host(self.slave).check_output(
+                f'mariadb -e "STOP SLAVE; SET GLOBAL server_id = {self.own}; START SLAVE"'
+            )
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        now = str(self._sql(run, self.slave).variable("server_id"))
+        return self.own is None or now == self.own, f"{self.slave}: server_id = {now} (its own: {self.own})"

@@ -12,21 +12,27 @@ compared, the chunks that differ, the acknowledged writes lost, the longest writ
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
+from lab.procedure import Step
 from lab.scenario import ScenarioRun
 from scenarios.mysql.checks import (
+    RECONNECTS,
     DifferingRowsAre,
     DumpRecreatesDatabase,
     LagReachesZero,
     LiveChecksumsAgree,
+    MasterUserMayReplicate,
     ReplicationStartsAtTheDump,
     SlaveReplicating,
     SlavesMatchMaster,
+    SlavesReadOnly,
+    SlavesRegisteredOnce,
     SlaveStoppedOnError,
     StepFailedWith,
     sql,
 )
-from scenarios.mysql.faults import RowsChangedBehindReplication, SqlThreadStopped
+from scenarios.mysql.faults import DuplicateServerId, RowsChangedBehindReplication, SqlThreadStopped
 from scenarios.mysql.plans import REBUILD, WATCH, begin, finish, judge, procedure, settle
 
 
@@ -37,6 +43,8 @@ def test_rebuild_from_master(scenario: ScenarioRun) -> None:
     the writer writes, and chunk by chunk after it stopped), and slave1 began replicating where its dump ends."""
     REBUILD.walk(scenario, "rebuild_from_master", watch=WATCH)
     scenario.check(ReplicationStartsAtTheDump("slave1", "coordinates"))
+    scenario.check(SlavesRegisteredOnce())
+    scenario.check(MasterUserMayReplicate("slave1"))
 
 
 def test_rebuild_with_gtid(scenario: ScenarioRun) -> None:
@@ -176,7 +184,10 @@ def test_seed_runbook(scenario: ScenarioRun) -> None:
     run.check(StepFailedWith(SEED_LOAD, "ERROR 1049"))
     run.check(StepFailedWith(SEED_START, "ERROR 1064"))
     run.check(DumpRecreatesDatabase("slave1", "/root/masterdump.sql"), expect="fail")
-    judge(run, replicating="fail", lag="fail", data="fail", writes="fail")
+    run.check(SlaveReplicating("slave1"), expect="fail")
+    run.check(SlaveReplicating("slave2"))
+    run.check(LagReachesZero(), expect="fail")
+    run.check(LiveChecksumsAgree(), expect="fail")  # slave1 has no database: no chunk applied
 
 
 def test_seed_runbook_quiet(scenario: ScenarioRun) -> None:
@@ -189,6 +200,7 @@ def test_seed_runbook_quiet(scenario: ScenarioRun) -> None:
     run.stop(stage.writer)
     seed_steps(run)
     run.check(StepFailedWith(SEED_DUMP, "timed out"), expect="fail")
+    run.metric("dump_s", next(s.duration_s for s in run.steps if SEED_DUMP in s.title))
     run.check(StepFailedWith(SEED_STOP, "ERROR 1064"))
     run.check(StepFailedWith(SEED_LOAD, "ERROR 1049"))
     run.check(StepFailedWith(SEED_START, "ERROR 1064"))
@@ -197,3 +209,107 @@ def test_seed_runbook_quiet(scenario: ScenarioRun) -> None:
         run.metric(f"dump_{k}", n)
     run.check(SlaveReplicating("slave1"), expect="fail")
     run.check(SlaveReplicating("slave2"))
+
+
+# -- the failure modes DBAs meet ----------------------------------------------------------------------------------
+
+
+def test_duplicate_server_id(scenario: ScenarioRun) -> None:
+    """slave2 gets slave1's server-id. The master keeps one binlog dump per server-id: each slave that registers
+    drops the other, so the two take turns (their logs count the reconnections) and only one is listed by SHOW
+    SLAVE HOSTS. SlavesRegisteredOnce names the shared id."""
+    run = scenario
+    stage = begin(run, lose_slave1=False)
+    fault = DuplicateServerId("slave2", like="slave1")
+    run.inject(fault)
+
+    def turns() -> int:
+        return len(RECONNECTS.findall(run.lab.logs().get("slave1", "")))
+
+    first = turns()
+    run.wait_for(lambda: turns() >= first + 2, what="slave1 to be dropped by the master and reconnect", timeout=30)
+    found = run.check(SlavesRegisteredOnce(), expect="fail")
+    run.metric("slave1_connections", found.evidence.get("connections", {}).get("slave1", -1))
+    finish(run, stage)
+
+
+def test_purged_binlog(scenario: ScenarioRun) -> None:
+    """slave1 is stopped while the master goes on, and the master's binary logs are purged before it catches up
+    (FLUSH BINARY LOGS; PURGE BINARY LOGS TO the new one). START SLAVE: the IO thread stops with error 1236,
+    'Could not find first log file name in binary log index file'; slave1 never catches up."""
+    run = scenario
+    stage = begin(run, lose_slave1=False)
+    run.step(Step("slave1", '{mysql} -e "STOP SLAVE"', "slave1 stops (maintenance) while the master goes on"))
+    run.wait_for(lambda: stage.writer.acked(run) >= 50, what="50 writes while slave1 is stopped", timeout=30)
+    run.step(
+        Step(
+            "master",
+            "{mysql} -e \"FLUSH BINARY LOGS; PURGE BINARY LOGS TO 'mysql-bin.000002'; SHOW BINARY LOGS\"",
+            "on the master: FLUSH BINARY LOGS; PURGE BINARY LOGS TO 'mysql-bin.000002' (disk full, a cron job)",
+            expect_output=r"mysql-bin\.000002",
+        )
+    )
+    run.step(Step("slave1", '{mysql} -e "START SLAVE"', "slave1: START SLAVE"))
+    run.wait_for(
+        lambda: (sql(run, "slave1").slave_status() or {}).get("Last_IO_Errno") not in (None, "0"),
+        what="slave1's IO thread to report an error",
+        timeout=20,
+    )
+    finish(run, stage)
+    stopped = run.check(SlaveStoppedOnError("slave1", "IO", 1236))
+    run.note(f"slave1: {stopped.evidence.get('error')}")
+    run.check(SlaveReplicating("slave1"), expect="fail")
+    run.check(LagReachesZero(), expect="fail")
+
+
+def test_stray_write_on_slave(scenario: ScenarioRun) -> None:
+    """slave1 is not read_only, and a stray INSERT lands on it (an application pointed at the wrong host): it takes
+    the next auto-increment id of documents, the master's next insert arrives with the same id, and slave1's SQL
+    thread stops on a duplicate key (1062). SlavesReadOnly names the writable slaves; with read_only=ON (the fix)
+    the same stray write is refused (1290)."""
+    run = scenario
+    stage = begin(run, lose_slave1=False)
+    stray = Step(
+        "slave1",
+        '{mysql} -u app -papp -h 127.0.0.1 {db} -e "INSERT INTO documents (token, title, body) VALUES'
+        " ('stray', 'written on a slave', 'x')\"",
+        "a stray write on slave1 (the application's account, the wrong host)",
+    )
+    run.check(SlavesReadOnly(when="before"), expect="fail")
+    run.step(stray)
+    run.wait_for(
+        lambda: (sql(run, "slave1").slave_status() or {}).get("Last_SQL_Errno") not in (None, "0"),
+        what="slave1's SQL thread to stop on the master's insert",
+        timeout=30,
+    )
+    run.check(SlaveStoppedOnError("slave1", "SQL", 1062))
+    run.step(Step("slave2", '{mysql} -e "SET GLOBAL read_only = ON"', "the fix, on slave2: SET GLOBAL read_only = ON"))
+    run.step(replace(stray, host="slave2", title="the same stray write on slave2, now read_only"), check=False)
+    run.check(StepFailedWith("now read_only", "ERROR 1290"))
+    run.check(SlavesReadOnly(slaves=("slave2",), when="fixed"))
+    finish(run, stage)
+
+
+def test_repl_user_without_grant(scenario: ScenarioRun) -> None:
+    """slave1 is pointed at the master through an account without REPLICATION SLAVE (the application's): it logs
+    in, the master refuses the binlog dump, and the IO thread stops with the refusal as its error.
+    MasterUserMayReplicate reads the account's grants on the master."""
+    run = scenario
+    stage = begin(run, lose_slave1=False)
+    run.step(
+        Step(
+            "slave1",
+            "{mysql} -e \"STOP SLAVE; CHANGE MASTER TO master_user='app', master_password='app'; START SLAVE\"",
+            "point slave1 at the master through the application's account (no REPLICATION SLAVE)",
+        )
+    )
+    run.wait_for(
+        lambda: (sql(run, "slave1").slave_status() or {}).get("Last_IO_Errno") not in (None, "0"),
+        what="slave1's IO thread to report an error",
+        timeout=30,
+    )
+    finish(run, stage)
+    run.check(MasterUserMayReplicate("slave1"), expect="fail")
+    st = run.check(SlaveReplicating("slave1"), expect="fail")
+    run.note(f"slave1: {', '.join(st.evidence.get('errors', []))}")
+    run.check(SlaveStoppedOnError("slave1", "IO", 1227))

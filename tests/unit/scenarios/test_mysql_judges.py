@@ -455,13 +455,13 @@ CREATE TABLE `accounts` (id int);
 def test_a_table_list_dump_does_not_recreate_its_database(lab: Any, run: ScenarioRun) -> None:
     from scenarios.mysql.checks import DumpRecreatesDatabase
 
-    lab.transports["slave1"].replies["cat /root/masterdump.sql"] = (0, TABLE_LIST_DUMP)
+    lab.transports["slave1"].replies["/root/masterdump.sql"] = (0, "180\n" + TABLE_LIST_DUMP)
     r = DumpRecreatesDatabase("slave1", "/root/masterdump.sql").evaluate(run)
     assert r.verdict == Verdict.FAIL and "no drop_database, create_database, use" in r.detail
-    assert r.evidence["statements"]["drop_table"] == 1 and r.evidence["completed"]
-    lab.transports["slave1"].replies["cat /root/masterdump.sql"] = (0, DATABASES_DUMP)
+    assert r.evidence["statements"]["drop_table"] == 1 and r.evidence["completed"] and r.evidence["bytes"] == 180
+    lab.transports["slave1"].replies["/root/masterdump.sql"] = (0, "250\n" + DATABASES_DUMP)
     assert DumpRecreatesDatabase("slave1", "/root/masterdump.sql").evaluate(run).verdict == Verdict.PASS
-    lab.transports["slave1"].replies["cat /root/masterdump.sql"] = (0, DATABASES_DUMP.rsplit("--", 1)[0])
+    lab.transports["slave1"].replies["/root/masterdump.sql"] = (0, "200\n" + DATABASES_DUMP.rsplit("--", 1)[0])
     r = DumpRecreatesDatabase("slave1", "/root/masterdump.sql").evaluate(run)
     assert r.verdict == Verdict.FAIL and "NOT completed" in r.detail
 
@@ -478,3 +478,48 @@ def test_step_failed_with_reads_the_steps_outcome(run: ScenarioRun) -> None:
     assert StepFailedWith("SLAVE START;", "ERROR 1064").evaluate(run).verdict == Verdict.FAIL  # never ran
     run.steps.append(StepRecord("slave1", 'mysql -e "STOP SLAVE"', "STOP SLAVE", 0, True, 0, 0.1, "", ""))
     assert StepFailedWith("STOP SLAVE", "ERROR").evaluate(run).verdict == Verdict.FAIL  # it succeeded
+
+
+# -- the failure modes ------------------------------------------------------------------------------------------
+def test_slaves_registered_once_names_a_shared_server_id_and_counts_the_turns(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mysql.checks import SlavesRegisteredOnce
+
+    for host, server_id in (("master", 1), ("slave1", 2), ("slave2", 3)):
+        lab.transports[host].replies["@@GLOBAL.server_id"] = tsv(["v"], [server_id])
+    hosts = tsv(["Server_id", "Host", "Port", "Master_id"], [2, "", 3306, 1], [3, "", 3306, 1])
+    answer(lab, "master", SHOW_SLAVE_HOSTS=hosts)
+    lab.host_logs.update({"slave1": LOG_FILE_START * 3, "slave2": LOG_FILE_START})
+    r = SlavesRegisteredOnce().evaluate(run)
+    assert r.verdict == Verdict.PASS and r.evidence["connections"] == {"slave1": 3, "slave2": 1}
+    lab.transports["slave2"].replies["@@GLOBAL.server_id"] = tsv(["v"], [2])
+    answer(lab, "master", SHOW_SLAVE_HOSTS=tsv(["Server_id", "Host", "Port", "Master_id"], [2, "", 3306, 1]))
+    r = SlavesRegisteredOnce().evaluate(run)
+    assert r.verdict == Verdict.FAIL and "server-id 2 held by slave1 and slave2" in r.detail
+
+
+def test_slaves_read_only(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mysql.checks import SlavesReadOnly
+
+    lab.transports["slave1"].replies["@@GLOBAL.read_only"] = tsv(["v"], [1])
+    lab.transports["slave2"].replies["@@GLOBAL.read_only"] = tsv(["v"], [0])
+    r = SlavesReadOnly().evaluate(run)
+    assert r.verdict == Verdict.FAIL and r.detail.startswith("writable: slave2;")
+    assert SlavesReadOnly(slaves=("slave1",)).evaluate(run).verdict == Verdict.PASS
+
+
+def test_master_user_may_replicate_reads_the_accounts_grants_on_the_master(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mysql.checks import MasterUserMayReplicate
+
+    answer(lab, "slave1", SLAVE_STATUS=tsv(["Master_User", "Slave_IO_Running"], ["app", "No"]))
+    grants = tsv(
+        ["Grants for app@%"], ["GRANT USAGE ON *.* TO `app`@`%`"], ["GRANT ALL PRIVILEGES ON `shop`.* TO `app`@`%`"]
+    )
+    answer(lab, "master", SHOW_GRANTS=grants)
+    r = MasterUserMayReplicate("slave1").evaluate(run)
+    assert r.verdict == Verdict.FAIL and "slave1 connects as app" in r.detail
+    answer(
+        lab,
+        "master",
+        SHOW_GRANTS=tsv(["Grants for repl@%"], ["GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `repl`@`%`"]),
+    )
+    assert MasterUserMayReplicate("slave1").evaluate(run).verdict == Verdict.PASS
