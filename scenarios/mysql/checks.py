@@ -628,14 +628,16 @@ class DumpRecreatesDatabase(Check):
 
 
 # -- the failure modes DBAs meet ---------------------------------------------------------------------------------
-RECONNECTS = re.compile(r"Slave I/O thread: connected to master")
+RECONNECTS = re.compile(r"Failed reading log event, reconnecting to retry")
+SAME_ID = re.compile(r"A slave with the same server_uuid/server_id .*server_errno=4052")
 
 
 class SlavesRegisteredOnce(Check):
     """Every slave has a server-id of its own (none equal to another's or the master's) and is registered with the
     master under it (`SHOW SLAVE HOSTS` on the master lists each slave's id once). Two slaves with one id take
     turns: the master drops the first one's binlog dump when the second registers, and each reconnects in turn;
-    the slaves' logs count their connections (evidence)."""
+    the slaves' logs count their reconnections and the master's refusals ("A slave with the same
+    server_uuid/server_id ...", server_errno 4052) as evidence."""
 
     def __init__(self, slaves: tuple[str, ...] = SLAVES) -> None:
         self.slaves = slaves
@@ -645,6 +647,7 @@ class SlavesRegisteredOnce(Check):
         registered = sorted(str(r.get("Server_id")) for r in sql(run, "master").query("SHOW SLAVE HOSTS"))
         logs = run.lab.logs()
         connects = {s: len(RECONNECTS.findall(logs.get(s, ""))) for s in self.slaves}
+        refused = {s: len(SAME_ID.findall(logs.get(s, ""))) for s in self.slaves}
         shared = sorted({i for h, i in ids.items() if list(ids.values()).count(i) > 1})
         unregistered = [s for s in self.slaves if ids[s] not in registered]
         problems = []
@@ -657,7 +660,8 @@ class SlavesRegisteredOnce(Check):
             problems.append(f"not registered with the master: {', '.join(unregistered)}")
         detail = (
             f"server-ids {', '.join(f'{h}={i}' for h, i in ids.items())}; the master lists {registered or 'none'}; "
-            f"connections to the master: {', '.join(f'{s} {n}' for s, n in connects.items())}"
+            f"reconnections: {', '.join(f'{s} {n}' for s, n in connects.items())}; "
+            f"refused as a duplicate server-id (4052): {', '.join(f'{s} {n}' for s, n in refused.items())}"
         )
         return self.result(
             not problems,
@@ -665,6 +669,7 @@ class SlavesRegisteredOnce(Check):
             server_ids=ids,
             registered=registered,
             connections=connects,
+            refused_same_id=refused,
         )
 
 

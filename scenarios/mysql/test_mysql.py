@@ -216,8 +216,9 @@ def test_seed_runbook_quiet(scenario: ScenarioRun) -> None:
 
 def test_duplicate_server_id(scenario: ScenarioRun) -> None:
     """slave2 gets slave1's server-id. The master keeps one binlog dump per server-id: each slave that registers
-    drops the other, so the two take turns (their logs count the reconnections) and only one is listed by SHOW
-    SLAVE HOSTS. SlavesRegisteredOnce names the shared id."""
+    drops the other ("A slave with the same server_uuid/server_id is already connected", server_errno 4052), so
+    the two take turns reconnecting and only one is listed by SHOW SLAVE HOSTS. SlavesRegisteredOnce names the
+    shared id, with the reconnections and refusals counted from the slaves' logs."""
     run = scenario
     stage = begin(run, lose_slave1=False)
     fault = DuplicateServerId("slave2", like="slave1")
@@ -227,9 +228,10 @@ def test_duplicate_server_id(scenario: ScenarioRun) -> None:
         return len(RECONNECTS.findall(run.lab.logs().get("slave1", "")))
 
     first = turns()
-    run.wait_for(lambda: turns() >= first + 2, what="slave1 to be dropped by the master and reconnect", timeout=30)
+    run.wait_for(lambda: turns() >= first + 2, what="slave1 to be dropped by the master twice", timeout=30)
     found = run.check(SlavesRegisteredOnce(), expect="fail")
-    run.metric("slave1_connections", found.evidence.get("connections", {}).get("slave1", -1))
+    run.metric("slave1_reconnections", found.evidence.get("connections", {}).get("slave1", -1))
+    run.metric("slave1_refused_same_id", found.evidence.get("refused_same_id", {}).get("slave1", -1))
     finish(run, stage)
 
 

@@ -374,6 +374,14 @@ LOG_GTID_START = (
 )
 
 
+LOG_SAME_ID = (
+    "2026-12-02  9:10:16 6 [ERROR] Error reading packet from server: A slave with the same server_uuid/server_id is"
+    " already connected; the first event 'mysql-bin.000001' at 110117 (server_errno=4052)\n"
+    "2026-12-02  9:10:16 6 [Note] Slave I/O thread: Failed reading log event, reconnecting to retry, log"
+    " 'mysql-bin.000001' at position 110117\n"
+)
+
+
 def test_the_last_start_in_the_servers_log_is_where_replication_began() -> None:
     from scenarios.mysql.checks import last_start
 
@@ -488,13 +496,14 @@ def test_slaves_registered_once_names_a_shared_server_id_and_counts_the_turns(la
         lab.transports[host].replies["@@GLOBAL.server_id"] = tsv(["v"], [server_id])
     hosts = tsv(["Server_id", "Host", "Port", "Master_id"], [2, "", 3306, 1], [3, "", 3306, 1])
     answer(lab, "master", SHOW_SLAVE_HOSTS=hosts)
-    lab.host_logs.update({"slave1": LOG_FILE_START * 3, "slave2": LOG_FILE_START})
     r = SlavesRegisteredOnce().evaluate(run)
-    assert r.verdict == Verdict.PASS and r.evidence["connections"] == {"slave1": 3, "slave2": 1}
+    assert r.verdict == Verdict.PASS and r.evidence["connections"] == {"slave1": 0, "slave2": 0}
+    lab.host_logs.update({"slave1": LOG_SAME_ID * 3, "slave2": LOG_SAME_ID})
     lab.transports["slave2"].replies["@@GLOBAL.server_id"] = tsv(["v"], [2])
     answer(lab, "master", SHOW_SLAVE_HOSTS=tsv(["Server_id", "Host", "Port", "Master_id"], [2, "", 3306, 1]))
     r = SlavesRegisteredOnce().evaluate(run)
     assert r.verdict == Verdict.FAIL and "server-id 2 held by slave1 and slave2" in r.detail
+    assert r.evidence["connections"] == {"slave1": 3, "slave2": 1} and r.evidence["refused_same_id"]["slave1"] == 3
 
 
 def test_slaves_read_only(lab: Any, run: ScenarioRun) -> None:
