@@ -237,17 +237,24 @@ def test_duplicate_server_id(scenario: ScenarioRun) -> None:
 
 def test_purged_binlog(scenario: ScenarioRun) -> None:
     """slave1 is stopped while the master goes on, and the master's binary logs are purged before it catches up
-    (FLUSH BINARY LOGS; PURGE BINARY LOGS TO the new one). START SLAVE: the IO thread stops with error 1236,
-    'Could not find first log file name in binary log index file'; slave1 never catches up."""
+    (FLUSH BINARY LOGS; PURGE BINARY LOGS TO the new one, once slave2 reads it). START SLAVE: the IO thread stops
+    with error 1236, 'Could not find first log file name in binary log index file'; slave1 never catches up."""
     run = scenario
     stage = begin(run, lose_slave1=False)
     run.step(Step("slave1", '{mysql} -e "STOP SLAVE"', "slave1 stops (maintenance) while the master goes on"))
     run.wait_for(lambda: stage.writer.acked(run) >= 50, what="50 writes while slave1 is stopped", timeout=30)
+    run.step(Step("master", '{mysql} -e "FLUSH BINARY LOGS"', "on the master: FLUSH BINARY LOGS"))
+    current = sql(run, "master").master_status()[0]
+    run.wait_for(
+        lambda: (sql(run, "slave2").slave_status() or {}).get("Master_Log_File") == current,
+        what=f"slave2 to read {current} (a log a slave reads is not purged)",
+        timeout=30,
+    )
     run.step(
         Step(
             "master",
-            "{mysql} -e \"FLUSH BINARY LOGS; PURGE BINARY LOGS TO 'mysql-bin.000002'; SHOW BINARY LOGS\"",
-            "on the master: FLUSH BINARY LOGS; PURGE BINARY LOGS TO 'mysql-bin.000002' (disk full, a cron job)",
+            "{mysql} -e \"PURGE BINARY LOGS TO '$({mysql} -N -e 'SHOW MASTER STATUS' | cut -f1)'; SHOW BINARY LOGS\"",
+            "on the master: PURGE BINARY LOGS TO the current log (disk full, a cron job)",
             expect_output=r"mysql-bin\.000002",
         )
     )
