@@ -694,7 +694,8 @@ class SlavesReadOnly(Check):
 
 class MasterUserMayReplicate(Check):
     """The account the slave connects with (its Master_User) holds REPLICATION SLAVE on the master (SHOW GRANTS,
-    as the master answers it); without it the master refuses the binlog dump and the IO thread stops."""
+    as the master answers it); without it the master refuses to register the slave (IO error 1597, access denied)
+    and the IO thread keeps retrying."""
 
     def __init__(self, slave: str = "slave1") -> None:
         self.slave = slave

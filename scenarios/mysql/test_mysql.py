@@ -301,8 +301,9 @@ def test_stray_write_on_slave(scenario: ScenarioRun) -> None:
 
 def test_repl_user_without_grant(scenario: ScenarioRun) -> None:
     """slave1 is pointed at the master through an account without REPLICATION SLAVE (the application's): it logs
-    in, the master refuses the binlog dump, and the IO thread stops with the refusal as its error.
-    MasterUserMayReplicate reads the account's grants on the master."""
+    in, but the master refuses to register it as a slave (IO error 1597, "Master command COM_REGISTER_SLAVE
+    failed: Access denied for user 'app'@'%' (Errno: 1045)", on both engines), and the IO thread keeps retrying
+    (Slave_IO_Running: Connecting). MasterUserMayReplicate reads the account's grants on the master."""
     run = scenario
     stage = begin(run, lose_slave1=False)
     run.step(
@@ -321,4 +322,4 @@ def test_repl_user_without_grant(scenario: ScenarioRun) -> None:
     run.check(MasterUserMayReplicate("slave1"), expect="fail")
     st = run.check(SlaveReplicating("slave1"), expect="fail")
     run.note(f"slave1: {', '.join(st.evidence.get('errors', []))}")
-    run.check(SlaveStoppedOnError("slave1", "IO", 1227))
+    run.check(SlaveStoppedOnError("slave1", "IO", 1597))
