@@ -629,7 +629,8 @@ class DumpRecreatesDatabase(Check):
 
 # -- the failure modes DBAs meet ---------------------------------------------------------------------------------
 RECONNECTS = re.compile(r"Failed reading log event, reconnecting to retry")
-SAME_ID = re.compile(r"A slave with the same server_uuid/server_id .*server_errno=4052")
+# 10.11: "A slave with the same server_uuid/server_id ...", 11.8: "A slave with the same server_id ..."
+SAME_ID = re.compile(r"A slave with the same server_(?:uuid/server_)?id .*server_errno=4052")
 
 
 class SlavesRegisteredOnce(Check):
