@@ -121,8 +121,9 @@ class OutageBelow(Check):
 
 
 class StepFailedWith(Check):
-    """A step of this run failed exactly the way the scenario reproduces it: the last step whose title starts
-    with `title` exited with `rc` (any non-zero status when `rc` is None) and its output holds `message`. The
+    """A step of this run failed exactly the way the scenario reproduces it: the last step whose title holds
+    `title` exited with `rc` (any non-zero status when `rc` is None) and its output, or why opslab stopped it
+    (`timed out after 30s`), holds `message`. The
     step's own record (exit status, the output line) is the evidence, so an expected failure is judged by what
     the software said, not by "some step failed". A step that succeeded, failed otherwise or never ran fails it.
     """
@@ -134,11 +135,11 @@ class StepFailedWith(Check):
         self.label = f"StepFailedWith({title!r}, {message!r})"
 
     def evaluate(self, run: RunView) -> CheckResult:
-        steps = [s for s in run.steps if s.title.startswith(self.title)]
+        steps = [s for s in run.steps if self.title in s.title]
         if not steps:
             return self.result(False, f"no step '{self.title}' ran")
         s = steps[-1]
-        output = s.stdout + s.stderr
+        output = "\n".join(part for part in (s.why, s.stdout, s.stderr) if part)
         lines = [line.strip() for line in output.splitlines() if self.message in line]
         rc_ok = s.rc != 0 if self.rc is None else s.rc == self.rc
         said = lines[0] if lines else "; ".join(output.strip().splitlines()[-2:]) or "no output"

@@ -8,6 +8,7 @@
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
+               [--matrix K=V1,V2]  (every scenario once per value; report.html shows one column per value)
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
     opslab new lab NAME [--dir DIR]  write DIR/NAME/ (default ./NAME/): a pip-installable package with a new lab
 
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from lab.errors import OpslabError, UsageError
-from lab.spec import parse_params
+from lab.spec import parse_matrix, parse_params
 
 
 def say(msg: str) -> None:
@@ -181,7 +182,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     targets = resolve_targets(args.targets)
     labs = sorted({t.split("/")[0] for t in targets})
     report = check_run(
-        labs, parse_params(args.param), args.procedure, args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}"
+        labs,
+        parse_params(args.param),
+        args.procedure,
+        args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}",
+        parse_matrix(args.matrix),
     )
     files = [str(f) for lab in labs for f in scenario_files(lab)]
     if empty := [lab for lab in labs if not scenario_files(lab)]:
@@ -217,6 +222,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--opslab-procedure", args.procedure]
     for kv in args.param:
         argv += ["--opslab-param", kv]
+    for kv in args.matrix:
+        argv += ["--opslab-matrix", kv]
     code = pytest.main(argv)
     results = report / "results.json"
     if results.exists():
@@ -298,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--keep", action="store_true", help="keep the labs for `opslab shell`")
     r.add_argument("--procedure", metavar="[NAME=]PATH", help="your own script or .steps runbook instead")
     r.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    r.add_argument(
+        "--matrix",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="run every scenario once per value (e.g. engine=mariadb-10.11,mariadb-11.8)",
+    )
     r.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="each scenario's deadline (default: its lab's; `opslab list`)"
     )

@@ -1,7 +1,8 @@
 """Images without a registry: the base image, then each lab's images, rebuilt only when their inputs change.
 
-The base image `opslab/base:bookworm` is pulled as `debian:bookworm-slim` where a registry answers; otherwise
-it is bootstrapped here (`debootstrap --variant=minbase bookworm`, then `docker import`). A lab's images are
+A base image (`opslab/base:bookworm`, `opslab/base:trixie`, ARM variants: `BASES` says each one's Debian suite and
+architecture) is pulled as `debian:<suite>-slim` where a registry answers; otherwise it is bootstrapped here
+(`debootstrap --variant=minbase <suite>`, then `docker import`). A lab's images are
 the services of its compose file that have a `build:` section; each is built with the Docker engine's API and
 labelled with the hash of its inputs (the build context's files, the Dockerfile, the build args, the base
 image's id) and tagged with it: `opslab/arp-node:<inputs>` (and `:latest`, for people). A lab instance runs the
@@ -21,7 +22,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,12 +32,13 @@ from lab.proc import run
 from lab.spec import LabSpec
 
 BASE = "opslab/base:bookworm"
-BASE_PULL = "debian:bookworm-slim"
-# base images a Dockerfile may name in its build args (`BASE: opslab/base:bookworm-armhf`): Debian arch, platform
+# base images a Dockerfile may name in its build args (`BASE: opslab/base:bookworm-armhf`):
+# Debian suite, Debian arch, Docker platform
 BASES = {
-    BASE: ("amd64", "linux/amd64"),
-    "opslab/base:bookworm-armhf": ("armhf", "linux/arm/v7"),
-    "opslab/base:bookworm-arm64": ("arm64", "linux/arm64"),
+    BASE: ("bookworm", "amd64", "linux/amd64"),
+    "opslab/base:bookworm-armhf": ("bookworm", "armhf", "linux/arm/v7"),
+    "opslab/base:bookworm-arm64": ("bookworm", "arm64", "linux/arm64"),
+    "opslab/base:trixie": ("trixie", "amd64", "linux/amd64"),
 }
 LABEL_INPUTS = "org.opslab.inputs"
 Progress = Callable[[str], None]
@@ -117,14 +119,15 @@ def ensure_base(progress: Progress, name: str = BASE) -> str:
     img = _image(name)
     if img is not None:
         return str(img.id)
-    arch, platform = BASES[name]
-    progress(f"base image {name}: trying `docker pull --platform {platform} {BASE_PULL}`")
-    pulled = run(["docker", "pull", "-q", "--platform", platform, BASE_PULL], check=False, timeout=120)
+    suite, arch, platform = BASES[name]
+    pull = f"debian:{suite}-slim"
+    progress(f"base image {name}: trying `docker pull --platform {platform} {pull}`")
+    pulled = run(["docker", "pull", "-q", "--platform", platform, pull], check=False, timeout=120)
     if pulled.returncode == 0:
-        run(["docker", "tag", BASE_PULL, name])
+        run(["docker", "tag", pull, name])
     else:
-        progress(f"base image {name}: no registry answers; bootstrapping Debian bookworm/{arch} here (minutes)")
-        bootstrap_base(progress, arch=arch, name=name)
+        progress(f"base image {name}: no registry answers; bootstrapping Debian {suite}/{arch} here (minutes)")
+        bootstrap_base(progress, arch=arch, name=name, suite=suite)
     img = _image(name)
     if img is None:
         raise EnvironmentProblem(f"the base image {name} could not be made", "run `opslab images` and read its output")
@@ -136,7 +139,7 @@ def _native_arch() -> str:
     return r.stdout.strip() or "amd64"
 
 
-def bootstrap_base(progress: Progress, arch: str = "amd64", name: str = BASE) -> None:
+def bootstrap_base(progress: Progress, arch: str = "amd64", name: str = BASE, suite: str = "bookworm") -> None:
     tool = shutil.which("mmdebstrap") or shutil.which("debootstrap")
     if tool is None:
         raise EnvironmentProblem("neither mmdebstrap nor debootstrap is installed", "run `opslab doctor --fix`")
@@ -149,9 +152,9 @@ def bootstrap_base(progress: Progress, arch: str = "amd64", name: str = BASE) ->
                     f"mmdebstrap needs arch-test to bootstrap a foreign architecture ({arch})",
                     "run `opslab doctor --fix` (it installs arch-test)",
                 )
-            argv = [tool, "--variant=minbase", f"--architectures={arch}", "bookworm", str(root), mirror]
+            argv = [tool, "--variant=minbase", f"--architectures={arch}", suite, str(root), mirror]
         else:
-            argv = [tool, "--variant=minbase", f"--arch={arch}", "bookworm", str(root), mirror]
+            argv = [tool, "--variant=minbase", f"--arch={arch}", suite, str(root), mirror]
         progress(f"base image: {' '.join(argv)}")
         run(argv, timeout=1200, hint=f"{Path(tool).name} says why in its last lines above (stderr)")
         progress(f"base image: docker import → {name}")
@@ -167,10 +170,15 @@ def bootstrap_base(progress: Progress, arch: str = "amd64", name: str = BASE) ->
             raise CommandError(f"docker import - {name}", imp.returncode, imp.stdout, imp.stderr)
 
 
-def lab_images(spec: LabSpec) -> dict[str, dict[str, Any]]:
-    """{image name: {context, dockerfile, args}} for every service of the lab with a build section."""
+def _env(spec: LabSpec, env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return spec.param_env() if env is None else env
+
+
+def lab_images(spec: LabSpec, env: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """{image name: {context, dockerfile, args}} for every service of the lab with a build section, as the
+    parameters' compose variables `env` make them (default: the parameters' defaults)."""
     out: dict[str, dict[str, Any]] = {}
-    for svc, conf in (spec.compose().get("services") or {}).items():
+    for svc, conf in (spec.compose(_env(spec, env)).get("services") or {}).items():
         build = conf.get("build")
         if not build:
             continue
@@ -193,12 +201,12 @@ def _pinned_ref(image: str, inputs: str) -> str:
     return f"{repo}:{inputs}"
 
 
-def pinned(spec: LabSpec) -> dict[str, str]:
+def pinned(spec: LabSpec, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """{service: image reference of the inputs this checkout has}, for the services with a build section whose
     base image exists (a lab is built before it starts, so in practice all of them)."""
     out: dict[str, str] = {}
-    images = lab_images(spec)
-    for svc, conf in (spec.compose().get("services") or {}).items():
+    images = lab_images(spec, env)
+    for svc, conf in (spec.compose(_env(spec, env)).get("services") or {}).items():
         if not conf.get("build"):
             continue
         image = str(conf.get("image", f"opslab/{spec.name}-{svc}:latest"))
@@ -209,10 +217,13 @@ def pinned(spec: LabSpec) -> dict[str, str]:
     return out
 
 
-def build_lab(spec: LabSpec, progress: Progress, *, force: bool = False) -> list[str]:
-    """Build the lab's images whose inputs changed; returns the names built."""
+def build_lab(
+    spec: LabSpec, progress: Progress, *, force: bool = False, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Build the lab's images whose inputs changed, for the parameters' compose variables `env` (default: the
+    parameters' defaults); returns the names built."""
     built = []
-    for image, b in lab_images(spec).items():
+    for image, b in lab_images(spec, env).items():
         base = b["args"].get("BASE", BASE)
         base_id = ensure_base(progress, base)
         inputs = _inputs(b, base_id)

@@ -8,8 +8,9 @@ The command line calls them before it runs pytest (or brings a lab up); the plug
 - `check_report_dir(path)`: a folder that exists or can be made, and can be written; not a file;
 - `check_procedure(value, labs)`: `[NAME=]PATH` loads (lab.procedure) against each lab's hosts, NAME is one of
   each lab's procedures;
-- `check_run(labs, params, procedure, report)`: those two and the parameters (`LabSpec.param_values`, the one
-  parser of parameters), for `opslab run`;
+- `check_matrix(params, combos)`: a matrix (`--matrix`) names no parameter also given alone (`--param`);
+- `check_run(labs, params, procedure, report, matrix)`: those and the parameters (`LabSpec.param_values`, the one
+  parser of parameters), every matrix combination included, for `opslab run`;
 - `lab_of(target)`: the lab of a lab name or of an instance's project name (`opslab-<lab>-<token>`);
 - `check_host(lab, host)`: the lab has that host (`opslab shell`).
 """
@@ -68,13 +69,29 @@ def check_procedure(value: str, labs: list[str]) -> None:
         load_user_procedure(path, get_spec(lab).hosts)
 
 
-def check_run(labs: list[str], params: Mapping[str, object], procedure: str | None, report: str | Path) -> Path:
+def check_matrix(params: Mapping[str, object], combos: list[dict[str, str]]) -> None:
+    both = sorted(set(params) & {k for c in combos for k in c})
+    if both:
+        raise UsageError(
+            f"the parameter {both[0]} is given both alone (--param) and as a matrix (--matrix)", "give it once"
+        )
+
+
+def check_run(
+    labs: list[str],
+    params: Mapping[str, object],
+    procedure: str | None,
+    report: str | Path,
+    matrix: list[dict[str, str]] | None = None,
+) -> Path:
     """Everything `opslab run` is given, for the labs it runs (and OPSLAB_RESOLVER); returns the report folder."""
     from lab.lifecycle import resolver_mode
 
     resolver_mode()
+    check_matrix(params, matrix or [])
     for lab in labs:
-        get_spec(lab).param_values(params)
+        for combo in matrix or [{}]:
+            get_spec(lab).param_values({**params, **combo})
     if procedure:
         check_procedure(procedure, labs)
     return check_report_dir(report)

@@ -194,7 +194,7 @@ class Lab:
     def service_overrides(self) -> dict[str, dict[str, Any]]:
         """Per service, the compose settings opslab sets: the pinned image of a built service, and what the
         resolver mode asks for (nothing for `machine`; `blackhole` needs the subnets)."""
-        out: dict[str, dict[str, Any]] = {svc: {"image": ref} for svc, ref in pinned(self.spec).items()}
+        out: dict[str, dict[str, Any]] = {svc: {"image": ref} for svc, ref in pinned(self.spec, self.env).items()}
         if self.resolver == "machine":
             return out
         for name, service in (self.spec.compose().get("services") or {}).items():
@@ -227,7 +227,7 @@ class Lab:
         client = dockerapi.client()
         sweep_stale(progress=self.progress)
         if build:
-            build_lab(self.spec, self.progress)
+            build_lab(self.spec, self.progress, env=self.env)
         resolver = "" if self.resolver == "machine" else f"; outside resolver: {self.resolver}"
         self.progress(f"{self.spec.name}: starting {self.project} ({', '.join(self.spec.hosts)}{resolver})")
         t0 = time.monotonic()

@@ -10,7 +10,9 @@ The test passes exactly when the scenario's verdict is `pass` (see lab.scenario)
 the session writes the report folder (results.json, junit.xml, history.jsonl, logs/, report.html).
 
 Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-procedure [NAME=]PATH,
---opslab-param KEY=VALUE (repeatable). Their values are checked before any lab starts, with the checks the
+--opslab-param KEY=VALUE (repeatable), --opslab-matrix KEY=V1,V2 (repeatable: every scenario runs once per
+combination, its id carrying it: `mysql/rebuild_from_master[engine=mariadb-11.8]`). Their values are checked
+before any lab starts, with the checks the
 command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
 when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
 --opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
@@ -32,12 +34,12 @@ import pytest
 
 from lab.errors import UsageError, describe
 from lab.images import build_lab
-from lab.inputs import check_procedure, check_report_dir
+from lab.inputs import check_matrix, check_procedure, check_report_dir
 from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.procedure import Procedure, load_user_procedure, split_override
 from lab.registry import get_lab, lab_of_file
 from lab.scenario import ScenarioRun, StepFailed
-from lab.spec import get_spec, parse_params
+from lab.spec import get_spec, matrix_label, parse_matrix, parse_params
 from lab.wait import deadline
 
 RESULTS: pytest.StashKey[list[ScenarioRun]] = pytest.StashKey()
@@ -53,6 +55,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--opslab-select", metavar="IDS", help="run only these scenario ids or labs (comma separated)")
     g.addoption("--opslab-procedure", metavar="[NAME=]PATH", help="replace procedure NAME (or every one) by PATH")
     g.addoption("--opslab-param", metavar="KEY=VALUE", action="append", default=[], help="a lab parameter")
+    g.addoption(
+        "--opslab-matrix",
+        metavar="KEY=V1,V2",
+        action="append",
+        default=[],
+        help="run every scenario once per value of this lab parameter",
+    )
     g.addoption(
         "--opslab-timeout",
         metavar="SECONDS",
@@ -71,7 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "docker: needs a running Docker engine (integration)")
     config.addinivalue_line("markers", "lab_params(**params): lab parameters for this scenario (--opslab-param wins)")
     with _refused_as_usage_error():
-        parse_params(config.getoption("--opslab-param"))
+        params = parse_params(config.getoption("--opslab-param"))
+        check_matrix(params, parse_matrix(config.getoption("--opslab-matrix")))
         report = config.getoption("--opslab-report")
         if report:
             check_report_dir(report, option="--opslab-report")
@@ -98,18 +108,34 @@ def _check_inputs(config: pytest.Config, items: list[pytest.Item]) -> None:
         lab = sid.split("/")[0]
         labs.add(lab)
         marker = item.get_closest_marker("lab_params")
-        get_spec(lab).param_values({**(marker.kwargs if marker else {}), **cli})
+        get_spec(lab).param_values({**(marker.kwargs if marker else {}), **cli, **matrix_params(item)})
     procedure = config.getoption("--opslab-procedure")
     if procedure:
         check_procedure(procedure, sorted(labs))
 
 
 def scenario_id(item: pytest.Item) -> str | None:
-    """`<lab>/<name>` for a test `test_<name>` in a lab's scenario folder; None for any other test."""
+    """`<lab>/<name>` for a test `test_<name>` in a lab's scenario folder, with its matrix combination when it has
+    one (`<lab>/<name>[engine=mariadb-11.8]`); None for any other test."""
     lab = lab_of_file(Path(str(item.path))) if item.name.startswith("test_") else None
     if lab is None:
         return None
-    return f"{lab}/{item.name[len('test_') :].split('[')[0]}"
+    combo = matrix_params(item)
+    return f"{lab}/{item.name[len('test_') :].split('[')[0]}" + (f"[{matrix_label(combo)}]" if combo else "")
+
+
+def matrix_params(item: pytest.Item) -> dict[str, str]:
+    """The lab parameters of the item's matrix combination (--opslab-matrix); {} without a matrix."""
+    callspec = getattr(item, "callspec", None)
+    combo = callspec.params.get("scenario") if callspec is not None else None
+    return dict(combo) if isinstance(combo, dict) else {}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """--opslab-matrix: a scenario runs once per combination (the `scenario` fixture's parameter)."""
+    combos = parse_matrix(metafunc.config.getoption("--opslab-matrix"))
+    if combos and "scenario" in metafunc.fixturenames:
+        metafunc.parametrize("scenario", combos, indirect=True, ids=[matrix_label(c) for c in combos])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -125,7 +151,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     drop: list[pytest.Item] = []
     for item in items:
         sid = scenario_id(item)
-        (keep if sid and (sid in targets or sid.split("/")[0] in targets) else drop).append(item)
+        (keep if sid and {sid, sid.split("[")[0], sid.split("/")[0]} & targets else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
@@ -181,7 +207,11 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     procedures = dict(get_lab(lab_name).procedures)
     only, override = _override(config, spec.hosts)
     marker = request.node.get_closest_marker("lab_params")
-    params = {**(marker.kwargs if marker else {}), **parse_params(config.getoption("--opslab-param"))}
+    params = {
+        **(marker.kwargs if marker else {}),
+        **parse_params(config.getoption("--opslab-param")),
+        **matrix_params(request.node),
+    }
     say = _progress(config)
     lab = Lab(spec, params=params, keep=config.getoption("--opslab-keep"), progress=say)
     doc = (request.function.__doc__ or "").strip()
@@ -202,7 +232,8 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     timeout = config.getoption("--opslab-timeout") or spec.scenario_timeout_s
     with interrupts_as_keyboard():
         try:
-            build_lab(spec, say)  # before the deadline: a first build of an ARM image takes minutes
+            # before the deadline: a first build of an ARM image takes minutes
+            build_lab(spec, say, env=lab.env)
             with deadline(timeout) as disarm:
                 request.node.stash[DISARM] = disarm
                 try:

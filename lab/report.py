@@ -389,6 +389,7 @@ def _html_page(title: str, scenarios: list[dict[str, Any]], results: Mapping[str
         f"<header><h1>{_esc(title)} {_badge(results['verdict'])}</h1>",
         f'<div class="counts">{summary["total"]} scenario(s) &nbsp; {counts}</div>',
         f'<div class="muted">generated {_esc(generated)}</div></header><main>',
+        _matrix_table(scenarios, entries),
         "<h3>Scenarios</h3>",
         _summary_table(scenarios, entries),
     ]
@@ -396,6 +397,54 @@ def _html_page(title: str, scenarios: list[dict[str, Any]], results: Mapping[str
         parts.append(_scenario_section(index, scenario, entry))
     parts.append("</main></body></html>\n")
     return "\n".join(parts)
+
+
+_MATRIX_ID = re.compile(r"^(?P<base>[^\[]+)\[(?P<combo>[^\]]+)\]$")
+
+
+def _matrix_table(scenarios: list[dict[str, Any]], entries: list[dict[str, Any]]) -> str:
+    """A run with a matrix (`--matrix engine=a,b`: ids `lab/name[engine=a]`): one row per scenario, one column per
+    combination, each cell its verdict (linked to its section) and duration; under each column's head the
+    `server_version` fact its scenarios reported. Empty when no id carries a combination."""
+    columns: list[str] = []
+    rows: dict[str, dict[str, tuple[int, str, Any]]] = {}
+    versions: dict[str, set[str]] = {}
+    for index, (scenario, entry) in enumerate(zip(scenarios, entries, strict=True)):
+        m = _MATRIX_ID.match(_text(scenario.get("id")))
+        if not m:
+            continue
+        base, combo = m.group("base"), m.group("combo")
+        if combo not in columns:
+            columns.append(combo)
+        rows.setdefault(base, {})[combo] = (index, entry["verdict"], scenario.get("duration_s"))
+        version = (scenario.get("facts") or {}).get("server_version")
+        if version:
+            versions.setdefault(combo, set()).add(_text(version))
+    if not columns:
+        return ""
+    head = "".join(
+        f"<th>{_esc(c)}"
+        + (f'<br><span class="muted">{_esc(", ".join(sorted(versions[c])))}</span>' if c in versions else "")
+        + "</th>"
+        for c in columns
+    )
+    body = []
+    for base, cells in rows.items():
+        tds = []
+        for c in columns:
+            if c not in cells:
+                tds.append('<td class="muted">not run</td>')
+                continue
+            index, verdict, duration = cells[c]
+            tds.append(
+                f'<td><a href="#{_anchor(index, f"{base}[{c}]")}">{_badge(verdict)}</a> {_duration(duration)}</td>'
+            )
+        body.append(f"<tr><td>{_esc(base)}</td>{''.join(tds)}</tr>")
+    return (
+        f"<h3>Matrix</h3><table><thead><tr><th>scenario</th>{head}</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+    )
 
 
 def _summary_table(scenarios: list[dict[str, Any]], entries: list[dict[str, Any]]) -> str:

@@ -9,7 +9,11 @@ which fill the `{fields}` of procedure steps.
 Parameters are typed. A `Param` declares its type (`int`, `float`, `str`, `bool`), its default, and what the
 software behind it accepts: a range (`min`/`max`), a set of `choices`, a `pattern` (with its `form` in words),
 and values known but `unavailable` (with why). Relations between parameters that the software enforces are the
-spec's `rules`. `LabSpec.param_values` is the one parser of a lab's parameters (the command line, the pytest
+spec's `rules`. A parameter may decide more compose variables than its own (`LabSpec.derived_env`: the mysql
+engine picks its Debian suite). `LabSpec.compose(env)` reads the compose file with those variables put in
+(`${NAME}`, `${NAME:-default}`, `${NAME-default}` as Compose reads them; a variable not given stays as written),
+so the images built are the ones the parameters ask for.
+`LabSpec.param_values` is the one parser of a lab's parameters (the command line, the pytest
 plugin and `Lab` all go through it): every value is checked before any lab starts, and a bad one is a
 `UsageError` whose `Hint:` says what to give instead.
 """
@@ -137,6 +141,8 @@ class LabSpec:
     keep_files: tuple[tuple[str, str], ...] = ()
     rules: tuple[Rule, ...] = ()
     compose_folder: Path | None = None  # the folder of compose.yaml; None: opslab's own compose/<name>
+    # more compose variables decided by the parameters' values (beyond each Param's own `env`)
+    derived_env: Callable[[Mapping[str, Value]], Mapping[str, str]] = field(default=lambda values: {})
 
     @property
     def compose_dir(self) -> Path:
@@ -150,8 +156,10 @@ class LabSpec:
     def compose_file(self) -> Path:
         return self.compose_dir / "compose.yaml"
 
-    def compose(self) -> dict[str, Any]:
-        return yaml.safe_load(self.compose_file.read_text())
+    def compose(self, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The compose file as data, with the variables of `env` put in (see `interpolate`)."""
+        doc: dict[str, Any] = yaml.safe_load(self.compose_file.read_text())
+        return interpolate(doc, env) if env else doc
 
     @property
     def hosts(self) -> list[str]:
@@ -189,7 +197,31 @@ class LabSpec:
     def param_env(self, overrides: Mapping[str, object] | None = None) -> dict[str, str]:
         """The compose variables for these overrides (see `param_values`)."""
         values = self.param_values(overrides)
-        return {p.env: p.text(values[p.name]) for p in self.params}
+        return {**{p.env: p.text(values[p.name]) for p in self.params}, **self.derived_env(values)}
+
+
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
+
+
+def interpolate(doc: Any, env: Mapping[str, str]) -> Any:
+    """`doc` with `${NAME}`, `${NAME:-default}` and `${NAME-default}` of every string replaced as Compose does,
+    for the names `env` gives; a name it does not give (a subnet known only once the lab starts) stays as
+    written, and so does `$$`."""
+    if isinstance(doc, dict):
+        return {k: interpolate(v, env) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [interpolate(v, env) for v in doc]
+    if not isinstance(doc, str):
+        return doc
+
+    def one(m: re.Match[str]) -> str:
+        name, how, default = m.group(1), m.group(2), m.group(3)
+        if name is None or name not in env:
+            return m.group(0)
+        value = env[name]
+        return default if how == ":-" and value == "" else value
+
+    return _VARIABLE.sub(one, doc)
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
@@ -201,6 +233,33 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
             raise UsageError(f"the parameter {kv!r} is not KEY=VALUE", "write it as NAME=VALUE, e.g. retrans_ms=500")
         out[key.strip()] = value.strip()
     return out
+
+
+def parse_matrix(pairs: list[str]) -> list[dict[str, str]]:
+    """`KEY=V1,V2` strings (`--matrix`, `--opslab-matrix`) as the list of every combination of their values, in
+    order (`["engine=a,b"]` → `[{"engine": "a"}, {"engine": "b"}]`); none given → `[]`. A key given twice, or
+    without values, is a clear error; whether the lab takes each value is `LabSpec.param_values`' to say."""
+    axes: dict[str, list[str]] = {}
+    for kv in pairs:
+        key, sep, values = kv.partition("=")
+        key = key.strip()
+        hint = "write it as NAME=VALUE1,VALUE2, e.g. --matrix engine=mariadb-10.11,mariadb-11.8"
+        if not sep or not key:
+            raise UsageError(f"the matrix {kv!r} is not NAME=VALUE1,VALUE2", hint)
+        if key in axes:
+            raise UsageError(f"the matrix names {key!r} twice", "give each parameter's values in one NAME=V1,V2")
+        axes[key] = [v.strip() for v in values.split(",") if v.strip()]
+        if not axes[key]:
+            raise UsageError(f"the matrix {kv!r} gives {key} no value", hint)
+    combos: list[dict[str, str]] = [{}] if axes else []
+    for key, vals in axes.items():
+        combos = [{**c, key: v} for c in combos for v in vals]
+    return combos
+
+
+def matrix_label(combo: Mapping[str, object]) -> str:
+    """A matrix combination as scenario ids carry it: `engine=mariadb-11.8` (several: joined by commas)."""
+    return ",".join(f"{k}={v}" for k, v in combo.items())
 
 
 def lab_names() -> list[str]:

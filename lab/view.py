@@ -77,6 +77,10 @@ class RunView:
     def metrics(self) -> Mapping[str, float]:
         return MappingProxyType(dict(self.__run.metrics))
 
+    def host_logs(self) -> Mapping[str, str]:
+        """Every host's container log so far (what `docker logs` shows: a server's own error log, often)."""
+        return MappingProxyType(self.__run.lab.logs())
+
     def events(self, kind: str | None = None, name: str | None = None) -> list[Event]:
         """The run's history so far (events are immutable), filtered by kind and name."""
         return self.__run.history.events(kind, name)

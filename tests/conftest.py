@@ -28,6 +28,7 @@ class FakeLab:
         self.state = "created"  # up / down, as a rehearsal left it
         self.params: dict[str, str] = {}
         self._facts = dict(facts or {})
+        self.host_logs: dict[str, str] = {}  # what logs() says of a host (default: one line)
         self.transports = {h: FakeTransport((replies or {}).get(h)) for h in self.spec.hosts}
         self._hosts = {h: Host(h, f"{self.project}-{h}-1", t) for h, t in self.transports.items()}
 
@@ -58,7 +59,7 @@ class FakeLab:
         return dict(self._facts)
 
     def logs(self) -> dict[str, str]:
-        return {h: f"log of {h}\n" for h in self.spec.hosts}
+        return {**{h: f"log of {h}\n" for h in self.spec.hosts}, **self.host_logs}
 
 
 @pytest.fixture

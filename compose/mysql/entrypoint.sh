@@ -1,7 +1,7 @@
 #!/bin/sh
 # Starts one host of the mysql lab from its environment:
 #   ROLE=master|slave|writer, SERVER_ID, MASTER_HOST (slaves), LOG_BIN (binlog base name, "" for none).
-# A server runs mariadbd in the foreground; a slave, once the server answers, starts replicating from the
+# A server runs sshd and mariadbd; a slave, once the server answers, starts replicating from the
 # master's first binary log (the image's datadir already holds the seed, identical on every server).
 # Readiness is a file: /run/opslab-ready appears when the host can do its job.
 set -e
@@ -17,6 +17,7 @@ fi
   true
 } > /etc/mysql/mariadb.conf.d/70-host.cnf
 install -d -o mysql -g mysql /run/mysqld
+/usr/sbin/sshd  # the seed runbook copies its dump from host to host with scp
 mariadbd --user=mysql &
 pid=$!
 trap 'kill -TERM $pid; wait $pid' TERM INT

@@ -1,9 +1,10 @@
-"""What the judges ask a database host, engine differences kept here (testinfra style: `Sql(host).slave_status()`).
+"""What the judges ask a database host (testinfra style: `Sql(host, engine).slave_status()`).
 
 Queries go through the engine's command-line client inside the host (`mariadb --batch`), so the fake transport of
-the unit tests can answer them. Status rows are read by column name and returned under MariaDB's (MySQL 5.7's)
-names: MySQL 8.0.22+ renamed `Slave_*`/`*_Master_*` columns to `Replica_*`/`*_Source_*`, and `canonical()` maps
-them back, so callers never branch on the engine.
+the unit tests can answer them; the engine's words and names come from scenarios.mysql.dialect. Status rows are
+read by column name and returned under MariaDB's (MySQL 5.7's) names: MySQL 8.0.22+ renamed
+`Slave_*`/`*_Master_*` columns to `Replica_*`/`*_Source_*`, and `canonical()` maps them back, so callers never
+branch on the engine.
 
 Checksums follow pt-table-checksum: per chunk of the primary key's first column, `COUNT(*)` and
 `BIT_XOR(CRC32(CONCAT_WS('#', cols..., CONCAT(ISNULL(nullable cols)...))))`; a differing chunk is then compared
@@ -14,39 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.errors import CommandError, UsageError
+from lab.errors import CommandError
 from lab.host import Reader
+from scenarios.mysql.dialect import DEFAULT, DIALECTS, Dialect, Row, canonical, dialect
 
-Row = dict[str, str | None]
-
-
-@dataclass(frozen=True)
-class Dialect:
-    client: str
-    show_slave_status: str
-    show_master_status: str
-
-
-DIALECTS = {
-    "mariadb": Dialect("mariadb", "SHOW SLAVE STATUS", "SHOW MASTER STATUS"),
-    "mysql8": Dialect("mysql", "SHOW REPLICA STATUS", "SHOW BINARY LOG STATUS"),
-}
-
-# MySQL 8's names → the names this code reads (MariaDB's, MySQL 5.7's).
-RENAMED = {
-    "Replica_IO_Running": "Slave_IO_Running",
-    "Replica_SQL_Running": "Slave_SQL_Running",
-    "Source_Host": "Master_Host",
-    "Source_Log_File": "Master_Log_File",
-    "Read_Source_Log_Pos": "Read_Master_Log_Pos",
-    "Relay_Source_Log_File": "Relay_Master_Log_File",
-    "Exec_Source_Log_Pos": "Exec_Master_Log_Pos",
-    "Seconds_Behind_Source": "Seconds_Behind_Master",
-}
-
-
-def canonical(row: Row) -> Row:
-    return {RENAMED.get(k, k): v for k, v in row.items()}
+__all__ = ["DEFAULT", "DIALECTS", "Dialect", "Row", "canonical"]
 
 
 def unescape(field: str) -> str | None:
@@ -83,11 +56,9 @@ def position(file: str | None, pos: str | int | None) -> tuple[str, int]:
 class Sql:
     """SQL on one host, as its administrator, through the engine's client."""
 
-    def __init__(self, host: Reader, engine: str = "mariadb") -> None:
+    def __init__(self, host: Reader, engine: str = DEFAULT) -> None:
         self.host = host
-        if engine not in DIALECTS:
-            raise UsageError(f"no SQL dialect for the engine {engine!r}", f"engines: {', '.join(DIALECTS)}")
-        self.dialect = DIALECTS[engine]
+        self.dialect = dialect(engine)
 
     def query(self, sql: str) -> list[Row]:
         r = self.host.run(f"{self.dialect.client} --batch -e %s", sql)
@@ -98,6 +69,14 @@ class Sql:
     def slave_status(self) -> Row | None:
         rows = self.query(self.dialect.show_slave_status)
         return canonical(rows[0]) if rows else None
+
+    def version(self) -> str:
+        rows = self.query("SELECT VERSION() AS v")
+        return str(rows[0]["v"]) if rows else ""
+
+    def variable(self, name: str) -> str | None:
+        rows = self.query(f"SELECT @@GLOBAL.{name} AS v")
+        return rows[0]["v"] if rows else None
 
     def master_status(self) -> tuple[str, int]:
         rows = self.query(self.dialect.show_master_status)

@@ -6,6 +6,7 @@
 - `RowsChangedBehindReplication`: rows on a slave changed with the binary log off for the session (a fix made
   by hand, a stray script): the "corrupted slave". The heal copies those rows back from the master; gone when
   the slave's rows equal the master's again.
+- `DuplicateServerId`: a slave takes another slave's server-id and reconnects. Gone when its id is its own again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from lab.faults import Fault
 from lab.scenario import ScenarioRun
 from scenarios.mysql import db
 
-NO_BINLOG = "mysql --init-command='SET sql_log_bin = 0'"
+NO_BINLOG = "mariadb --init-command='SET sql_log_bin = 0'"
 
 
 class SqlThreadStopped(Fault):
@@ -25,14 +26,14 @@ class SqlThreadStopped(Fault):
         return f"{self.slave}'s SQL thread stops; its IO thread keeps fetching the master's binlog"
 
     def invoke(self, run: ScenarioRun) -> None:
-        run.host(self.slave).check_output('mysql -e "STOP SLAVE SQL_THREAD"')
+        run.host(self.slave).check_output('mariadb -e "STOP SLAVE SQL_THREAD"')
 
     def heal(self, run: ScenarioRun) -> None:
         # a thread already running is a note, not an error, for START SLAVE: safe after a half-done invoke
-        run.host(self.slave).check_output('mysql -e "START SLAVE SQL_THREAD"')
+        run.host(self.slave).check_output('mariadb -e "START SLAVE SQL_THREAD"')
 
     def gone(self, run: ScenarioRun) -> tuple[bool, str]:
-        st = db.Sql(run.host(self.slave), run.facts.get("engine", "mariadb")).slave_status() or {}
+        st = db.Sql(run.host(self.slave), run.facts.get("engine", db.DEFAULT)).slave_status() or {}
         running = st.get("Slave_SQL_Running")
         error = (
             f"; SQL error {st.get('Last_SQL_Errno')}: {st.get('Last_SQL_Error')}" if st.get("Last_SQL_Error") else ""
@@ -66,12 +67,12 @@ class RowsChangedBehindReplication(Fault):
         h = run.host(self.slave)
         for table, key in (("accounts", self.ACCOUNT), ("documents", self.DOCUMENT)):
             h.check_output(
-                f"mysqldump -h {f['master_ip']} --no-create-info --replace --skip-triggers --where='id = {key}'"
+                f"mariadb-dump -h {f['master_ip']} --no-create-info --replace --skip-triggers --where='id = {key}'"
                 f" {f['db']} {table} | {NO_BINLOG} {f['db']}"
             )
 
     def gone(self, run: ScenarioRun) -> tuple[bool, str]:
-        engine, name = run.facts.get("engine", "mariadb"), run.facts["db"]
+        engine, name = run.facts.get("engine", db.DEFAULT), run.facts["db"]
         master, slave = (db.Sql(run.host(h), engine) for h in ("master", self.slave))
         differ = []
         # each row's checksum as the judges compute it (pt-table-checksum's): rows hold binary columns
@@ -83,3 +84,34 @@ class RowsChangedBehindReplication(Fault):
         return not differ, f"{self.slave}: " + (
             f"rows still differ from the master's: {', '.join(differ)}" if differ else "the rows equal the master's"
         )
+
+
+class DuplicateServerId(Fault):
+    """`slave` takes `like`'s server-id (a cloned config, a copied my.cnf) and reconnects to the master. The heal
+    gives it its own id back and reconnects; gone when its @@server_id is its own again."""
+
+    def __init__(self, slave: str = "slave2", like: str = "slave1") -> None:
+        self.slave = slave
+        self.like = like
+        self.own: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.slave} gets {self.like}'s server-id (SET GLOBAL server_id) and reconnects to the master"
+
+    def _sql(self, run: ScenarioRun, host: str) -> db.Sql:
+        return db.Sql(run.host(host), run.facts.get("engine", db.DEFAULT))
+
+    def invoke(self, run: ScenarioRun) -> None:
+        self.own = str(self._sql(run, self.slave).variable("server_id"))
+        theirs = str(self._sql(run, self.like).variable("server_id"))
+        run.host(self.slave).check_output(f'mariadb -e "STOP SLAVE; SET GLOBAL server_id = {theirs}; START SLAVE"')
+
+    def heal(self, run: ScenarioRun) -> None:
+        if self.own is not None:
+            run.host(self.slave).check_output(
+                f'mariadb -e "STOP SLAVE; SET GLOBAL server_id = {self.own}; START SLAVE"'
+            )
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        now = str(self._sql(run, self.slave).variable("server_id"))
+        return self.own is None or now == self.own, f"{self.slave}: server_id = {now} (its own: {self.own})"

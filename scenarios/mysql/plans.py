@@ -6,7 +6,9 @@ write, and slave1 stopped with its database dropped (the slave to rebuild). Afte
 until slave1 could have applied writes made after it, then stops. The goal: slave1 and slave2 replicating, no lag,
 both equal to the master (chunked checksums), every acknowledged write on every slave. Metrics: the rows compared,
 the chunks that differ, the acknowledged writes lost, the longest write stall during the procedure (the FTWRL
-window, when there is one) and the replication lag.
+window, when there is one) and the replication lag. Before the writer stops, pt-table-checksum compares master and
+slaves while it still writes (`LIVE_CHECKSUM`, judged by LiveChecksumsAgree); the comparison after it stopped
+(SlavesMatchMaster) is the second opinion.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from lab.workloads import silence
 from scenarios.mysql.checks import (
     AckedWritesOnEverySlave,
     LagReachesZero,
+    LiveChecksumsAgree,
     ReplicationWithoutErrors,
     SlaveReplicating,
     SlavesMatchMaster,
@@ -35,7 +38,19 @@ from scenarios.mysql.workloads import MysqlWriter
 
 WATCH = [ReplicationWithoutErrors]
 
-SLAVE1_LOST = Step("slave1", 'mysql -e "STOP SLAVE; DROP DATABASE {db}"', "slave1 has lost its data: rebuild it")
+# pt-table-checksum from the writer's host while the writer writes: each chunk checksummed on the master in a
+# replicated statement (checks.LiveChecksumsAgree judges the results); it writes only its own percona.checksums.
+# It looks for no slave (--recursion-method none: it would wait forever on one stopped by an error); the checksum
+# statements reach the slaves through the binary log all the same, and the check waits for them and compares.
+LIVE_CHECKSUM = Step(
+    "writer",
+    "pt-table-checksum h={master_ip},u=root,p=root --databases {db} --replicate percona.checksums"
+    " --no-check-binlog-format --recursion-method none --chunk-size 2000 --no-version-check",
+    "pt-table-checksum the master while the writer writes (chunks checksummed in replicated statements)",
+    expect_rc=None,
+    timeout=120,
+)
+SLAVE1_LOST = Step("slave1", '{mysql} -e "STOP SLAVE; DROP DATABASE {db}"', "slave1 has lost its data: rebuild it")
 
 
 @dataclass
@@ -78,6 +93,8 @@ def settle(run: ScenarioRun, stage: Stage, t0: float) -> None:
 
 
 def finish(run: ScenarioRun, stage: Stage) -> None:
+    """pt-table-checksum while the writer still writes, then stop the writer."""
+    run.step(LIVE_CHECKSUM, check=False)
     ops = run.stop(stage.writer)
     run.metric("acked_writes", sum(op.ok for op in ops))
     run.metric("write_errors", sum(not op.ok for op in ops))
@@ -102,6 +119,7 @@ class Rebuild(Plan):
             Expect(LagReachesZero()),
             *(Expect(SlaveReplicating(s)) for s in SLAVES),
             Expect(SlavesMatchMaster()),
+            Expect(LiveChecksumsAgree()),
             Expect(AckedWritesOnEverySlave()),
         ]
 
@@ -126,6 +144,8 @@ PLANS: dict[str, Plan] = {
         "rebuild_lock_released_early",
         "rebuild_with_read_pos",
         "rebuild_wrong_binlog_file",
+        "rebuild_with_gtid",
+        "rebuild_gtid_trap",
     )
 }
 DEFAULT: Plan = REBUILD
@@ -138,13 +158,16 @@ def judge(
     lag: str = "pass",
     data: str = "pass",
     writes: str = "pass",
+    live: str | None = None,
 ) -> dict[str, CheckResult]:
     """The rebuild's checks (`REBUILD`), slave1 (the rebuilt one) expected to give `replicating`, slave2 always
-    replicating; results by short name: lag, slave1, slave2, data, writes."""
+    replicating, the live checksums (`live`) as the stopped-writer comparison (`data`) unless told; results by
+    short name: lag, slave1, slave2, data, live, writes."""
     expect = {
         "LagReachesZero": lag,
         "SlaveReplicating[slave1]": replicating,
         "SlavesMatchMaster": data,
+        "LiveChecksumsAgree": data if live is None else live,
         "AckedWritesOnEverySlave": writes,
     }
     r = REBUILD.judge(run, None, expect)
@@ -152,5 +175,6 @@ def judge(
         "lag": r["LagReachesZero"],
         **{s: r[f"SlaveReplicating[{s}]"] for s in SLAVES},
         "data": r["SlavesMatchMaster"],
+        "live": r["LiveChecksumsAgree"],
         "writes": r["AckedWritesOnEverySlave"],
     }

@@ -15,6 +15,13 @@ waits for UNLOCK TABLES, which waits for the dump. `rebuild_lock_released_early`
 `mysql -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS"`
 exits at once, and the lock with it, long before the dump starts.
 
+`rebuild_with_gtid` is the modern runbook (MariaDB GTID): one `--single-transaction --master-data=2 --gtid` dump
+(its GTID position written in it as `SET GLOBAL gtid_slave_pos`), loaded, that position set on the slave, and
+`CHANGE MASTER TO ... master_use_gtid=slave_pos`: no lock held by hand, no coordinates copied.
+`rebuild_gtid_trap` is the old runbook finished the short way: after the dump is loaded, `CHANGE MASTER TO` names
+the host and account only. Since MariaDB 10.10 that means `master_use_gtid=slave_pos`, and the slave's
+gtid_slave_pos is still where it stopped before the rebuild, long before the dump.
+
 Broken variants of the runbook, kept as procedures so a scenario shows their damage:
 `rebuild_lock_released_early`, `rebuild_with_read_pos` (Master_Log_File/Read_Master_Log_Pos: what the slave had
 fetched, not what it had applied), `rebuild_wrong_binlog_file` (a file name the master does not have).
@@ -31,13 +38,13 @@ DUMPED = f"tail -1 {DUMP} | grep -q 'Dump completed'"
 
 
 def sql_thread(state: str) -> str:
-    return f"mysql -e 'SHOW SLAVE STATUS\\G' | grep -q 'Slave_SQL_Running: {state}$'"
+    return f"{{mysql}} -e 'SHOW SLAVE STATUS\\G' | grep -q 'Slave_SQL_Running: {state}$'"
 
 
 OPEN_SESSION = Step(
     "slave1",
     f"rm -f {SESSION} {SESSION}.out && mkfifo {SESSION}"
-    f" && (mysql -h {{master_ip}} -N --unbuffered < {SESSION} > {SESSION}.out 2>&1 &)"
+    f" && ({{mysql}} -h {{master_ip}} -N --unbuffered < {SESSION} > {SESSION}.out 2>&1 &)"
     f" && (sleep 3600 > {SESSION} 2>/dev/null < /dev/null & echo $! > {SESSION}.pid)",
     "open a session to the master and keep it open (a mysql client reading a FIFO)",
     verify=f"test -p {SESSION} && kill -0 $(cat {SESSION}.pid)",
@@ -52,7 +59,7 @@ LOCK_IN_SESSION = Step(
 )
 LOCK_AND_EXIT = Step(
     "slave1",
-    f'mysql -h {{master_ip}} -N -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS" > {SESSION}.out'
+    f'{{mysql}} -h {{master_ip}} -N -e "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS" > {SESSION}.out'
     f" && cat {SESSION}.out",
     "FLUSH TABLES WITH READ LOCK; SHOW MASTER STATUS in a client that exits at once (the lock goes with it)",
     expect_output=r"-bin\.\d+\s+\d+",
@@ -60,7 +67,7 @@ LOCK_AND_EXIT = Step(
 )
 DUMP_MASTER = Step(
     "slave1",
-    f"mysqldump -h {{master_ip}} --skip-lock-tables --databases {{db}} > {DUMP}",
+    f"{{mysqldump}} -h {{master_ip}} --skip-lock-tables --databases {{db}} > {DUMP}",
     "dump the master in another session while the lock is held",
     verify=DUMPED,
 )
@@ -71,23 +78,26 @@ UNLOCK_AND_CLOSE = Step(
     verify=f"! kill -0 $(cat {SESSION}.pid) 2>/dev/null",
 )
 UNLOCK_NEW_SESSION = Step(
-    "slave1", 'mysql -h {master_ip} -e "UNLOCK TABLES"', "UNLOCK TABLES (in a new session: there is no lock left)"
+    "slave1", '{mysql} -h {master_ip} -e "UNLOCK TABLES"', "UNLOCK TABLES (in a new session: there is no lock left)"
 )
 RESET_SLAVE = Step(
-    "slave1", 'mysql -e "STOP SLAVE; RESET SLAVE;"', "on the slave: STOP SLAVE; RESET SLAVE", verify=sql_thread("No")
+    "slave1", '{mysql} -e "STOP SLAVE; RESET SLAVE;"', "on the slave: STOP SLAVE; RESET SLAVE", verify=sql_thread("No")
 )
 LOAD_DUMP = Step(
-    "slave1", f"mysql < {DUMP}", "load the dump on the slave", verify='mysql -N -e "SHOW TABLES FROM {db}" | grep -q .'
+    "slave1",
+    f"{{mysql}} < {DUMP}",
+    "load the dump on the slave",
+    verify='{mysql} -N -e "SHOW TABLES FROM {db}" | grep -q .',
 )
 
 
 def change_master(file: str, pos: str, title: str) -> Step:
     return Step(
         "slave1",
-        "mysql -e \"CHANGE MASTER TO master_host='{master_ip}', master_user='{repl_user}',"
+        "{mysql} -e \"CHANGE MASTER TO master_host='{master_ip}', master_user='{repl_user}',"
         f" master_password='{{repl_password}}', master_log_file='{file}', master_log_pos={pos}; START SLAVE;\"",
         title,
-        verify=sql_thread("Yes") + " && mysql -e 'SHOW SLAVE STATUS\\G' | grep -q 'Master_Host: {master_ip}$'",
+        verify=sql_thread("Yes") + " && {mysql} -e 'SHOW SLAVE STATUS\\G' | grep -q 'Master_Host: {master_ip}$'",
     )
 
 
@@ -111,21 +121,21 @@ def from_slave2_status(file_field: str, pos_field: str, title: str) -> Step:
     )
 
 
-STOP_SLAVE2 = Step("slave2", 'mysql -e "STOP SLAVE"', "on the healthy slave: STOP SLAVE", verify=sql_thread("No"))
+STOP_SLAVE2 = Step("slave2", '{mysql} -e "STOP SLAVE"', "on the healthy slave: STOP SLAVE", verify=sql_thread("No"))
 RECORD_SLAVE2 = Step(
     "slave1",
-    f'mysql -h {{slave2_ip}} -e "SHOW SLAVE STATUS\\G" > {SLAVE2_STATUS} && cat {SLAVE2_STATUS}',
+    f'{{mysql}} -h {{slave2_ip}} -e "SHOW SLAVE STATUS\\G" > {SLAVE2_STATUS} && cat {SLAVE2_STATUS}',
     "record the healthy slave's SHOW SLAVE STATUS",
     expect_output="Exec_Master_Log_Pos",
     verify=f"grep -q Exec_Master_Log_Pos {SLAVE2_STATUS}",
 )
 DUMP_SLAVE2 = Step(
     "slave1",
-    f"mysqldump -h {{slave2_ip}} --databases {{db}} > {DUMP}",
+    f"{{mysqldump}} -h {{slave2_ip}} --databases {{db}} > {DUMP}",
     "dump the healthy slave (it is stopped)",
     verify=DUMPED,
 )
-START_SLAVE2 = Step("slave2", 'mysql -e "START SLAVE"', "on the healthy slave: START SLAVE", verify=sql_thread("Yes"))
+START_SLAVE2 = Step("slave2", '{mysql} -e "START SLAVE"', "on the healthy slave: START SLAVE", verify=sql_thread("Yes"))
 CHANGE_MASTER_EXEC = from_slave2_status(
     "Relay_Master_Log_File",
     "Exec_Master_Log_Pos",
@@ -135,6 +145,105 @@ CHANGE_MASTER_READ = from_slave2_status(
     "Master_Log_File",
     "Read_Master_Log_Pos",
     "point the slave at the master at Master_Log_File / Read_Master_Log_Pos (what was fetched); START SLAVE",
+)
+
+# -- GTID (MariaDB): the dump carries its GTID position; the slave starts there with master_use_gtid=slave_pos
+GTID_DUMP = "/tmp/gtid-dump.sql"
+DUMP_WITH_GTID = Step(
+    "slave1",
+    f"{{mysqldump}} -h {{master_ip}} --single-transaction --master-data=2 --gtid --databases {{db}} > {GTID_DUMP}",
+    "dump the master in one consistent snapshot, its GTID position in the dump (--gtid --master-data=2)",
+    verify=f"grep -q gtid_slave_pos {GTID_DUMP} && tail -1 {GTID_DUMP} | grep -q 'Dump completed'",
+)
+LOAD_GTID_DUMP = Step(
+    "slave1",
+    f"{{mysql}} < {GTID_DUMP}",
+    "load the dump on the slave",
+    verify='{mysql} -N -e "SHOW TABLES FROM {db}" | grep -q .',
+)
+GTID_OF_DUMP = f"$(sed -n \"s/.*gtid_slave_pos='\\([^']*\\)'.*/\\1/p\" {GTID_DUMP} | head -1)"
+SET_GTID_SLAVE_POS = Step(
+    "slave1",
+    f"{{mysql}} -e \"SET GLOBAL gtid_slave_pos = '{GTID_OF_DUMP}'; SELECT @@GLOBAL.gtid_slave_pos\"",
+    "SET GLOBAL gtid_slave_pos to the dump's GTID position",
+    expect_output=r"\d+-\d+-\d+",
+)
+CHANGE_MASTER_GTID = Step(
+    "slave1",
+    "{mysql} -e \"CHANGE MASTER TO master_host='{master_ip}', master_user='{repl_user}',"
+    " master_password='{repl_password}', master_use_gtid=slave_pos; START SLAVE;\"",
+    "point the slave at the master with master_use_gtid=slave_pos; START SLAVE",
+    verify=sql_thread("Yes"),
+)
+CHANGE_MASTER_HOST_ONLY = Step(
+    "slave1",
+    "{mysql} -e \"CHANGE MASTER TO master_host='{master_ip}', master_user='{repl_user}',"
+    " master_password='{repl_password}'; START SLAVE;\"",
+    "point the slave at the master, host and account only (no file, no position); START SLAVE",
+)
+
+# -- the seed's runbook, verbatim ------------------------------------------------------------------------------
+# The seed, as written (mysql> lines typed in a client on the master, then on the slave):
+#   mysql> FLUSH TABLES WITH READ LOCK;
+#   mysql> SHOW MASTER STATUS;
+#   mysqldump -u root -p --add-drop-database databasename table1 table2 > masterdump.sql
+#   mysql> UNLOCK TABLES;
+#   scp masterdump.sql slave:
+#   (on the slave) mysql> SLAVE STOP;
+#   mysql -u root -p databasename < masterdump.sql
+#   mysql> CHANGE MASTER TO MASTER_HOST='master', MASTER_USER='repl', MASTER_PASSWORD='...',
+#          MASTER_LOG_FILE='<File>', MASTER_LOG_POS=<Position>;
+#   mysql> SLAVE START;
+# Filled in: the hosts (the master's and slave1's addresses), the passwords, the database and its tables, and
+# the coordinates (read back from the master's session output, where the engineer copies them by hand). The
+# session on the master is a `mysql` client reading a FIFO (as OPEN_SESSION), the engineer's home is where the
+# files are (`cd ~`), and nothing else is changed: the old SLAVE STOP/START words, the table list without
+# --databases, mysqldump's own LOCK TABLES.
+SEED_SESSION = "/tmp/seed-session"
+SEED_COORDINATES = f"ssh {{master_ip}} cat {SEED_SESSION}.out"
+
+
+def in_seed_session(sql: str, title: str, wait_for: str = "") -> Step:
+    wait = (
+        f" && timeout 30 sh -c 'until grep -q {wait_for} {SEED_SESSION}.out; do sleep 0.05; done'" if wait_for else ""
+    )
+    return Step("master", f'echo "{sql}" > {SEED_SESSION}{wait} && cat {SEED_SESSION}.out', f"mysql> {sql}  ({title})")
+
+
+SEED_STEPS = (
+    Step(
+        "master",
+        f"rm -f {SEED_SESSION} {SEED_SESSION}.out && mkfifo {SEED_SESSION}"
+        f" && (mysql -u root -proot -N --unbuffered < {SEED_SESSION} > {SEED_SESSION}.out 2>&1 &)"
+        f" && (sleep 3600 > {SEED_SESSION} 2>/dev/null < /dev/null & echo $! > {SEED_SESSION}.pid)",
+        "mysql -u root -p  (a client on the master, kept open)",
+        verify=f"test -p {SEED_SESSION} && kill -0 $(cat {SEED_SESSION}.pid)",
+    ),
+    in_seed_session("FLUSH TABLES WITH READ LOCK;", "the seed"),
+    in_seed_session("SHOW MASTER STATUS;", "the seed: note File and Position", wait_for="bin"),
+    Step(
+        "master",
+        "cd ~ && mysqldump -u root -proot --add-drop-database {db} accounts order_lines documents > masterdump.sql",
+        "mysqldump -u root -p --add-drop-database databasename table1 table2 > masterdump.sql  (the seed)",
+        timeout=30,
+    ),
+    in_seed_session("UNLOCK TABLES;", "the seed"),
+    Step("master", "cd ~ && scp masterdump.sql {slave1_ip}:", "scp masterdump.sql slave:  (the seed)"),
+    Step("slave1", 'mysql -u root -proot -e "SLAVE STOP;"', "mysql> SLAVE STOP;  (the seed, on the slave)"),
+    Step(
+        "slave1",
+        "cd ~ && mysql -u root -proot {db} < masterdump.sql",
+        "mysql -u root -p databasename < masterdump.sql  (the seed)",
+    ),
+    Step(
+        "slave1",
+        "mysql -u root -proot -e \"CHANGE MASTER TO MASTER_HOST='{master_ip}', MASTER_USER='{repl_user}',"
+        " MASTER_PASSWORD='{repl_password}',"
+        f" MASTER_LOG_FILE='$({SEED_COORDINATES} | cut -f1)', MASTER_LOG_POS=$({SEED_COORDINATES} | cut -f2);\"",
+        "mysql> CHANGE MASTER TO MASTER_HOST=..., MASTER_LOG_FILE=<File>, MASTER_LOG_POS=<Position>;  (the seed)",
+    ),
+    Step("slave1", 'mysql -u root -proot -e "SLAVE START;"', "mysql> SLAVE START;  (the seed)"),
+    Step("master", f"kill $(cat {SEED_SESSION}.pid)", "quit the client on the master"),
 )
 
 FROM_MASTER = (OPEN_SESSION, LOCK_IN_SESSION, DUMP_MASTER, UNLOCK_AND_CLOSE, RESET_SLAVE, LOAD_DUMP)
@@ -162,6 +271,21 @@ PROCEDURES = {
             "rebuild_with_read_pos",
             "rebuild slave1 from slave2 at Master_Log_File/Read_Master_Log_Pos instead of Exec_Master_Log_Pos",
             (*FROM_SLAVE2, CHANGE_MASTER_READ),
+        ),
+        Procedure(
+            "rebuild_with_gtid",
+            "rebuild slave1 with GTID: mariadb-dump --gtid, SET GLOBAL gtid_slave_pos, master_use_gtid=slave_pos",
+            (RESET_SLAVE, DUMP_WITH_GTID, LOAD_GTID_DUMP, SET_GTID_SLAVE_POS, CHANGE_MASTER_GTID),
+        ),
+        Procedure(
+            "rebuild_gtid_trap",
+            "rebuild slave1 from the master (FTWRL, dump, load), then CHANGE MASTER TO with the host only",
+            (*FROM_MASTER, CHANGE_MASTER_HOST_ONLY),
+        ),
+        Procedure(
+            "seed_runbook",
+            "the seed's runbook as written (SLAVE STOP/START, a table-list mysqldump, scp); hosts, numbers filled in",
+            SEED_STEPS,
         ),
         Procedure(
             "rebuild_wrong_binlog_file",

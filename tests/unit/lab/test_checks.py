@@ -38,3 +38,16 @@ def test_step_failed_with_judges_the_exit_status_and_the_message(fake_lab) -> No
     succeeded = StepFailedWith("the role", "Secondary").evaluate(run.view)
     assert succeeded.verdict == Verdict.FAIL and "expected exit non-zero" in succeeded.detail
     assert StepFailedWith("never", "x").evaluate(run.view).verdict == Verdict.FAIL
+
+
+def test_step_failed_with_reads_why_opslab_stopped_a_step(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    from lab.checks import StepFailedWith
+    from lab.scenario import ScenarioRun, StepRecord
+
+    run = ScenarioRun("fake/x", fake_lab)
+    run.steps.append(
+        StepRecord("slave1", "mysqldump db t1 t2 > dump.sql", "[slave1] mysqldump db t1 t2", 124, False, 0, 30.0,
+                   "", "", why="timed out after 30s")
+    )
+    assert StepFailedWith("mysqldump", "timed out").evaluate(run.view).verdict == Verdict.PASS
+    assert StepFailedWith("mysqldump", "ERROR 1064").evaluate(run.view).verdict == Verdict.FAIL

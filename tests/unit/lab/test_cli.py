@@ -164,7 +164,7 @@ def test_list_shows_each_parameters_type_default_and_values(capsys: pytest.Captu
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "delay_first_probe_s (int 0..2147483; default 3)" in out
-    assert "engine (str, one of: mariadb (not available yet: mysql8); default mariadb)" in out
+    assert "engine (str, one of: mariadb-10.11, mariadb-11.8 (not available yet: mysql8); default mariadb-10.11)" in out
     assert "keepalive (str, a heartbeat time" in out
 
 

@@ -56,7 +56,7 @@ def test_the_resolver_mode_comes_from_the_environment_and_a_bad_one_is_a_clear_e
 def test_blackhole_gives_every_networked_host_an_unheld_resolver_in_its_own_lab(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lab_lifecycle, "pinned", lambda spec: {})
+    monkeypatch.setattr(lab_lifecycle, "pinned", lambda spec, env=None: {})
     lab = _lab_with_subnets(name, "blackhole")
     services = lab.spec.compose()["services"]
     got = lab.service_overrides()
@@ -73,7 +73,7 @@ def test_blackhole_gives_every_networked_host_an_unheld_resolver_in_its_own_lab(
 
 
 def test_every_instance_runs_the_image_of_its_own_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lab_lifecycle, "pinned", lambda spec: {"old": "opslab/arp-node:0123abcd"})
+    monkeypatch.setattr(lab_lifecycle, "pinned", lambda spec, env=None: {"old": "opslab/arp-node:0123abcd"})
     assert _lab_with_subnets("arp", "machine").service_overrides() == {"old": {"image": "opslab/arp-node:0123abcd"}}
     got = _lab_with_subnets("arp", "blackhole").service_overrides()
     assert got["old"]["image"] == "opslab/arp-node:0123abcd" and "dns" in got["old"] and "image" not in got["new"]

@@ -47,3 +47,26 @@ def test_a_scenarios_own_params_are_checked_with_the_command_lines(tmp_path: Pat
     """`lab_params(delay_first_probe_s="20")` with --opslab-param retrans_ms=5: the merged set is refused."""
     p = pytest_on_scenarios("-k", "garp_lost", "--opslab-param", "retrans_ms=5")
     assert p.returncode == pytest.ExitCode.USAGE_ERROR and "retrans_ms=5 is below its least value 10" in p.stderr
+
+
+def test_a_matrix_runs_each_scenario_once_per_value_under_an_id_that_carries_it() -> None:
+    p = pytest_on_scenarios("--collect-only", "--opslab-matrix", "engine=mariadb-10.11,mariadb-11.8", select="mysql")
+    ids = [line for line in p.stdout.splitlines() if "test_rebuild_from_master" in line]
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [i.split("::")[-1] for i in ids] == [
+        "test_rebuild_from_master[engine=mariadb-10.11]",
+        "test_rebuild_from_master[engine=mariadb-11.8]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--opslab-matrix", "engine=mariadb-10.11,mysql8"], "engine=mysql8 is not available"),
+        (["--opslab-matrix", "engine=mariadb-11.8", "--opslab-param", "engine=mariadb-11.8"], "both alone"),
+    ],
+)
+def test_a_bad_matrix_is_one_usage_error_and_starts_no_lab(options: list[str], says: str) -> None:
+    p = pytest_on_scenarios(*options, select="mysql")
+    text = (p.stdout + p.stderr).strip()
+    assert p.returncode == pytest.ExitCode.USAGE_ERROR and says in text and "A LAB WAS STARTED" not in text, text

@@ -43,6 +43,7 @@ def pytest_unconfigure(config):
 class FakeLab:
     def __init__(self, spec, *, params=None, keep=False, progress=None):
         self.spec, self.keep, self.params = spec, keep, dict(params or {})
+        self.env = spec.param_env(params)
         self.project = "opslab-fake-1"
 
     def up(self, *, build=True):
@@ -70,7 +71,7 @@ class FakeLab:
 @pytest.fixture(autouse=True)
 def fake_lab(monkeypatch):
     monkeypatch.setattr(lab.plugin, "Lab", FakeLab)
-    monkeypatch.setattr(lab.plugin, "build_lab", lambda spec, progress: [])
+    monkeypatch.setattr(lab.plugin, "build_lab", lambda spec, progress, **kw: [])
     yield
     with open("events.txt", "a") as fh:
         fh.write(" ".join(EVENTS) + "\\n")

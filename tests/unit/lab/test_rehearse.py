@@ -119,7 +119,7 @@ def test_every_builtin_procedure_is_shown_and_run_rendered_once_in_the_rehearsal
 
 def test_the_awk_step_of_rebuild_from_slave_keeps_its_braces() -> None:
     step = next(s for s in procedures("mysql")["rebuild_from_slave"].steps if "awk" in s.command)
-    once = step.render({"master_ip": "10.0.0.2", "repl_user": "r", "repl_password": "p"})
+    once = step.render({"master_ip": "10.0.0.2", "repl_user": "r", "repl_password": "p", "mysql": "mysql"})
     assert "{print $2}" in once.command and once.render({}) is once
 
 

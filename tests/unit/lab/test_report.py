@@ -459,3 +459,27 @@ def test_a_file_that_cannot_be_kept_is_noted_not_judged(fake_lab: Any) -> None:
     run.close()
     assert run.error is None
     assert any("could not keep client:/srv/nothing" in e.detail for e in run.history.events("note"))
+
+
+def test_a_matrix_run_has_one_column_per_combination_with_its_server_version(tmp_path: Path) -> None:
+    runs = []
+    for engine, verdict, version in (("a-1", "pass", "1.0.3"), ("b-2", "fail", "2.1.0")):
+        for name in ("mysql/rebuild", "mysql/gtid"):
+            s = _passing()
+            s.update(
+                id=f"{name}[engine={engine}]",
+                verdict=verdict,
+                params={"engine": engine},
+                facts={"server_version": version},
+            )
+            runs.append(s)
+    page = (write_report(tmp_path, runs[:3]) / "report.html").read_text()
+    head = page.split("<h3>Matrix</h3>")[1].split("</thead>")[0]
+    assert "<th>engine=a-1<br>" in head and "1.0.3" in head and "<th>engine=b-2<br>" in head and "2.1.0" in head
+    rows = page.split("<h3>Matrix</h3>")[1].split("</table>")[0].split("<tr>")[2:]
+    assert len(rows) == 2 and rows[0].count("v-pass") == 1 and rows[0].count("v-fail") == 1
+    assert "not run" in rows[1]  # mysql/gtid ran on a-1 only
+
+
+def test_a_run_without_matrix_has_no_matrix_table(folder: Path) -> None:
+    assert "<h3>Matrix</h3>" not in (folder / "report.html").read_text()

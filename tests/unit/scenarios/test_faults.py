@@ -20,7 +20,7 @@ from scenarios.openvpn.faults import ExpiredCrl, ForwardingOff
 def run(fake_lab: Any) -> ScenarioRun:
     for name in ("alpha", "pi", "origin", "master", "slave1"):
         fake_lab.add_host(name)
-    fake_lab._facts.update({"db": "shop", "engine": "mariadb"})
+    fake_lab._facts.update({"db": "shop", "engine": "mariadb-10.11"})
     return ScenarioRun("fake/faults", fake_lab)
 
 

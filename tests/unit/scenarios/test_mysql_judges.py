@@ -59,7 +59,7 @@ def lab(fake_lab: Any) -> Any:
         t = FakeTransport()
         fake_lab.transports[name] = t
         fake_lab._hosts[name] = Host(name, f"{fake_lab.project}-{name}-1", t)
-    fake_lab._facts.update({"db": "shop", "engine": "mariadb", "master_ip": "10.9.0.10"})
+    fake_lab._facts.update({"db": "shop", "engine": "mariadb-10.11", "master_ip": "10.9.0.10"})
     return fake_lab
 
 
@@ -72,6 +72,7 @@ def run(lab: Any) -> ScenarioRun:
 SQL_OF = {
     "information_schema_COLUMNS": "information_schema.COLUMNS",
     "FROM_shop_documents": "FROM shop.documents",
+    "percona_checksums": "FROM percona.checksums",
 }
 
 
@@ -339,3 +340,202 @@ def test_replication_without_errors_holds_for_a_stopped_slave_and_fails_on_an_er
     )
     r = ReplicationWithoutErrors().evaluate(run.view)
     assert r.verdict == Verdict.FAIL and "slave1: IO error 1236" in r.detail
+
+
+# -- the engines ------------------------------------------------------------------------------------------------
+
+
+def test_each_engine_names_its_programs_words_and_suite() -> None:
+    from scenarios.mysql.dialect import DIALECTS, RUNNABLE, compose_env, procedure_facts
+
+    assert RUNNABLE == ("mariadb-10.11", "mariadb-11.8")
+    assert compose_env("mariadb-11.8") == {"MYSQL_SUITE": "trixie"}
+    assert procedure_facts("mariadb-11.8") == {"mysql": "mariadb", "mysqldump": "mariadb-dump"}
+    assert procedure_facts("mariadb-10.11") == {"mysql": "mysql", "mysqldump": "mysqldump"}
+    assert DIALECTS["mariadb-11.8"].show_slave_status == "SHOW REPLICA STATUS"
+    assert DIALECTS["mysql8"].suite is None and DIALECTS["mysql8"].change_master == "CHANGE REPLICATION SOURCE TO"
+
+
+def test_mariadb_11_8_is_asked_in_the_replica_words_and_read_under_the_old_columns(lab: Any) -> None:
+    answer(lab, "slave1", SHOW_REPLICA_STATUS=slave_status())
+    st = db.Sql(lab.host("slave1"), "mariadb-11.8").slave_status()
+    assert st is not None and st["Slave_SQL_Running"] == "Yes" and st["Exec_Master_Log_Pos"] == "1000"
+    assert lab.transports["slave1"].commands[-1].startswith("mariadb --batch -e 'SHOW REPLICA STATUS'")
+
+
+# -- where replication began -------------------------------------------------------------------------------------
+LOG_FILE_START = (
+    "2026-12-02  8:47:35 6 [Note] Slave I/O thread: connected to master 'repl@10.9.0.10:3306',"
+    "replication started in log 'mysql-bin.000001' at position 4\n"
+)
+LOG_GTID_START = (
+    "2026-12-02  8:52:01 9 [Note] Slave I/O thread: connected to master 'repl@10.9.0.10:3306',"
+    "replication starts at GTID position '0-1-812'\n"
+)
+
+
+LOG_SAME_ID = (
+    "2026-12-02  9:10:16 6 [ERROR] Error reading packet from server: A slave with the same server_uuid/server_id is"
+    " already connected; the first event 'mysql-bin.000001' at 110117 (server_errno=4052)\n"
+    "2026-12-02  9:10:16 6 [Note] Slave I/O thread: Failed reading log event, reconnecting to retry, log"
+    " 'mysql-bin.000001' at position 110117\n"
+)
+
+LOG_SAME_ID_11_8 = (
+    "2026-12-02  9:16:08 6 [ERROR] Error reading packet from server: A slave with the same server_id is already"
+    " connected; the first event 'mysql-bin.000001' at 4, the last event read from 'mysql-bin.000001' at 90827,"
+    " the last byte read from 'mysql-bin.000001' at 90858. (server_errno=4052)\n"
+)
+
+
+def test_the_last_start_in_the_servers_log_is_where_replication_began() -> None:
+    from scenarios.mysql.checks import last_start
+
+    assert last_start("nothing\n") is None
+    assert last_start(LOG_FILE_START) == ("file", "mysql-bin.000001:4")
+    assert last_start(LOG_FILE_START + LOG_GTID_START) == ("gtid", "0-1-812")
+    assert last_start(LOG_GTID_START + LOG_FILE_START) == ("file", "mysql-bin.000001:4")
+
+
+def test_a_start_at_the_dump_passes_and_an_old_gtid_says_how_much_is_fetched_again() -> None:
+    from scenarios.mysql.checks import gtid_seqs, judge_start
+
+    assert gtid_seqs("0-1-812,1-3-5") == {"0": 812, "1": 5}
+    ok, detail, _ = judge_start(("file", "mysql-bin.000001:5000"), "mysql-bin.000001:5000", "0-1-900")
+    assert ok and "ends at mysql-bin.000001:5000" in detail
+    ok, _, _ = judge_start(("file", "mysql-bin.000001:4"), "mysql-bin.000001:5000", "0-1-900")
+    assert not ok
+    ok, detail, _ = judge_start(("gtid", "0-1-900"), "mysql-bin.000001:5000", "0-1-900")
+    assert ok
+    ok, detail, ev = judge_start(("gtid", "0-1-812"), "mysql-bin.000001:5000", "0-1-900")
+    assert not ok and ev["transactions_again"] == 88 and "88 transaction(s) the dump holds are fetched again" in detail
+    ok, detail, ev = judge_start(("gtid", "0-1-950"), "", "0-1-900")
+    assert not ok and ev["transactions_skipped"] == 50
+    ok, detail, _ = judge_start(None, "mysql-bin.000001:5000", "0-1-900")
+    assert not ok and "never connected" in detail
+
+
+# -- pt-table-checksum's results -------------------------------------------------------------------------------
+def chunk(tbl: str, n: int, cnt: int = 2000, crc: str = "ab12", master: tuple[int, str] | None = None) -> db.Row:
+    mc, mcrc = master or (cnt, crc)
+    return {"db": "shop", "tbl": tbl, "chunk": str(n), "lower_boundary": str(n * 10), "upper_boundary": str(n * 10 + 9),
+            "this_cnt": str(cnt), "this_crc": crc, "master_cnt": str(mc), "master_crc": mcrc}  # fmt: skip
+
+
+def test_live_checksums_agree_only_when_every_chunk_was_applied_alike() -> None:
+    from scenarios.mysql.checks import checksum_differences
+
+    master = [chunk("accounts", 1), chunk("accounts", 2)]
+    assert checksum_differences(master, [chunk("accounts", 1), chunk("accounts", 2)]) == []
+    differs = checksum_differences(master, [chunk("accounts", 1), chunk("accounts", 2, 1999, "ff00", (2000, "ab12"))])
+    assert differs == ["accounts chunk 2 (20..29): 1999 rows crc ff00, master 2000 rows crc ab12"]
+    assert checksum_differences(master, [chunk("accounts", 1)]) == ["accounts chunk 2 (20..29) not applied"]
+    assert checksum_differences(master, None) == ["accounts chunk 1 not applied", "accounts chunk 2 not applied"]
+
+
+def test_live_checksums_agree_judges_every_slave(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mysql.checks import LiveChecksumsAgree
+
+    names = list(chunk("accounts", 1))
+    master = tsv(names, list(chunk("accounts", 1).values()))
+    answer(lab, "master", percona_checksums=master, SHOW_MASTER_STATUS=MASTER_STATUS)
+    answer(lab, "slave1", percona_checksums=master, SLAVE_STATUS=slave_status())
+    bad = tsv(names, list(chunk("accounts", 1, 1, "0", (2000, "ab12")).values()))
+    answer(lab, "slave2", percona_checksums=bad, SLAVE_STATUS=slave_status())
+    r = LiveChecksumsAgree(within_s=1).evaluate(run.view)
+    assert r.verdict == Verdict.FAIL and "slave2: 1 of 1 chunk(s): accounts chunk 1 (10..19): 1 rows" in r.detail
+    answer(lab, "slave2", percona_checksums=master)
+    assert LiveChecksumsAgree(within_s=1).evaluate(run.view).verdict == Verdict.PASS
+
+
+# -- the seed's steps and its dump ------------------------------------------------------------------------------
+TABLE_LIST_DUMP = """-- MariaDB dump 10.19  Distrib 10.11.14-MariaDB
+DROP TABLE IF EXISTS `accounts`;
+CREATE TABLE `accounts` (id int);
+INSERT INTO `accounts` VALUES (1);
+-- Dump completed on 2026-12-02  8:50:00
+"""
+DATABASES_DUMP = """-- MariaDB dump
+/*!40000 DROP DATABASE IF EXISTS `shop`*/;
+DROP DATABASE IF EXISTS `shop`;
+CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop`;
+USE `shop`;
+DROP TABLE IF EXISTS `accounts`;
+CREATE TABLE `accounts` (id int);
+-- Dump completed on 2026-12-02  8:50:00
+"""
+
+
+def test_a_table_list_dump_does_not_recreate_its_database(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mysql.checks import DumpRecreatesDatabase
+
+    lab.transports["slave1"].replies["/root/masterdump.sql"] = (0, "180\n" + TABLE_LIST_DUMP)
+    r = DumpRecreatesDatabase("slave1", "/root/masterdump.sql").evaluate(run.view)
+    assert r.verdict == Verdict.FAIL and "no drop_database, create_database, use" in r.detail
+    assert r.evidence["statements"]["drop_table"] == 1 and r.evidence["completed"] and r.evidence["bytes"] == 180
+    lab.transports["slave1"].replies["/root/masterdump.sql"] = (0, "250\n" + DATABASES_DUMP)
+    assert DumpRecreatesDatabase("slave1", "/root/masterdump.sql").evaluate(run.view).verdict == Verdict.PASS
+    lab.transports["slave1"].replies["/root/masterdump.sql"] = (0, "200\n" + DATABASES_DUMP.rsplit("--", 1)[0])
+    r = DumpRecreatesDatabase("slave1", "/root/masterdump.sql").evaluate(run.view)
+    assert r.verdict == Verdict.FAIL and "NOT completed" in r.detail
+
+
+def test_step_failed_with_reads_the_steps_outcome(run: ScenarioRun) -> None:
+    from lab.checks import StepFailedWith
+    from lab.scenario import StepRecord
+
+    err = "ERROR 1064 (42000) at line 1: You have an error in your SQL syntax ... near 'SLAVE STOP' at line 1"
+    run.steps.append(StepRecord("slave1", 'mysql -e "SLAVE STOP;"', "mysql> SLAVE STOP;", 1, False, 0, 0.1, "", err))
+    r = StepFailedWith("SLAVE STOP;", "ERROR 1064").evaluate(run.view)
+    assert r.verdict == Verdict.PASS and "ERROR 1064" in r.detail
+    assert StepFailedWith("SLAVE STOP;", "ERROR 1049").evaluate(run.view).verdict == Verdict.FAIL
+    assert StepFailedWith("SLAVE START;", "ERROR 1064").evaluate(run.view).verdict == Verdict.FAIL  # never ran
+    run.steps.append(StepRecord("slave1", 'mysql -e "STOP SLAVE"', "STOP SLAVE", 0, True, 0, 0.1, "", ""))
+    assert StepFailedWith("STOP SLAVE", "ERROR").evaluate(run.view).verdict == Verdict.FAIL  # it succeeded
+
+
+# -- the failure modes ------------------------------------------------------------------------------------------
+def test_slaves_registered_once_names_a_shared_server_id_and_counts_the_turns(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mysql.checks import SlavesRegisteredOnce
+
+    for host, server_id in (("master", 1), ("slave1", 2), ("slave2", 3)):
+        lab.transports[host].replies["@@GLOBAL.server_id"] = tsv(["v"], [server_id])
+    hosts = tsv(["Server_id", "Host", "Port", "Master_id"], [2, "", 3306, 1], [3, "", 3306, 1])
+    answer(lab, "master", SHOW_SLAVE_HOSTS=hosts)
+    r = SlavesRegisteredOnce().evaluate(run.view)
+    assert r.verdict == Verdict.PASS and r.evidence["connections"] == {"slave1": 0, "slave2": 0}
+    lab.host_logs.update({"slave1": LOG_SAME_ID * 3, "slave2": LOG_SAME_ID_11_8})
+    lab.transports["slave2"].replies["@@GLOBAL.server_id"] = tsv(["v"], [2])
+    answer(lab, "master", SHOW_SLAVE_HOSTS=tsv(["Server_id", "Host", "Port", "Master_id"], [2, "", 3306, 1]))
+    r = SlavesRegisteredOnce().evaluate(run.view)
+    assert r.verdict == Verdict.FAIL and "server-id 2 held by slave1 and slave2" in r.detail
+    assert r.evidence["connections"] == {"slave1": 3, "slave2": 0}
+    assert r.evidence["refused_same_id"] == {"slave1": 3, "slave2": 1}
+
+
+def test_slaves_read_only(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mysql.checks import SlavesReadOnly
+
+    lab.transports["slave1"].replies["@@GLOBAL.read_only"] = tsv(["v"], [1])
+    lab.transports["slave2"].replies["@@GLOBAL.read_only"] = tsv(["v"], [0])
+    r = SlavesReadOnly().evaluate(run.view)
+    assert r.verdict == Verdict.FAIL and r.detail.startswith("writable: slave2;")
+    assert SlavesReadOnly(slaves=("slave1",)).evaluate(run.view).verdict == Verdict.PASS
+
+
+def test_master_user_may_replicate_reads_the_accounts_grants_on_the_master(lab: Any, run: ScenarioRun) -> None:
+    from scenarios.mysql.checks import MasterUserMayReplicate
+
+    answer(lab, "slave1", SLAVE_STATUS=tsv(["Master_User", "Slave_IO_Running"], ["app", "No"]))
+    grants = tsv(
+        ["Grants for app@%"], ["GRANT USAGE ON *.* TO `app`@`%`"], ["GRANT ALL PRIVILEGES ON `shop`.* TO `app`@`%`"]
+    )
+    answer(lab, "master", SHOW_GRANTS=grants)
+    r = MasterUserMayReplicate("slave1").evaluate(run.view)
+    assert r.verdict == Verdict.FAIL and "slave1 connects as app" in r.detail
+    answer(
+        lab,
+        "master",
+        SHOW_GRANTS=tsv(["Grants for repl@%"], ["GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `repl`@`%`"]),
+    )
+    assert MasterUserMayReplicate("slave1").evaluate(run.view).verdict == Verdict.PASS
