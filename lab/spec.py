@@ -8,7 +8,10 @@ which fill the `{fields}` of procedure steps.
 Parameters are typed. A `Param` declares its type (`int`, `float`, `str`, `bool`), its default, and what the
 software behind it accepts: a range (`min`/`max`), a set of `choices`, a `pattern` (with its `form` in words),
 and values known but `unavailable` (with why). Relations between parameters that the software enforces are the
-spec's `rules`. `LabSpec.param_values` is the one parser of a lab's parameters (the command line, the pytest
+spec's `rules`. A lab whose hosts have roles names them in `groups` ({"slaves": ("slave1", "slave2")}): the
+groups of its Ansible inventory (lab.ansible.inventory).
+
+`LabSpec.param_values` is the one parser of a lab's parameters (the command line, the pytest
 plugin and `Lab` all go through it): every value is checked before any lab starts, and a bad one is a
 `UsageError` whose `Hint:` says what to give instead.
 """
@@ -133,6 +136,7 @@ class LabSpec:
     scenario_timeout_s: float = 600.0  # a scenario's deadline (`--timeout` overrides): past it, error and down
     watch_interval_s: float = 1.0  # how often watched invariants are sampled between steps
     rules: tuple[Rule, ...] = ()
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # hosts by role (Ansible's groups)
 
     @property
     def compose_dir(self) -> Path:

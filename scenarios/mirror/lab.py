@@ -82,4 +82,5 @@ SPEC = LabSpec(
     ),
     facts=facts,
     ready_timeout=60.0,
+    groups={"sites": ("origin", "external")},
 )
