@@ -12,12 +12,14 @@ import pytest
 import yaml
 
 import lab.ansible.inventory
+from lab.ansible.checks import TasksRan
 from lab.ansible.inventory import CONNECTION, build
 from lab.ansible.playbook import ansible_playbook, load_playbook, unknown_in_pattern
 from lab.checks import CheckResult, Invariant
+from lab.cli import main
 from lab.errors import OpslabError, UsageError
 from lab.inputs import check_procedure
-from lab.procedure import load_user_procedure
+from lab.procedure import Step, load_user_procedure
 from lab.scenario import ScenarioRun, StepFailed
 
 HOSTS = ["gateway", "old", "new", "client"]
@@ -250,3 +252,42 @@ def test_a_playbook_that_breaks_before_any_task_fails_as_a_step(fake_lab, local_
     with pytest.raises(StepFailed, match="ansible-playbook exited 4 before any task failed"):
         run.procedure("b")
     assert "nosuch_module_x" in run.steps[-1].stdout
+
+
+def test_the_command_line_refuses_a_playbook_for_hosts_the_lab_lacks_before_any_lab_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lab.lifecycle
+
+    monkeypatch.setattr(lab.lifecycle.Lab, "up", lambda *a, **k: pytest.fail("a lab was started"))
+    play = write(tmp_path, "p.yml", "- hosts: slaves\n  tasks: []\n")
+    argv = ["run", "arp/migrate_with_garp", "--procedure", f"migrate_with_garp={play}", "--report", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "runs on slaves, which the lab does not have" in err and "Hint: its hosts: gateway, old, new, client" in err
+    assert main(["run", "arp", "--procedure", str(write(tmp_path, "ok.yml", "- hosts: new\n  tasks: []\n"))]) == 2
+    assert "expect a failure" in capsys.readouterr().err
+    assert main(["run", "arp/migrate_with_garp", "--check"]) == 2
+    assert "--check is Ansible's dry run" in capsys.readouterr().err
+
+
+def test_tasks_ran_judges_the_recorded_tasks(fake_lab) -> None:  # type: ignore[no-untyped-def]
+    run = ScenarioRun("fake/x", fake_lab)
+    t = 1000.0
+    for host, title, ok, outcome in [("old", "remove", True, "changed"), ("new", "add", False, "failed")]:
+        run.record_step(
+            Step(host, "ansible.builtin.command: x", title, rendered=True),
+            rc=0 if ok else 2,
+            ok=ok,
+            started=t,
+            ended=t + 1,
+            why="" if ok else "task failed: boom",
+            how=f"ansible: {outcome}",
+            outcome=outcome,
+        )
+    assert TasksRan([("old", "remove")]).evaluate(run).verdict == "pass"
+    r = TasksRan([("old", "remove"), ("new", "add"), ("new", "handler: announce")]).evaluate(run)
+    assert r.verdict == "fail"
+    assert r.detail == "never ran: [new] handler: announce; failed: [new] add: task failed: boom"
+    run.step(Step("old", "true", "remove"))  # the same title, not run through Ansible: not a task
+    assert TasksRan([("gateway", "remove")]).evaluate(run).verdict == "fail"
