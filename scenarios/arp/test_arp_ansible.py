@@ -15,20 +15,12 @@ from __future__ import annotations
 import pytest
 
 from lab.ansible.checks import TasksRan
-from lab.procedure import load_user_procedure
+from lab.ansible.examples import use_example
 from lab.scenario import ScenarioRun
-from lab.spec import ROOT
 from scenarios.arp.plans import MIGRATION, WATCH
 
-EXAMPLES = ROOT / "examples" / "ansible" / "arp"
 MOVE = [("old", "remove the service IP from the old server"), ("new", "add the service IP on the new server")]
 ANNOUNCE = [("new", "handler: announce the service IP")]
-
-
-def with_playbook(run: ScenarioRun, name: str) -> None:
-    """The runbook's procedure replaced by the example playbook (as `--procedure migrate_with_garp=...` does)."""
-    spec = run.lab.spec
-    run.procedures["migrate_with_garp"] = load_user_procedure(EXAMPLES / name, spec.hosts, groups=spec.groups)
 
 
 LONG_CACHE = pytest.mark.lab_params(delay_first_probe_s="20")
@@ -37,7 +29,7 @@ LONG_CACHE = pytest.mark.lab_params(delay_first_probe_s="20")
 @LONG_CACHE
 def test_ansible_move_ip(scenario: ScenarioRun) -> None:
     """The operator's play moves the IP and its handler announces it: the runbook's checks all pass."""
-    with_playbook(scenario, "move_ip.yml")
+    use_example(scenario, "migrate_with_garp", "move_ip.yml")
     MIGRATION.walk(scenario, "migrate_with_garp", watch=WATCH)
     scenario.check(TasksRan(MOVE + ANNOUNCE))
 
@@ -45,7 +37,7 @@ def test_ansible_move_ip(scenario: ScenarioRun) -> None:
 @LONG_CACHE
 def test_ansible_move_ip_silently(scenario: ScenarioRun) -> None:
     """The same play without the announcement: the gateway keeps the old MAC, the outage is the cache's lifetime."""
-    with_playbook(scenario, "move_ip_silently.yml")
+    use_example(scenario, "migrate_with_garp", "move_ip_silently.yml")
     MIGRATION.walk(
         scenario,
         "migrate_with_garp",
