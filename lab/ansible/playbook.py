@@ -186,7 +186,7 @@ def _kill(p: subprocess.Popen[str]) -> None:
 def _task_step(event: Mapping[str, Any], playbook: Path) -> Step:
     """A task's result as the step it was: the task's name, its module and arguments as the command."""
     args = event.get("args") or {}
-    raw = args.get("_raw_params") if isinstance(args, dict) else None
+    raw = args.get("_raw_params", args.get("cmd")) if isinstance(args, dict) else None
     shown = raw if raw is not None else json.dumps(args, sort_keys=True, default=str)
     title = ("handler: " if event.get("handler") else "") + str(event.get("task") or event.get("action"))
     return Step(str(event["host"]), f"{event.get('action')}: {shown}", title=title, rendered=True)
