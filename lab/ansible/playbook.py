@@ -296,8 +296,11 @@ def run_playbook(run: ScenarioRun, step: Step, stop: bool, playbook: Path, *, ch
         finally:
             server.close()
         text = output.text()
+    recap = text[text.rfind("PLAY RECAP") :].strip() if "PLAY RECAP" in text else ""
     run.note(
-        f"ansible-playbook {playbook.name}: exit {rc}, {len(records)} task results" + (f"; {killed}" if killed else "")
+        f"ansible-playbook {playbook.name}: exit {rc}, {len(records)} task results"
+        + (f"; {killed}" if killed else "")
+        + (f"\n{recap}" if recap else "")
     )
     if failed is None and (rc != 0 or killed):
         why = killed or f"ansible-playbook exited {rc} before any task failed"
