@@ -24,6 +24,9 @@ For a person at the keyboard (`opslab rehearse`): `run.verify(step)` records a s
 the step's own read-only verification; `run.waiting` (default: nothing) is told of every step and wait while it
 lasts, with the step's progress probe, so a terminal can show it ticking. Steps run as rendered once
 (lab.procedure): a rendered step is not rendered again.
+
+A step that `expand`s (an Ansible playbook, lab.ansible.playbook) runs steps of its own: each is recorded with
+`record_step` (its own start, end and `outcome`) exactly as a step opslab ran, invariants sampled after it.
 """
 
 from __future__ import annotations
