@@ -223,7 +223,7 @@ def render_markdown(d: ReportDiff) -> str:
         if s.metrics:
             lines += ["", "| metric | A | B | change |", "| --- | --- | --- | --- |"]
             for m in s.metrics:
-                change = MISSING if m.change is None else f"{m.change:+g}"
+                change = MISSING if m.change is None else (f"{m.change:+g}" if m.change else "0")
                 lines.append(f"| {_md(m.name)} | {_num(m.a)} | {_num(m.b)} | {change} |")
         if s.steps_added or s.steps_removed:
             lines.append("")
