@@ -75,10 +75,9 @@ def check_procedure(value: str, labs: list[str], scenarios: list[str] | None = N
         chosen = [s for s in scenarios if s in negative]
         if chosen:
             lab = chosen[0].split("/")[0]
-            shown = ", ".join(chosen[:4]) + (f" and {len(chosen) - 4} more" if len(chosen) > 4 else "")
+            shown = ", ".join(chosen[:3]) + (f" and {len(chosen) - 3} more" if len(chosen) > 3 else "")
             raise UsageError(
-                f"--procedure {path} would replace every procedure, also in {shown}, which expect a failure "
-                "and would fail with your procedure in place",
+                f"--procedure {path} would replace every procedure, also in scenarios that expect a failure: {shown}",
                 f"name the procedure it replaces, --procedure NAME={path} ({lab}'s procedures: "
                 f"{', '.join(procedures(lab))}), or select only scenarios that expect success",
             )
