@@ -291,3 +291,31 @@ def test_tasks_ran_judges_the_recorded_tasks(fake_lab) -> None:  # type: ignore[
     assert r.detail == "never ran: [new] handler: announce; failed: [new] add: task failed: boom"
     run.step(Step("old", "true", "remove"))  # the same title, not run through Ansible: not a task
     assert TasksRan([("gateway", "remove")]).evaluate(run).verdict == "fail"
+
+
+GOES_ON = """
+- hosts: servers
+  gather_facts: false
+  any_errors_fatal: false
+  tasks:
+    - name: fails on old
+      ansible.builtin.command: "true"
+      failed_when: inventory_hostname == 'old'
+    - name: would go on with new
+      ansible.builtin.command: "true"
+"""
+
+
+@needs_ansible
+def test_a_play_that_would_go_on_after_a_failed_task_is_stopped(fake_lab, local_inventory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run = ScenarioRun(
+        "fake/x", fake_lab, procedures={"g": load_playbook(write(tmp_path, "g.yml", GOES_ON), HOSTS, GROUPS)}
+    )
+    with pytest.raises(StepFailed, match="task failed on old: fails on old"):
+        run.procedure("g")
+    assert sorted((s.host, s.title, s.ok) for s in run.steps) == [
+        ("new", "fails on old", True),
+        ("old", "fails on old", False),
+    ]
+    notes = [e["detail"] for e in run.history.to_dicts() if e["kind"] == "note"]
+    assert any("stopped after the failed task 'fails on old'" in n for n in notes)
