@@ -5,9 +5,10 @@ every check `arp/migrate_with_garp` makes, with each task on each host a step of
 the same play without the announcement: it fails them as `arp/migrate_without_garp` does (outage ≈ the gateway's
 cache lifetime, no ARP from the service IP).
 
-Both run with a gateway cache that lives 20 s past its last use (`delay_first_probe_s=20`): an Ansible task takes a
-second or more (several on a busy machine), so with the default 6 s the stale entry could expire while the play is
-still moving the address, and the silent play's outage would be a race with the expiry, not what it shows.
+Both run with a gateway cache that lives 60 s past its last use (`delay_first_probe_s=60`): the stale entry's life
+starts when the staging confirms it, and `ansible-playbook` then takes seconds to start (half a minute on a machine
+at load 60) and a second or more per task, so with the default 6 s (or 20 s) the entry could expire before the play
+moved the address, and the silent play's outage would be a race with the expiry, not what it shows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ MOVE = [("old", "remove the service IP from the old server"), ("new", "add the s
 ANNOUNCE = [("new", "handler: announce the service IP")]
 
 
-LONG_CACHE = pytest.mark.lab_params(delay_first_probe_s="20")
+LONG_CACHE = pytest.mark.lab_params(delay_first_probe_s="60")
 
 
 @LONG_CACHE
