@@ -10,11 +10,12 @@ Contract:
 - `run_playbook(run, step, stop)` (that expansion): writes the lab's inventory (lab.ansible.inventory), runs
   `ansible-playbook -i INVENTORY PLAYBOOK [--check]` in its own session with opslab's callback plugin
   (lab/ansible/callback_plugins/opslab.py), and records each task's result as it comes, before the next task
-  starts (`ScenarioRun.record_step`: host, task name, status as `outcome`, rc, stdout, stderr or msg, start and
-  end; the watched invariants are sampled after each, as after any step). A failed task (not `ignore_errors`)
-  or an unreachable host fails its step; Ansible is run with ANSIBLE_ANY_ERRORS_FATAL so it stops there, and a
-  result of a later task is not waited for (the playbook is killed). Then `StepFailed` (when `stop`) names the
-  task. A playbook that ends non-zero without a failed task (a syntax error, an undefined variable before any
+  starts (`ScenarioRun.record_step`: host, task name as title, the command line of a `command`/`shell`/`raw` task
+  or else the module and its arguments as command, the module in `how`, status as `outcome`, rc, stdout, stderr or
+  msg, start and end; the watched invariants are sampled after each, as after any step). A failed task (not
+  `ignore_errors`) or an unreachable host fails its step; Ansible is run with ANSIBLE_ANY_ERRORS_FATAL so it stops
+  there, and a result of a later task is not waited for (the playbook is killed). Then `StepFailed` (when `stop`)
+  names the task. A playbook that ends non-zero without a failed task (a syntax error, an undefined variable before any
   task) fails as a step of its own with Ansible's output. The whole playbook runs within the step's timeout.
 A task's `rc` is the module's own exit status when it returns one (`command`, `shell`); otherwise 0 for ok,
 changed and skipped, 1 for failed and unreachable (the outcome says which).
@@ -183,13 +184,24 @@ def _kill(p: subprocess.Popen[str]) -> None:
     p.wait()
 
 
+SHELL_MODULES = {
+    f"{prefix}{m}" for prefix in ("", "ansible.builtin.", "ansible.legacy.") for m in ("command", "shell", "raw")
+}
+
+
 def _task_step(event: Mapping[str, Any], playbook: Path) -> Step:
-    """A task's result as the step it was: the task's name, its module and arguments as the command."""
+    """A task's result as the step it was: the task's name as its title; as its command, the command line itself for
+    `command`, `shell` and `raw` (what an engineer types, so judges that read commands read it), else the module and
+    its arguments."""
     args = event.get("args") or {}
+    action = str(event.get("action"))
     raw = args.get("_raw_params", args.get("cmd")) if isinstance(args, dict) else None
-    shown = raw if raw is not None else json.dumps(args, sort_keys=True, default=str)
-    title = ("handler: " if event.get("handler") else "") + str(event.get("task") or event.get("action"))
-    return Step(str(event["host"]), f"{event.get('action')}: {shown}", title=title, rendered=True)
+    if raw is not None and action in SHELL_MODULES:
+        command = str(raw)
+    else:
+        command = f"{action}: {json.dumps(args, sort_keys=True, default=str)}"
+    title = ("handler: " if event.get("handler") else "") + str(event.get("task") or action)
+    return Step(str(event["host"]), command, title=title, rendered=True)
 
 
 def record_result(run: ScenarioRun, event: Mapping[str, Any], playbook: Path) -> StepRecord:
@@ -207,7 +219,7 @@ def record_result(run: ScenarioRun, event: Mapping[str, Any], playbook: Path) ->
     stderr = str(event.get("stderr") or "")
     if msg and msg not in stderr:
         stderr = f"{stderr}\n{msg}".strip()
-    how = "ansible --check" if event.get("check_mode") else "ansible"
+    how = f"ansible {event.get('action')}" + (" --check" if event.get("check_mode") else "")
     return run.record_step(
         _task_step(event, playbook),
         rc=rc,

@@ -193,7 +193,8 @@ def test_every_task_on_every_host_is_a_step_with_invariants_after_each(fake_lab,
     assert got[4:] == [("new", "handler: announce", "changed", True)]
     say_new = next(s for s in run.steps if s.host == "new" and s.title == "say where")
     assert say_new.stdout.strip() == "new 10.9.0.100" and say_new.rc == 0
-    assert say_new.command.startswith("ansible.builtin.command: echo")
+    assert say_new.command == "echo new 10.9.0.100"  # the command line as typed (rendered by Ansible)
+    assert say_new.how == "ansible ansible.builtin.command: ok"
     assert all(s.duration_s >= 0 and s.started >= run.started for s in run.steps)
     assert run.history.to_dicts()  # the steps are in the history the report draws its timeline from
     assert [e["name"] for e in run.history.to_dicts() if e["kind"] == "step"] == [s.title for s in run.steps]
@@ -242,7 +243,9 @@ def test_check_is_passed_to_ansible(fake_lab, local_inventory, tmp_path) -> None
     run = ScenarioRun("fake/x", fake_lab, procedures={"c": proc})
     run.procedure("c")
     assert not marker.exists()  # a dry run changes nothing
-    assert [(s.title, s.outcome, s.how) for s in run.steps] == [("make", "changed", "ansible --check: changed")]
+    assert [(s.title, s.outcome, s.how) for s in run.steps] == [
+        ("make", "changed", "ansible ansible.builtin.file --check: changed")
+    ]
 
 
 @needs_ansible
