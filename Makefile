@@ -16,7 +16,7 @@ EXAMPLES := examples/keepalived
 $(BIN)/opslab: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3 python3-venv; }
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,ansible]'
 	@touch $@
 
 host: $(BIN)/opslab

@@ -2,7 +2,9 @@
 
 Scenario ids are found by reading the lab's scenario files (`test_*.py` in the folder its definition names, see
 lab.registry; functions `test_<name>` taking the `scenario` fixture), so `opslab list` and target checking need
-neither Docker nor a pytest run.
+neither Docker nor a pytest run. `expecting_failure(lab)` reads them the same way: the scenarios that expect some
+judgement to fail (`expect="fail"`, or `expect={...: "fail"}` given to a plan), which a user's procedure put in
+place of every procedure would silently turn into failures.
 """
 
 from __future__ import annotations
@@ -48,3 +50,22 @@ def resolve_targets(targets: list[str]) -> list[str]:
             raise UsageError(f"lab {lab} has no scenario {t!r}", f"its scenarios: {', '.join(scenario_ids(lab))}")
         out.append(t)
     return out
+
+
+def _expects_fail(fn: ast.FunctionDef) -> bool:
+    for node in ast.walk(fn):
+        if isinstance(node, ast.keyword) and node.arg == "expect":
+            if any(isinstance(c, ast.Constant) and c.value == "fail" for c in ast.walk(node.value)):
+                return True
+    return False
+
+
+def expecting_failure(lab: str) -> list[str]:
+    """Ids of the lab's scenarios that expect a judgement to fail (they reproduce a failure on purpose)."""
+    ids = []
+    for path in scenario_files(lab):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_") and _expects_fail(node):
+                if any(a.arg == "scenario" for a in node.args.args):
+                    ids.append(f"{lab}/{node.name[len('test_') :]}")
+    return ids

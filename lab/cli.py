@@ -7,10 +7,13 @@
     opslab down [LAB|PROJECT]        remove instances (all of opslab's when none is named)
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
-    opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
+    opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH [--check]] [--param K=V] [--timeout S]
                [--matrix K=V1,V2]  (every scenario once per value; report.html shows one column per value)
-    opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
+    opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH [--check]] [--yes] [--keep] [--report DIR]
     opslab new lab NAME [--dir DIR]  write DIR/NAME/ (default ./NAME/): a pip-installable package with a new lab
+    opslab inventory LAB|PROJECT     a running instance as an Ansible inventory (YAML): hosts, groups, facts
+    opslab diff REPORT_A REPORT_B [--format text|markdown|json]   what changed from run A to run B; exit 1 on a
+                                     regression (a verdict or a check that passed in A and not in B)
 
 Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
 Bad input of every kind (a parameter's name, type or value, an engine not available, a report folder that
@@ -176,17 +179,20 @@ def cmd_shell(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    from lab.catalog import resolve_targets, scenario_files
+    from lab.catalog import resolve_targets, scenario_files, scenario_ids
     from lab.inputs import check_run
 
     targets = resolve_targets(args.targets)
     labs = sorted({t.split("/")[0] for t in targets})
+    selected = [s for t in targets for s in ([t] if "/" in t else scenario_ids(t))]
     report = check_run(
         labs,
         parse_params(args.param),
         args.procedure,
         args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}",
         parse_matrix(args.matrix),
+        selected,
+        check=args.check,
     )
     files = [str(f) for lab in labs for f in scenario_files(lab)]
     if empty := [lab for lab in labs if not scenario_files(lab)]:
@@ -220,6 +226,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--opslab-timeout", str(args.timeout)]
     if args.procedure:
         argv += ["--opslab-procedure", args.procedure]
+    if args.check:
+        argv.append("--opslab-check")
     for kv in args.param:
         argv += ["--opslab-param", kv]
     for kv in args.matrix:
@@ -249,6 +257,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         params=parse_params(args.param),
         override=args.user_procedure,
         report=args.report,
+        check=args.check,
     )
 
 
@@ -266,6 +275,30 @@ def cmd_new(args: argparse.Namespace) -> int:
     shown = f"./{args.name}" if args.dir == "." else str(root)  # a bare name would be looked up on a registry
     say(f"next: `pip install {shown}`, then `opslab run {args.name}`; {shown}/README.md says how to grow it")
     return 0
+
+
+def cmd_inventory(args: argparse.Namespace) -> int:
+    from lab.ansible.inventory import inventory, to_yaml
+    from lab.inputs import lab_of
+    from lab.lifecycle import Lab
+    from lab.spec import get_spec
+
+    lab_name = lab_of(args.target)
+    projects = _projects(args.target)
+    if not projects:
+        raise UsageError(f"no instance of {args.target} is running", f"start one with `opslab up {args.target}`")
+    if len(projects) > 1:
+        raise UsageError(f"{len(projects)} instances of {args.target} run", f"name one: {', '.join(projects)}")
+    sys.stdout.write(to_yaml(inventory(Lab.attach(get_spec(lab_name), projects[0]))))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from lab.diff import diff_reports, render
+
+    d = diff_reports(args.report_a, args.report_b)
+    sys.stdout.write(render(d, args.format))
+    return 1 if d.regressed else 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -303,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("targets", nargs="+", metavar="TARGET")
     r.add_argument("--report", metavar="DIR", help="the report folder (default reports/<time>)")
     r.add_argument("--keep", action="store_true", help="keep the labs for `opslab shell`")
-    r.add_argument("--procedure", metavar="[NAME=]PATH", help="your own script or .steps runbook instead")
+    r.add_argument("--procedure", metavar="[NAME=]PATH", help="your own script, .steps runbook or playbook instead")
+    r.add_argument("--check", action="store_true", help="Ansible's dry run (--check) of a playbook --procedure")
     r.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     r.add_argument(
         "--matrix",
@@ -326,8 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--procedure",
         dest="user_procedure",
         metavar="[NAME=]PATH",
-        help="walk your own script or .steps runbook in PROCEDURE's place, judged by the same checks",
+        help="walk your own script, .steps runbook or playbook in PROCEDURE's place, judged by the same checks",
     )
+    h.add_argument("--check", action="store_true", help="Ansible's dry run (--check) of a playbook --procedure")
     h.add_argument("--report", metavar="DIR", help="the report folder (default reports/<time>)")
     h.set_defaults(func=cmd_rehearse)
     n = sub.add_parser("new", help="write a new lab: `opslab new lab NAME` (a pip-installable package)")
@@ -335,6 +370,14 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("name", help="the lab's name, also its Python package's (e.g. keepalived)")
     n.add_argument("--dir", default=".", help="where to write NAME/ (default: here)")
     n.set_defaults(func=cmd_new)
+    inv = sub.add_parser("inventory", help="a running lab as an Ansible inventory (YAML)")
+    inv.add_argument("target", help="a lab name (one instance running) or a project name")
+    inv.set_defaults(func=cmd_inventory)
+    df = sub.add_parser("diff", help="compare two report folders; exit 1 when B regressed against A")
+    df.add_argument("report_a", metavar="REPORT_A")
+    df.add_argument("report_b", metavar="REPORT_B")
+    df.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    df.set_defaults(func=cmd_diff)
     return p
 
 

@@ -6,11 +6,13 @@ The command line calls them before it runs pytest (or brings a lab up); the plug
 `pytest_configure` and at collection, so `pytest scenarios --opslab-...` refuses the same input the same way.
 
 - `check_report_dir(path)`: a folder that exists or can be made, and can be written; not a file;
-- `check_procedure(value, labs)`: `[NAME=]PATH` loads (lab.procedure) against each lab's hosts, NAME is one of
-  each lab's procedures;
+- `check_procedure(value, labs, scenarios=None, check=False)`: `[NAME=]PATH` loads (lab.procedure) against each
+  lab's hosts and groups (a playbook's host patterns too), NAME is one of each lab's procedures; a PATH without
+  NAME is refused when `scenarios` (the selected ids) include one that expects a failure (it would replace that
+  scenario's failing procedure too and turn it into a failure); `check` (Ansible's `--check`) needs a playbook;
 - `check_matrix(params, combos)`: a matrix (`--matrix`) names no parameter also given alone (`--param`);
-- `check_run(labs, params, procedure, report, matrix)`: those and the parameters (`LabSpec.param_values`, the one
-  parser of parameters), every matrix combination included, for `opslab run`;
+- `check_run(labs, params, procedure, report, matrix=None, scenarios=None, check=False)`: those and the parameters
+  (`LabSpec.param_values`, the one parser of parameters), every matrix combination included, for `opslab run`;
 - `lab_of(target)`: the lab of a lab name or of an instance's project name (`opslab-<lab>-<token>`);
 - `check_host(lab, host)`: the lab has that host (`opslab shell`).
 """
@@ -23,7 +25,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from lab.catalog import procedures
+from lab.catalog import expecting_failure, procedures
 from lab.errors import UsageError
 from lab.lifecycle import PROJECT_PREFIX
 from lab.procedure import load_user_procedure, split_override
@@ -59,14 +61,27 @@ def check_report_dir(path: str | os.PathLike[str], option: str = "--report") -> 
     return folder
 
 
-def check_procedure(value: str, labs: list[str]) -> None:
-    """`--procedure [NAME=]PATH`: the file loads for each lab (its hosts), NAME is one of its procedures."""
+def check_procedure(value: str, labs: list[str], scenarios: list[str] | None = None, check: bool = False) -> None:
+    """`--procedure [NAME=]PATH`: the file loads for each lab (its hosts), NAME is one of its procedures; without
+    NAME, no selected scenario expects a failure."""
     name, path = split_override(value)
     for lab in labs:
         known = procedures(lab)
         if name and name not in known:
             raise UsageError(f"lab {lab} has no procedure {name!r} to replace", f"its procedures: {', '.join(known)}")
-        load_user_procedure(path, get_spec(lab).hosts)
+        spec = get_spec(lab)
+        load_user_procedure(path, spec.hosts, groups=spec.groups, check=check)
+    if name is None and scenarios:
+        negative = [s for lab in sorted({s.split("/")[0] for s in scenarios}) for s in expecting_failure(lab)]
+        chosen = [s for s in scenarios if s in negative]
+        if chosen:
+            lab = chosen[0].split("/")[0]
+            shown = ", ".join(chosen[:3]) + (f" and {len(chosen) - 3} more" if len(chosen) > 3 else "")
+            raise UsageError(
+                f"--procedure {path} would replace every procedure, also in scenarios that expect a failure: {shown}",
+                f"name the procedure it replaces, --procedure NAME={path} ({lab}'s procedures: "
+                f"{', '.join(procedures(lab))}), or select only scenarios that expect success",
+            )
 
 
 def check_matrix(params: Mapping[str, object], combos: list[dict[str, str]]) -> None:
@@ -83,6 +98,8 @@ def check_run(
     procedure: str | None,
     report: str | Path,
     matrix: list[dict[str, str]] | None = None,
+    scenarios: list[str] | None = None,
+    check: bool = False,
 ) -> Path:
     """Everything `opslab run` is given, for the labs it runs (and OPSLAB_RESOLVER); returns the report folder."""
     from lab.lifecycle import resolver_mode
@@ -93,8 +110,17 @@ def check_run(
         for combo in matrix or [{}]:
             get_spec(lab).param_values({**params, **combo})
     if procedure:
-        check_procedure(procedure, labs)
+        check_procedure(procedure, labs, scenarios, check=check)
+    elif check:
+        no_playbook_to_check()
     return check_report_dir(report)
+
+
+def no_playbook_to_check(option: str = "--check") -> None:
+    """Refuse Ansible's dry run when no playbook procedure is given."""
+    raise UsageError(
+        f"{option} is Ansible's dry run of a playbook given as the procedure", "add --procedure PLAYBOOK.yml"
+    )
 
 
 def lab_of(target: str) -> str:

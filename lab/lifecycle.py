@@ -3,7 +3,8 @@
 An instance is one Compose project named `opslab-<lab>-<token>` with its own /24 subnets taken from a pool
 (`OPSLAB_SUBNET_POOL`, default 10.213.0.0/16) that no other Docker network uses, so several labs, and
 several copies of one lab, run side by side. Every container, network and volume carries the labels
-`org.opslab.lab`, `org.opslab.owner` (host:pid:start time of the process that made it) and `org.opslab.keep`.
+`org.opslab.lab`, `org.opslab.owner` (host:pid:start time of the process that made it), `org.opslab.keep` and
+`org.opslab.params` (its parameters: `Lab.attach(spec, project)` finds a running instance's facts from them).
 
 - `up()` returns when every host is healthy (compose healthchecks, polled with a deadline) and shows progress.
 - `down()` removes containers, networks and volumes of the instance.
@@ -58,6 +59,7 @@ from lab.wait import wait_until
 LABEL_LAB = "org.opslab.lab"
 LABEL_OWNER = "org.opslab.owner"
 LABEL_KEEP = "org.opslab.keep"
+LABEL_PARAMS = "org.opslab.params"  # the instance's parameters (JSON), so `Lab.attach` can work out its facts
 LABEL_PROJECT = "com.docker.compose.project"
 PROJECT_PREFIX = "opslab-"
 RESOLVERS = ("machine", "blackhole")
@@ -175,6 +177,23 @@ class Lab:
         self._override: Path | None = None
         self.started: float | None = None
 
+    @classmethod
+    def attach(cls, spec: LabSpec, project: str) -> Lab:
+        """The running instance `project` of this lab, as `up()` left it (its parameters from its label, its
+        subnets from its networks), to ask about (hosts, facts), e.g. for `opslab inventory`. It is kept: the
+        caller did not start it and does not take it down."""
+        client = dockerapi.client()
+        containers = client.containers.list(filters={"label": f"{LABEL_PROJECT}={project}"})
+        if not containers:
+            raise UsageError(f"no instance {project} is running", "`opslab status` lists the running instances")
+        params = json.loads(containers[0].labels.get(LABEL_PARAMS) or "{}")
+        lab = cls(spec, params=params, keep=True, project=project)
+        for name in spec.networks:
+            config = client.networks.get(f"{project}_{name}").attrs.get("IPAM", {}).get("Config") or []
+            subnet = next(c["Subnet"] for c in config if ":" not in c.get("Subnet", ":"))
+            lab.env[f"{name.upper()}_NET"] = str(ipaddress.ip_network(subnet).network_address).rsplit(".", 1)[0]
+        return lab
+
     # -- compose -----------------------------------------------------------------------------------
     def _compose(self, *args: str, stream: bool = False, check: bool = True, timeout: float | None = None) -> Any:
         files = ["-f", str(self.spec.compose_file)]
@@ -207,7 +226,12 @@ class Lab:
         """A compose override that puts opslab's labels on every service, network and volume, and the resolver
         mode's settings on every service (so it is written once the subnets are known)."""
         compose = self.spec.compose()
-        labels = {LABEL_LAB: self.spec.name, LABEL_OWNER: owner_token(), LABEL_KEEP: "1" if self.keep else "0"}
+        labels = {
+            LABEL_LAB: self.spec.name,
+            LABEL_OWNER: owner_token(),
+            LABEL_KEEP: "1" if self.keep else "0",
+            LABEL_PARAMS: json.dumps(self.params, sort_keys=True),
+        }
         extra = self.service_overrides()
         doc: dict[str, Any] = {
             "services": {s: {"labels": labels, **extra.get(s, {})} for s in compose.get("services", {})}

@@ -10,9 +10,9 @@ The test passes exactly when the scenario's verdict is `pass` (see lab.scenario)
 the session writes the report folder (results.json, junit.xml, history.jsonl, logs/, report.html).
 
 Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-procedure [NAME=]PATH,
---opslab-param KEY=VALUE (repeatable), --opslab-matrix KEY=V1,V2 (repeatable: every scenario runs once per
-combination, its id carrying it: `mysql/rebuild_from_master[engine=mariadb-11.8]`). Their values are checked
-before any lab starts, with the checks the
+--opslab-check (Ansible's dry run of a playbook procedure), --opslab-param KEY=VALUE (repeatable),
+--opslab-matrix KEY=V1,V2 (repeatable: every scenario runs once per combination, its id carrying it:
+`mysql/rebuild_from_master[engine=mariadb-11.8]`). Their values are checked before any lab starts, with the checks the
 command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
 when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
 --opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
@@ -34,12 +34,12 @@ import pytest
 
 from lab.errors import UsageError, describe
 from lab.images import build_lab
-from lab.inputs import check_matrix, check_procedure, check_report_dir
+from lab.inputs import check_matrix, check_procedure, check_report_dir, no_playbook_to_check
 from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.procedure import Procedure, load_user_procedure, split_override
 from lab.registry import get_lab, lab_of_file
 from lab.scenario import ScenarioRun, StepFailed
-from lab.spec import get_spec, matrix_label, parse_matrix, parse_params
+from lab.spec import LabSpec, get_spec, matrix_label, parse_matrix, parse_params
 from lab.wait import deadline
 
 RESULTS: pytest.StashKey[list[ScenarioRun]] = pytest.StashKey()
@@ -54,6 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--opslab-keep", action="store_true", help="keep each lab after its scenario (for opslab shell)")
     g.addoption("--opslab-select", metavar="IDS", help="run only these scenario ids or labs (comma separated)")
     g.addoption("--opslab-procedure", metavar="[NAME=]PATH", help="replace procedure NAME (or every one) by PATH")
+    g.addoption("--opslab-check", action="store_true", help="Ansible's --check for a playbook --opslab-procedure")
     g.addoption("--opslab-param", metavar="KEY=VALUE", action="append", default=[], help="a lab parameter")
     g.addoption(
         "--opslab-matrix",
@@ -101,17 +102,22 @@ def _check_inputs(config: pytest.Config, items: list[pytest.Item]) -> None:
     parameters (its `lab_params` marker, then --opslab-param) and --opslab-procedure for each lab."""
     cli = parse_params(config.getoption("--opslab-param"))
     labs: set[str] = set()
+    selected: list[str] = []
     for item in items:
         sid = scenario_id(item) if "scenario" in getattr(item, "fixturenames", ()) else None
         if sid is None:
             continue
         lab = sid.split("/")[0]
         labs.add(lab)
+        selected.append(sid)
         marker = item.get_closest_marker("lab_params")
         get_spec(lab).param_values({**(marker.kwargs if marker else {}), **cli, **matrix_params(item)})
     procedure = config.getoption("--opslab-procedure")
+    check = bool(config.getoption("--opslab-check"))
     if procedure:
-        check_procedure(procedure, sorted(labs))
+        check_procedure(procedure, sorted(labs), selected, check=check)
+    elif check:
+        no_playbook_to_check("--opslab-check")
 
 
 def scenario_id(item: pytest.Item) -> str | None:
@@ -188,12 +194,13 @@ def _progress(config: pytest.Config) -> Any:
     return say
 
 
-def _override(config: pytest.Config, hosts: list[str]) -> tuple[str | None, Procedure | None]:
+def _override(config: pytest.Config, spec: LabSpec) -> tuple[str | None, Procedure | None]:
     value = config.getoption("--opslab-procedure")
     if not value:
         return None, None
     name, path = split_override(value)
-    return name, load_user_procedure(path, hosts)
+    check = bool(config.getoption("--opslab-check"))
+    return name, load_user_procedure(path, spec.hosts, groups=spec.groups, check=check)
 
 
 @pytest.fixture
@@ -205,7 +212,7 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     lab_name = sid.split("/")[0]
     spec = get_spec(lab_name)
     procedures = dict(get_lab(lab_name).procedures)
-    only, override = _override(config, spec.hosts)
+    only, override = _override(config, spec)
     marker = request.node.get_closest_marker("lab_params")
     params = {
         **(marker.kwargs if marker else {}),

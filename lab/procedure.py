@@ -19,7 +19,13 @@ A user's own procedure replaces a built-in one with `--procedure PATH`:
   the lab described in its environment (`OPSLAB_PROJECT`, `OPSLAB_HOST_<NAME>` = container, `OPSLAB_<FACT>`),
   so shell, Ansible or Python automation can drive the lab through `docker exec`;
 - a runbook file (`*.steps`) lists steps, one per line, as `host: command` (`#` starts a comment; a line
-  `host: command  # expect rc=1` expects that exit status); its commands may use the lab's `{facts}` too.
+  `host: command  # expect rc=1` expects that exit status); its commands may use the lab's `{facts}` too;
+- an Ansible playbook (`*.yml`, `*.yaml`) runs with `ansible-playbook` against the lab's inventory, each task on
+  each host recorded as a step of its own (lab.ansible.playbook; `check=True` is Ansible's `--check`).
+
+A step may `expand` into steps of its own: `expand(run, step, check)` runs them, records each one
+(`ScenarioRun.record_step`) and returns the last record, raising `StepFailed` at a failed one when `check` is
+true (an Ansible playbook is one such step: one record per task and host).
 
 `load_user_procedure` refuses, with a `Hint:`, a file that is missing, a folder, unreadable (or a runbook that is
 not UTF-8), neither executable nor `*.sh`/`*.py`/`*.steps`, a script whose `#!` program is not installed, and a
@@ -31,7 +37,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,6 +57,8 @@ class Step:
     readonly: bool = False
     progress: str | None = None
     rendered: bool = field(default=False, compare=False)
+    # runs steps of its own in place of `command` (see the module's docstring): (run, step, check) -> StepRecord
+    expand: Callable[..., object] | None = field(default=None, compare=False)
 
     def render(self, facts: Mapping[str, object]) -> Step:
         """The step with the lab's facts filled in; a rendered step is returned as it is (render once)."""
@@ -130,11 +138,27 @@ def _interpreter(script: bytes) -> str:
     return words[0] if words else ""
 
 
-def load_user_procedure(path: str | os.PathLike[str], hosts: list[str]) -> Procedure:
-    """A user's procedure from a script or a `.steps` runbook; errors say what is wrong and where."""
+def load_user_procedure(
+    path: str | os.PathLike[str],
+    hosts: list[str],
+    *,
+    groups: Mapping[str, tuple[str, ...]] | None = None,
+    check: bool = False,
+) -> Procedure:
+    """A user's procedure from a script, a `.steps` runbook or an Ansible playbook (its host patterns checked
+    against the lab's `hosts` and `groups`; `check`: Ansible's dry run); errors say what is wrong and where."""
     p = Path(path)
     if not str(path):
         raise UsageError("--procedure names no file", "give the path of a script or a .steps file: [NAME=]PATH")
+    if p.suffix in (".yml", ".yaml") and p.is_file():
+        from lab.ansible.playbook import load_playbook
+
+        return load_playbook(p, hosts, groups or {}, check=check)
+    if check:
+        raise UsageError(
+            f"--check is Ansible's dry run, and {p} is not a playbook",
+            "give --procedure a *.yml playbook, or drop --check",
+        )
     if p.is_dir():
         raise UsageError(f"procedure file {p} is a folder", "give the path of a script or a .steps file in it")
     if not p.is_file():

@@ -31,7 +31,7 @@ from lab.catalog import procedures
 from lab.checks import Invariant
 from lab.console import Console
 from lab.errors import UsageError, describe
-from lab.inputs import check_procedure
+from lab.inputs import check_procedure, no_playbook_to_check
 from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.plan import Plan
 from lab.procedure import Procedure, Step, load_user_procedure, split_override
@@ -65,21 +65,24 @@ def judging_for(lab_name: str, name: str, procedure: Procedure) -> Judging:
     return Judging(procedure, lab.plans[name] if own else lab.default_plan, own, list(lab.invariants))
 
 
-def resolve(lab_name: str, name: str, override: str | None, hosts: list[str]) -> Procedure:
-    """The procedure to walk: the lab's own, or the user's in its place (`--procedure [NAME=]PATH`)."""
+def resolve(lab_name: str, name: str, override: str | None, hosts: list[str], check: bool = False) -> Procedure:
+    """The procedure to walk: the lab's own, or the user's in its place (`--procedure [NAME=]PATH`; `check`:
+    Ansible's dry run of a playbook)."""
     procs = procedures(lab_name)
     if name not in procs:
         raise UsageError(f"lab {lab_name} has no procedure {name!r}", f"its procedures: {', '.join(procs)}")
     if override is None:
+        if check:
+            no_playbook_to_check()
         return procs[name]
-    check_procedure(override, [lab_name])
+    check_procedure(override, [lab_name], check=check)
     only, path = split_override(override)
     if only is not None and only != name:
         raise UsageError(
             f"--procedure replaces {only!r}, but the rehearsal walks {name!r}",
             f"write --procedure {name}={path}, or --procedure {path}",
         )
-    return load_user_procedure(path, hosts)
+    return load_user_procedure(path, hosts, groups=get_spec(lab_name).groups, check=check)
 
 
 def rehearse(
@@ -91,10 +94,11 @@ def rehearse(
     params: dict[str, str],
     override: str | None = None,
     report: str | None = None,
+    check: bool = False,
 ) -> int:
     spec = get_spec(lab_name)
     spec.param_values(params)  # a bad parameter is refused before anything starts
-    proc = resolve(lab_name, procedure, override, spec.hosts)
+    proc = resolve(lab_name, procedure, override, spec.hosts, check)
     if not yes and not sys.stdin.isatty():
         raise UsageError(
             "rehearse asks before each step, but there is no terminal to ask on",

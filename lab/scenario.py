@@ -24,6 +24,9 @@ For a person at the keyboard (`opslab rehearse`): `run.verify(step)` records a s
 the step's own read-only verification; `run.waiting` (default: nothing) is told of every step and wait while it
 lasts, with the step's progress probe, so a terminal can show it ticking. Steps run as rendered once
 (lab.procedure): a rendered step is not rendered again.
+
+A step that `expand`s (an Ansible playbook, lab.ansible.playbook) runs steps of its own: each is recorded with
+`record_step` (its own start, end and `outcome`) exactly as a step opslab ran, invariants sampled after it.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class StepRecord:
     stderr: str
     why: str = ""
     how: str = ""  # empty when opslab ran it; "run by hand; verified with: ..." when a person did
+    outcome: str = ""  # what the tool that ran it said, when it says more than ok (Ansible: ok, changed, skipped...)
 
 
 @dataclass
@@ -167,6 +171,9 @@ class ScenarioRun:
     def step(self, step: Step, *, check: bool = True) -> StepRecord:
         """Run one step; a step whose outcome differs from what it expects stops the procedure."""
         s = step.render(self.facts)
+        if s.expand is not None:  # a step made of steps (an Ansible playbook: one per task and host)
+            rec: StepRecord = s.expand(self, s, check)  # type: ignore[assignment]
+            return rec
         t0 = time.time()
         rc, out, err = self._execute(s, re.sub(r"^(\d+\.\s*)?(wait for\s+)?", "", s.title) or s.command)
         duration = time.time() - t0
@@ -213,8 +220,41 @@ class ScenarioRun:
             r = self.host(s.host).run(s.command, timeout=s.timeout)
             return r.rc, r.stdout, r.stderr
 
-    def _record(self, s: Step, rc: int, ok: bool, t0: float, out: str, err: str, why: str, how: str = "") -> StepRecord:
-        rec = StepRecord(s.host, s.command, s.title, rc, ok, t0, time.time() - t0, out, err, why, how)
+    def record_step(
+        self,
+        step: Step,
+        *,
+        rc: int,
+        ok: bool,
+        started: float,
+        ended: float,
+        stdout: str = "",
+        stderr: str = "",
+        why: str = "",
+        how: str = "",
+        outcome: str = "",
+    ) -> StepRecord:
+        """Record a step something else ran (a task of an Ansible playbook, lab.ansible) as `step` records its own:
+        in the steps and the history, shown, and followed by a sample of the watched invariants."""
+        self._step_seq += 1
+        return self._record(step, rc, ok, started, stdout, stderr, why, how, ended=ended, outcome=outcome)
+
+    def _record(
+        self,
+        s: Step,
+        rc: int,
+        ok: bool,
+        t0: float,
+        out: str,
+        err: str,
+        why: str,
+        how: str = "",
+        *,
+        ended: float | None = None,
+        outcome: str = "",
+    ) -> StepRecord:
+        duration = (time.time() if ended is None else ended) - t0
+        rec = StepRecord(s.host, s.command, s.title, rc, ok, t0, duration, out, err, why, how, outcome)
         self.steps.append(rec)
         self.history.add(
             "step",

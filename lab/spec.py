@@ -12,7 +12,9 @@ and values known but `unavailable` (with why). Relations between parameters that
 spec's `rules`. A parameter may decide more compose variables than its own (`LabSpec.derived_env`: the mysql
 engine picks its Debian suite). `LabSpec.compose(env)` reads the compose file with those variables put in
 (`${NAME}`, `${NAME:-default}`, `${NAME-default}` as Compose reads them; a variable not given stays as written),
-so the images built are the ones the parameters ask for.
+so the images built are the ones the parameters ask for. A lab whose hosts have roles names them in `groups`
+({"slaves": ("slave1", "slave2")}): the groups of its Ansible inventory (lab.ansible.inventory).
+
 `LabSpec.param_values` is the one parser of a lab's parameters (the command line, the pytest
 plugin and `Lab` all go through it): every value is checked before any lab starts, and a bad one is a
 `UsageError` whose `Hint:` says what to give instead.
@@ -143,6 +145,7 @@ class LabSpec:
     compose_folder: Path | None = None  # the folder of compose.yaml; None: opslab's own compose/<name>
     # more compose variables decided by the parameters' values (beyond each Param's own `env`)
     derived_env: Callable[[Mapping[str, Value]], Mapping[str, str]] = field(default=lambda values: {})
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # hosts by role (Ansible's groups)
 
     @property
     def compose_dir(self) -> Path:

@@ -88,4 +88,5 @@ SPEC = LabSpec(
     facts=facts,
     ready_timeout=60.0,
     scenario_timeout_s=300.0,
+    groups={"servers": ("old", "new")},
 )

@@ -140,4 +140,5 @@ SPEC = LabSpec(
     ),
     facts=facts,
     ready_timeout=90.0,
+    groups={"nodes": ("alpha", "beta")},
 )

@@ -83,4 +83,5 @@ SPEC = LabSpec(
     facts=facts,
     ready_timeout=60.0,
     keep_files=(("client", MIRRORS),),  # every mirror the client made, browsable in the report
+    groups={"sites": ("origin", "external")},
 )

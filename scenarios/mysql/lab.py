@@ -72,4 +72,5 @@ SPEC = LabSpec(
     derived_env=derived_env,
     ready_timeout=60.0,
     scenario_timeout_s=300.0,
+    groups={"servers": SERVERS, "slaves": SLAVES},
 )

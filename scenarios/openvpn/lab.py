@@ -78,4 +78,5 @@ SPEC = LabSpec(
     facts=facts,
     ready_timeout=120.0,
     scenario_timeout_s=900.0,  # ARM under qemu: the PKI alone takes half a minute on a quiet machine
+    groups={"clients": ("client1", "client2", "armclient")},
 )

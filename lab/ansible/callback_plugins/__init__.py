@@ -1,0 +1,1 @@
+"""Ansible plugins opslab enables (ANSIBLE_CALLBACK_PLUGINS points here): opslab.py, the task recorder."""
