@@ -7,7 +7,7 @@
     opslab down [LAB|PROJECT]        remove instances (all of opslab's when none is named)
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
-    opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
+    opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S] [-j N]
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
 
 Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
@@ -176,6 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from lab.inputs import check_run
     from lab.spec import ROOT
 
+    if args.jobs < 1:
+        raise UsageError(f"-j {args.jobs} is not a number of scenarios to run at once", "for example -j 2")
     targets = resolve_targets(args.targets)
     labs = sorted({t.split("/")[0] for t in targets})
     report = check_run(
@@ -206,6 +208,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--opslab-procedure", args.procedure]
     for kv in args.param:
         argv += ["--opslab-param", kv]
+    if args.jobs > 1:
+        from lab.images import build_lab
+        from lab.spec import get_spec
+
+        for lab in labs:  # once, here, rather than by every worker at the same time
+            build_lab(get_spec(lab), say)
+        # pytest-xdist: each worker runs one scenario at a time in its own lab instance; an idle worker takes
+        # scenarios queued on a busy one (worksteal), so one long scenario does not hold up the rest
+        argv += ["-n", str(args.jobs), "--dist", "worksteal"]
     code = pytest.main(argv)
     results = report / "results.json"
     if results.exists():
@@ -273,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     r.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="each scenario's deadline (default: its lab's; `opslab list`)"
+    )
+    r.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N scenarios at once, each in its own lab instance (pytest-xdist); one report in selection order",
+
     )
     r.set_defaults(func=cmd_run)
     h = sub.add_parser("rehearse", help="walk a procedure one step at a time")

@@ -131,6 +131,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` as strict JSON data (what results.json holds): NaN/inf become null, unknown objects their ``str``."""
+    return _plain(value)
+
+
 def _num(value: Any, default: float = 0.0) -> float:
     try:
         result = float(value)
