@@ -2,7 +2,10 @@
 
 An instance is one Compose project named `opslab-<lab>-<token>` with its own /24 subnets taken from a pool
 (`OPSLAB_SUBNET_POOL`, default 10.213.0.0/16) that no other Docker network uses, so several labs, and
-several copies of one lab, run side by side. Every container, network and volume carries the labels
+several copies of one lab, run side by side. Allocation is safe across processes on this machine (parallel
+pytest-xdist workers, other users' runs): under an exclusive lock (`LOCK_PATH`, flock) the free /24s are read
+from the engine's networks and the project's networks are created; the lock is released before the hosts start.
+Every container, network and volume carries the labels
 `org.opslab.lab`, `org.opslab.owner` (host:pid:start time of the process that made it) and `org.opslab.keep`.
 
 - `up()` returns when every host is healthy (compose healthchecks, polled with a deadline) and shows progress.
@@ -243,10 +246,17 @@ class Lab:
                 self.env[f"{name.upper()}_NET"] = str(subnet.network_address).rsplit(".", 1)[0]
             self._override = self._write_override()
             try:
-                self._compose("up", "-d", "--no-build", "--remove-orphans", timeout=300)
-            finally:  # the labels are on the resources now; down() finds them by label, not through compose
+                # the networks exist once this returns: other processes (parallel workers) may allocate now
+                self._compose("up", "--no-start", "--no-build", "--remove-orphans", timeout=300)
+            except BaseException:
                 self._override.unlink(missing_ok=True)
                 self._override = None
+                raise
+        try:
+            self._compose("up", "-d", "--no-build", timeout=300)
+        finally:  # the labels are on the resources now; down() finds them by label, not through compose
+            self._override.unlink(missing_ok=True)
+            self._override = None
         self._wait_ready()
         self.started = time.time()
         self.progress(f"{self.spec.name}: ready in {time.monotonic() - t0:.1f}s")
