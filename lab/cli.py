@@ -7,7 +7,10 @@
     opslab down [LAB|PROJECT]        remove instances (all of opslab's when none is named)
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
-    opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S] [-j N]
+    opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
+                                     [-j N] [--shard K/N]
+    opslab report merge DIR... --out DIR   join the reports of shards into one
+    opslab report durations DIR...   record scenario durations (scenarios/durations.json) for --shard
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
 
 Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
@@ -24,6 +27,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from lab.errors import OpslabError, UsageError
@@ -178,6 +182,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError(f"-j {args.jobs} is not a number of scenarios to run at once", "for example -j 2")
+    if args.shard:
+        from lab.shard import load_durations, parse_shard
+
+        parse_shard(args.shard)
+        load_durations()
     targets = resolve_targets(args.targets)
     labs = sorted({t.split("/")[0] for t in targets})
     report = check_run(
@@ -217,8 +226,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         # pytest-xdist: each worker runs one scenario at a time in its own lab instance; an idle worker takes
         # scenarios queued on a busy one (worksteal), so one long scenario does not hold up the rest
         argv += ["-n", str(args.jobs), "--dist", "worksteal"]
+    if args.shard:
+        argv += ["--opslab-shard", args.shard]
     code = pytest.main(argv)
     results = report / "results.json"
+    if args.shard and int(code) == int(pytest.ExitCode.NO_TESTS_COLLECTED):
+        say(f"shard {args.shard} of this selection is empty (fewer scenarios than shards); no report written")
+        return 0
     if results.exists():
         import json
 
@@ -229,6 +243,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         say(f"no scenario ran; pytest exit {int(code)}")
     return 0 if int(code) == 0 and results.exists() else 1
+
+
+def cmd_report_merge(args: argparse.Namespace) -> int:
+    import json
+
+    from lab.inputs import check_report_dir
+    from lab.merge import merge_reports
+
+    out = check_report_dir(args.out, option="--out")
+    merge_reports(args.folders, out)
+    data = json.loads((out / "results.json").read_text())
+    counts = ", ".join(f"{n} {v}" for v, n in data["summary"].items() if v != "total" and n)
+    say(f"merged {len(args.folders)} reports: {data['summary']['total']} scenarios ({counts or 'none'})")
+    say(f"verdict: {data.get('verdict')}; report: {out}/report.html")
+    return 0 if data.get("verdict") == "pass" else 1
+
+
+def cmd_report_durations(args: argparse.Namespace) -> int:
+    from lab.shard import DURATIONS_FILE, record_durations
+
+    durations = record_durations(args.folders)
+    say(f"{DURATIONS_FILE}: {len(durations)} scenarios, {sum(durations.values()):.0f}s in all")
+    return 0
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
@@ -294,7 +331,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="run N scenarios at once, each in its own lab instance (pytest-xdist); one report in selection order",
 
     )
+    r.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run only the K-th of N disjoint parts of the selection (CI matrices), balanced by recorded durations",
+    )
     r.set_defaults(func=cmd_run)
+    rp = sub.add_parser("report", help="join shard reports; record scenario durations for sharding")
+    rsub = rp.add_subparsers(dest="report_command", metavar="ACTION", required=True)
+    rm = rsub.add_parser("merge", help="join the report folders of disjoint shards into one")
+    rm.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    rm.add_argument("--out", required=True, metavar="DIR", help="the merged report folder")
+    rm.set_defaults(func=cmd_report_merge)
+    rd = rsub.add_parser("durations", help="record each scenario's duration from report folders (for --shard)")
+    rd.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    rd.set_defaults(func=cmd_report_durations)
     h = sub.add_parser("rehearse", help="walk a procedure one step at a time")
     h.add_argument("lab")
     h.add_argument("procedure")

@@ -17,7 +17,8 @@ the selection's order; a scenario whose worker died without a result is `error`.
 start with its id (`[gw1] arp/duplicate_ip: ...`).
 
 Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-procedure [NAME=]PATH,
---opslab-param KEY=VALUE (repeatable). Their values are checked before any lab starts, with the checks the
+--opslab-param KEY=VALUE (repeatable), --opslab-shard K/N (after --opslab-select: a disjoint part, lab.shard).
+Their values are checked before any lab starts, with the checks the
 command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
 when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
 --opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
@@ -72,6 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--opslab-procedure", metavar="[NAME=]PATH", help="replace procedure NAME (or every one) by PATH")
     g.addoption("--opslab-param", metavar="KEY=VALUE", action="append", default=[], help="a lab parameter")
     g.addoption(
+        "--opslab-shard",
+        metavar="K/N",
+        help="run only the K-th of N disjoint parts of the selection, balanced by scenarios/durations.json (lab.shard)",
+    )
+    g.addoption(
         "--opslab-timeout",
         metavar="SECONDS",
         type=float,
@@ -95,6 +101,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "lab_params(**params): lab parameters for this scenario (--opslab-param wins)")
     with _refused_as_usage_error():
         parse_params(config.getoption("--opslab-param"))
+        if config.getoption("--opslab-shard"):
+            from lab.shard import load_durations, parse_shard
+
+            parse_shard(config.getoption("--opslab-shard"), option="--opslab-shard")
+            load_durations()
         report = config.getoption("--opslab-report")
         if report:
             check_report_dir(report, option="--opslab-report")
@@ -141,14 +152,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "scenario" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.scenario)
             item.add_marker(pytest.mark.docker)
-    if not wanted:
-        return
-    targets = {t.strip() for t in wanted.split(",") if t.strip()}
+    if wanted:
+        targets = {t.strip() for t in wanted.split(",") if t.strip()}
+        _keep_only(config, items, lambda sid: bool(sid) and (sid in targets or sid.split("/")[0] in targets))
+    part = config.getoption("--opslab-shard")
+    if part:  # after the selection, on every xdist worker alike: the split is deterministic (lab.shard)
+        from lab.shard import load_durations, parse_shard, shard
+
+        k, n = parse_shard(part, option="--opslab-shard")
+        keys = [_shard_key(item) for item in items]
+        mine = set(shard(keys, load_durations(), k, n))
+        _keep_only(config, items, lambda key: key in mine, key=_shard_key)
+
+
+def _shard_key(item: pytest.Item) -> str:
+    """A scenario by its id (what durations.json records), any other test by its node id."""
+    return scenario_id(item) or item.nodeid
+
+
+def _keep_only(
+    config: pytest.Config, items: list[pytest.Item], wanted: Callable[[Any], bool], key: Any = None
+) -> None:
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        sid = scenario_id(item)
-        (keep if sid and (sid in targets or sid.split("/")[0] in targets) else drop).append(item)
+        (keep if wanted((key or scenario_id)(item)) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep

@@ -270,6 +270,11 @@ def _safe(name: Any) -> str:
     return _UNSAFE_FILE_CHARS.sub("_", _text(name)).strip(".") or "_"
 
 
+def safe_name(name: Any) -> str:
+    """`name` as the report names its folder or file under logs/ (lab.merge reads them back by it)."""
+    return _safe(name)
+
+
 def _host_logs(scenarios: list[dict[str, Any]]) -> dict[str, str]:
     """{`<lab>/<scenario>/<host>.log`: the host's log during that scenario}. Names are made safe for file names;
     two scenarios or hosts whose names sanitize alike get `-2`, `-3`... rather than overwrite each other."""
