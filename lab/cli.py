@@ -4,7 +4,7 @@
     opslab list                      labs, scenario ids and procedures
     opslab images [LAB...] [--force] build what the labs need (no registry needed)
     opslab up LAB [--param K=V]      bring one instance up and keep it; prints its project name
-    opslab down [LAB|PROJECT]        remove instances (all of opslab's when none is named)
+    opslab down [LAB|PROJECT|--all]  remove instances (none named: killed runs' leftovers and your kept ones)
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
@@ -117,17 +117,32 @@ def _projects(target: str | None) -> list[str]:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    """A named lab or instance: removed. No name: what killed runs left and this user's kept instances, never
+    another run's or another user's (lifecycle.down_plan), and what is left is named. --all: everything."""
     from lab.inputs import lab_of
-    from lab.lifecycle import remove_project
+    from lab.lifecycle import down_plan, instances, remove_project
 
+    if args.target is not None and args.all:
+        raise UsageError("opslab down takes a name or --all, not both", "`opslab down --all` removes every instance")
     if args.target is not None:
         lab_of(args.target)  # a name that is neither a lab nor an instance is refused without asking Docker
-    projects = _projects(args.target)
+    left: dict[str, str] = {}
+    if args.target is None and not args.all:
+        projects, left = down_plan(instances())
+    else:
+        projects = _projects(args.target)
     for p in projects:
         say(f"removing {p}")
         remove_project(p)
-    if not projects:
+    if args.all:
+        say(f"removed {len(projects)} instance(s): every opslab instance on this engine")
+    elif not projects and not left:
         say("nothing of opslab's is running")
+    if left:
+        say(f"left {len(left)} instance(s) that are not yours to remove:")
+        for p, why in left.items():
+            say(f"  {p}: {why}")
+        say("`opslab down PROJECT` removes one of them, `opslab down --all` every instance")
     return 0
 
 
@@ -305,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     u.set_defaults(func=cmd_up)
     dn = sub.add_parser("down", help="remove lab instances")
-    dn.add_argument("target", nargs="?")
+    dn.add_argument("target", nargs="?", help="a lab (all its instances) or a project; none: your own leftovers")
+    dn.add_argument("--all", action="store_true", help="every opslab instance on the engine, other users' too")
     dn.set_defaults(func=cmd_down)
     sub.add_parser("status", help="running lab instances").set_defaults(func=cmd_status)
     s = sub.add_parser("shell", help="a shell in a host of a running lab")

@@ -6,7 +6,9 @@ several copies of one lab, run side by side. Allocation is safe across processes
 pytest-xdist workers, other users' runs): under an exclusive lock (`LOCK_PATH`, flock) the free /24s are read
 from the engine's networks and the project's networks are created; the lock is released before the hosts start.
 Every container, network and volume carries the labels
-`org.opslab.lab`, `org.opslab.owner` (host:pid:start time of the process that made it) and `org.opslab.keep`.
+`org.opslab.lab`, `org.opslab.owner` (host:pid:start time of the process that made it), `org.opslab.user`
+(user@machine) and `org.opslab.keep`. `down_plan()` is what `opslab down` without a name removes: what killed
+runs left and this user's kept instances, never an instance a live run uses or another user's kept one.
 
 - `up()` returns when every host is healthy (compose healthchecks, polled with a deadline) and shows progress.
 - `down()` removes containers, networks and volumes of the instance.
@@ -61,6 +63,7 @@ from lab.wait import wait_until
 LABEL_LAB = "org.opslab.lab"
 LABEL_OWNER = "org.opslab.owner"
 LABEL_KEEP = "org.opslab.keep"
+LABEL_USER = "org.opslab.user"  # user@machine that made the instance (`opslab down` removes only its own kept ones)
 LABEL_PROJECT = "com.docker.compose.project"
 PROJECT_PREFIX = "opslab-"
 RESOLVERS = ("machine", "blackhole")
@@ -81,6 +84,41 @@ def _proc_start(pid: int) -> str:
 def owner_token(pid: int | None = None) -> str:
     pid = os.getpid() if pid is None else pid
     return f"{socket.gethostname()}:{pid}:{_proc_start(pid)}"
+
+
+def user_token() -> str:
+    """Who makes an instance: `user@machine` (the effective user's name, else its uid)."""
+    try:
+        import pwd
+
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except (KeyError, ImportError):
+        user = str(os.geteuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def down_plan(found: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, str]]:
+    """What `opslab down` without a name removes, from `instances()`: (projects to remove, {project: why it is
+    left}). Removed: instances whose owner process is gone (a killed run's, not kept) and this user's kept ones
+    on this machine. Left: an instance a run still uses (its owner process is alive, on this machine or another
+    machine), and instances kept by another user or made on another machine (or with no user label)."""
+    me = user_token()
+    remove: list[str] = []
+    left: dict[str, str] = {}
+    for project, info in sorted(found.items()):
+        user = info.get("user") or ""
+        if info["keep"]:
+            if user == me:
+                remove.append(project)
+            else:
+                left[project] = f"kept by {user or 'an unknown user'}"
+        elif owner_alive(info["owner"]):
+            host, _, rest = str(info["owner"]).partition(":")
+            pid = rest.split(":")[0]
+            left[project] = f"in use by a running process (pid {pid} on {host})"
+        else:
+            remove.append(project)
+    return remove, left
 
 
 def owner_alive(token: str) -> bool:
@@ -210,7 +248,12 @@ class Lab:
         """A compose override that puts opslab's labels on every service, network and volume, and the resolver
         mode's settings on every service (so it is written once the subnets are known)."""
         compose = self.spec.compose()
-        labels = {LABEL_LAB: self.spec.name, LABEL_OWNER: owner_token(), LABEL_KEEP: "1" if self.keep else "0"}
+        labels = {
+            LABEL_LAB: self.spec.name,
+            LABEL_OWNER: owner_token(),
+            LABEL_USER: user_token(),
+            LABEL_KEEP: "1" if self.keep else "0",
+        }
         extra = self.service_overrides()
         doc: dict[str, Any] = {
             "services": {s: {"labels": labels, **extra.get(s, {})} for s in compose.get("services", {})}
@@ -434,6 +477,7 @@ def instances(lab: str | None = None) -> dict[str, dict[str, Any]]:
                 {
                     "lab": labels.get(LABEL_LAB),
                     "owner": labels.get(LABEL_OWNER, ""),
+                    "user": labels.get(LABEL_USER, ""),
                     "keep": labels.get(LABEL_KEEP) == "1" or (KEPT_DIR / project).exists(),
                     "containers": {},
                 },
