@@ -27,8 +27,12 @@ setup: images
 demo: host
 	$(BIN)/opslab run arp/migrate_with_garp --report $(REPORTS)/demo
 
+# JOBS=N runs N tests at once (pytest-xdist, each scenario in its own lab instance, one report); serial by default
+JOBS ?= 1
+PARALLEL := $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist worksteal)
+
 test: setup
-	$(BIN)/python -m pytest -ra tests scenarios --opslab-report $(REPORTS)/test
+	$(BIN)/python -m pytest -ra $(PARALLEL) tests scenarios --opslab-report $(REPORTS)/test
 
 unit: $(BIN)/opslab
 	$(BIN)/python -m pytest -q tests/unit
