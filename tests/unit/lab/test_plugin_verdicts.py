@@ -171,3 +171,18 @@ def test_parallel_workers_results_merge_into_one_report_in_the_selections_order(
     assert {e["scenario"] for e in history} >= {"arp/passes", "arp/undecided"}
     assert (pytester.path / "out/logs/arp/passes/old.log").read_text() == "a log line\n"
     assert "opslab_result" not in (pytester.path / "out/junit.xml").read_text()
+
+
+def test_a_scenario_whose_worker_dies_is_an_error_in_the_report(pytester: pytest.Pytester) -> None:
+    """A worker killed in the middle of a scenario sends no result: the controller reports the scenario as `error`
+    (naming the worker), never leaves it out, and the other scenarios are still there."""
+    (pytester.path / "scenarios/arp").mkdir(parents=True)
+    (pytester.path / "scenarios/arp/test_dies.py").write_text(
+        "import os\n\ndef test_killed(scenario):\n    os._exit(3)\n"
+    )
+    results, junit = run_scenarios(pytester, "-n", "2", "-k", "killed or passes")
+    assert list(results) == ["arp/killed", "arp/passes"]  # the selection's order: test_dies.py, then test_fake.py
+    killed = results["arp/killed"]
+    assert killed["verdict"] == "error" and "no result came back from worker gw" in killed["error"]
+    assert results["arp/passes"]["verdict"] == "pass"
+    assert case(junit, "arp/killed").find("error") is not None
