@@ -25,7 +25,6 @@ from scenarios.arp.checks import (
     OutageBelow,
     OutageMatchesLifetime,
     SingleOwner,
-    announced_at,
     last_confirmed,
     outage,
 )
@@ -42,13 +41,7 @@ class Stage:
     capture: Capture
     t0: float
     moved: float | None = None  # when the new server held the service IP (from the address watch)
-    announced: float | None = None  # when it then announced it by ARP (from the capture), if it did
     confirmed: float | None = None  # when the old server last confirmed the gateway's entry before the move
-
-    @property
-    def outage_from(self) -> float | None:
-        """Where the ARP cache's share of the outage starts: the announcement, or the move when none was sent."""
-        return self.announced if self.announced is not None else self.moved
 
 
 def begin(run: ScenarioRun) -> Stage:
@@ -102,13 +95,10 @@ def finish(run: ScenarioRun, stage: Stage) -> None:
     ops = run.stop(stage.ping)
     stage.moved = added_at(run.stop(stage.watch), run.facts["vip"])
     frames = [arp_fields(p) for p in stage.capture.stop()]
-    stage.announced = announced_at(frames, run.facts["vip"], run.host("new").net.mac(), stage.moved)
     stage.confirmed = last_confirmed(frames, run.facts["vip"], run.host("old").net.mac(), stage.t0, stage.moved)
     if stage.confirmed > stage.t0:
         run.note(f"the old server confirmed the gateway's entry again {stage.confirmed - stage.t0:.2f}s later")
-    if stage.moved is not None and stage.announced is not None:
-        run.metric("announced_after_s", stage.announced - stage.moved)
-    if (gap := outage(run, stage.outage_from)) is not None:
+    if (gap := outage(run, stage.moved)) is not None:
         run.metric("outage_s", gap[1])
     run.metric("total_outage_s", longest_gap(ops, start=stage.t0 - 1.0)[1])
     run.metric("lifetime_s", run.facts["lifetime_s"])
@@ -129,7 +119,7 @@ class Migration(Plan):
 
     def judgements(self, run: ScenarioRun, stage: Any) -> list[Expect]:
         return [
-            Expect(OutageBelow(1.0, stage.outage_from)),
+            Expect(OutageBelow(1.0, stage.moved)),
             Expect(OutageMatchesLifetime(stage.confirmed or stage.t0, stage.moved), "fail"),
             Expect(AnnouncedByArp(stage.capture, stage.t0)),
             Expect(GatewayKnowsNewMac()),

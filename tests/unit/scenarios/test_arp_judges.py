@@ -16,7 +16,6 @@ from scenarios.arp.checks import (
     OutageBelow,
     OutageMatchesLifetime,
     SingleOwner,
-    announced_at,
     last_confirmed,
 )
 from scenarios.arp.workloads import added_at, parse_addr_events, parse_ping
@@ -66,30 +65,6 @@ def test_outage_below(run: ScenarioRun) -> None:
     assert OutageBelow(1.0, since=None).evaluate(run).verdict == Verdict.UNKNOWN  # the move was not seen
     run.ops.clear()
     assert OutageBelow(1.0, since=2.0).evaluate(run).verdict == Verdict.UNKNOWN
-
-
-def test_the_outage_is_timed_from_the_announcement_after_the_move() -> None:
-    """The pause between adding the address and arping (the steps' pace, stretched on a loaded machine) is not the
-    ARP cache's: the outage is timed from the first broadcast ARP of the service IP by the new MAC after the move;
-    frames before the move, from another MAC or IP, replies and unicasts do not count."""
-    vip, mac = "10.9.0.100", "02:00:00:00:00:02"
-
-    def frame(t: float, **kw: str) -> dict[str, object]:
-        base = {"t": t, "op": "request", "eth_dst": "ff:ff:ff:ff:ff:ff", "sender_mac": mac, "sender_ip": vip}
-        return {**base, **kw}
-
-    frames = [
-        frame(1.0),  # before the move
-        frame(3.0, sender_mac="02:00:00:00:00:01"),
-        frame(3.1, sender_ip="10.9.0.20"),
-        frame(3.2, op="reply"),
-        frame(3.3, eth_dst="02:00:00:00:00:09"),
-        frame(4.5),
-        frame(4.6),
-    ]
-    assert announced_at(frames, vip, mac, moved=2.0) == 4.5
-    assert announced_at(frames[:5], vip, mac, moved=2.0) is None  # never announced: timed from the move
-    assert announced_at(frames, vip, mac, moved=None) is None
 
 
 def test_the_stale_entry_is_timed_from_the_old_servers_last_confirmation() -> None:
