@@ -78,7 +78,7 @@ def test_garp_lost(scenario: ScenarioRun) -> None:
     finish(run, stage)
     run.check(GatewayKnowsNewMac(when="after_repeat"))
     run.check(ClientReachesService(when="after_repeat"))
-    run.check(OutageBelow(1.0, stage.moved), expect="fail")
+    run.check(OutageBelow(1.0, stage.outage_from), expect="fail")
 
 
 HABETS = "/opt/habets/usr/sbin/arping"
