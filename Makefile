@@ -34,8 +34,12 @@ setup: images
 demo: host
 	$(BIN)/opslab run arp/migrate_with_garp --report $(REPORTS)/demo
 
+# JOBS=N runs N tests at once (pytest-xdist, each scenario in its own lab instance, one report); serial by default
+JOBS ?= 1
+PARALLEL := $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist worksteal)
+
 test: setup
-	$(BIN)/python -m pytest -ra tests scenarios $(addsuffix /tests,$(EXAMPLES)) --opslab-report $(REPORTS)/test
+	$(BIN)/python -m pytest -ra $(PARALLEL) tests scenarios $(addsuffix /tests,$(EXAMPLES)) --opslab-report $(REPORTS)/test
 	$(BIN)/opslab run keepalived --report $(REPORTS)/keepalived
 
 unit: $(BIN)/opslab

@@ -4,11 +4,14 @@
     opslab list                      labs (and the package each comes from), scenario ids and procedures
     opslab images [LAB...] [--force] build what the labs need (no registry needed)
     opslab up LAB [--param K=V]      bring one instance up and keep it; prints its project name
-    opslab down [LAB|PROJECT]        remove instances (all of opslab's when none is named)
+    opslab down [LAB|PROJECT|--all]  remove instances (none named: killed runs' leftovers and your kept ones)
     opslab status                    running instances and their hosts
     opslab shell LAB|PROJECT HOST    a shell in a host
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH [--check]] [--param K=V] [--timeout S]
                [--matrix K=V1,V2]  (every scenario once per value; report.html shows one column per value)
+               [-j N]  (N scenarios at once, each in its own lab instance) [--shard K/N]  (a CI runner's part)
+    opslab report merge DIR... --out DIR   join the reports of shards into one
+    opslab report durations DIR...   record scenario durations (scenarios/durations.json) for --shard
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH [--check]] [--yes] [--keep] [--report DIR]
     opslab new lab NAME [--dir DIR]  write DIR/NAME/ (default ./NAME/): a pip-installable package with a new lab
     opslab inventory LAB|PROJECT     a running instance as an Ansible inventory (YAML): hosts, groups, facts
@@ -29,6 +32,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from lab.errors import OpslabError, UsageError
@@ -120,17 +124,32 @@ def _projects(target: str | None) -> list[str]:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    """A named lab or instance: removed. No name: what killed runs left and this user's kept instances, never
+    another run's or another user's (lifecycle.down_plan), and what is left is named. --all: everything."""
     from lab.inputs import lab_of
-    from lab.lifecycle import remove_project
+    from lab.lifecycle import down_plan, instances, remove_project
 
+    if args.target is not None and args.all:
+        raise UsageError("opslab down takes a name or --all, not both", "`opslab down --all` removes every instance")
     if args.target is not None:
         lab_of(args.target)  # a name that is neither a lab nor an instance is refused without asking Docker
-    projects = _projects(args.target)
+    left: dict[str, str] = {}
+    if args.target is None and not args.all:
+        projects, left = down_plan(instances())
+    else:
+        projects = _projects(args.target)
     for p in projects:
         say(f"removing {p}")
         remove_project(p)
-    if not projects:
+    if args.all:
+        say(f"removed {len(projects)} instance(s): every opslab instance on this engine")
+    elif not projects and not left:
         say("nothing of opslab's is running")
+    if left:
+        say(f"left {len(left)} instance(s) that are not yours to remove:")
+        for p, why in left.items():
+            say(f"  {p}: {why}")
+        say("`opslab down PROJECT` removes one of them, `opslab down --all` every instance")
     return 0
 
 
@@ -182,6 +201,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from lab.catalog import resolve_targets, scenario_files, scenario_ids
     from lab.inputs import check_run
 
+    if args.jobs < 1:
+        raise UsageError(f"-j {args.jobs} is not a number of scenarios to run at once", "for example -j 2")
+    if args.shard:
+        from lab.shard import load_durations, parse_shard
+
+        parse_shard(args.shard)
+        load_durations()
     targets = resolve_targets(args.targets)
     labs = sorted({t.split("/")[0] for t in targets})
     selected = [s for t in targets for s in ([t] if "/" in t else scenario_ids(t))]
@@ -232,8 +258,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--opslab-param", kv]
     for kv in args.matrix:
         argv += ["--opslab-matrix", kv]
+    if args.jobs > 1:
+        from lab.images import build_lab
+        from lab.spec import get_spec
+
+        for lab in labs:  # once, here, rather than by every worker at the same time
+            build_lab(get_spec(lab), say)
+        # pytest-xdist: each worker runs one scenario at a time in its own lab instance; an idle worker takes
+        # scenarios queued on a busy one (worksteal), so one long scenario does not hold up the rest
+        argv += ["-n", str(args.jobs), "--dist", "worksteal"]
+    if args.shard:
+        argv += ["--opslab-shard", args.shard]
     code = pytest.main(argv)
     results = report / "results.json"
+    if args.shard and int(code) == int(pytest.ExitCode.NO_TESTS_COLLECTED):
+        say(f"shard {args.shard} of this selection is empty (fewer scenarios than shards); no report written")
+        return 0
     if results.exists():
         import json
 
@@ -244,6 +284,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         say(f"no scenario ran; pytest exit {int(code)}")
     return 0 if int(code) == 0 and results.exists() else 1
+
+
+def cmd_report_merge(args: argparse.Namespace) -> int:
+    import json
+
+    from lab.inputs import check_report_dir
+    from lab.merge import merge_reports
+
+    out = check_report_dir(args.out, option="--out")
+    merge_reports(args.folders, out)
+    data = json.loads((out / "results.json").read_text())
+    counts = ", ".join(f"{n} {v}" for v, n in data["summary"].items() if v != "total" and n)
+    say(f"merged {len(args.folders)} reports: {data['summary']['total']} scenarios ({counts or 'none'})")
+    say(f"verdict: {data.get('verdict')}; report: {out}/report.html")
+    return 0 if data.get("verdict") == "pass" else 1
+
+
+def cmd_report_durations(args: argparse.Namespace) -> int:
+    from lab.shard import DURATIONS_FILE, record_durations
+
+    durations = record_durations(args.folders)
+    say(f"{DURATIONS_FILE}: {len(durations)} scenarios, {sum(durations.values()):.0f}s in all")
+    return 0
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
@@ -324,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     u.set_defaults(func=cmd_up)
     dn = sub.add_parser("down", help="remove lab instances")
-    dn.add_argument("target", nargs="?")
+    dn.add_argument("target", nargs="?", help="a lab (all its instances) or a project; none: your own leftovers")
+    dn.add_argument("--all", action="store_true", help="every opslab instance on the engine, other users' too")
     dn.set_defaults(func=cmd_down)
     sub.add_parser("status", help="running lab instances").set_defaults(func=cmd_status)
     s = sub.add_parser("shell", help="a shell in a host of a running lab")
@@ -349,7 +413,30 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="each scenario's deadline (default: its lab's; `opslab list`)"
     )
+    r.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N scenarios at once, each in its own lab instance (pytest-xdist); one report in selection order",
+
+    )
+    r.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run only the K-th of N disjoint parts of the selection (CI matrices), balanced by recorded durations",
+    )
     r.set_defaults(func=cmd_run)
+    rp = sub.add_parser("report", help="join shard reports; record scenario durations for sharding")
+    rsub = rp.add_subparsers(dest="report_command", metavar="ACTION", required=True)
+    rm = rsub.add_parser("merge", help="join the report folders of disjoint shards into one")
+    rm.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    rm.add_argument("--out", required=True, metavar="DIR", help="the merged report folder")
+    rm.set_defaults(func=cmd_report_merge)
+    rd = rsub.add_parser("durations", help="record each scenario's duration from report folders (for --shard)")
+    rd.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    rd.set_defaults(func=cmd_report_durations)
     h = sub.add_parser("rehearse", help="walk a procedure one step at a time")
     h.add_argument("lab")
     h.add_argument("procedure")

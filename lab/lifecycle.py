@@ -2,9 +2,14 @@
 
 An instance is one Compose project named `opslab-<lab>-<token>` with its own /24 subnets taken from a pool
 (`OPSLAB_SUBNET_POOL`, default 10.213.0.0/16) that no other Docker network uses, so several labs, and
-several copies of one lab, run side by side. Every container, network and volume carries the labels
-`org.opslab.lab`, `org.opslab.owner` (host:pid:start time of the process that made it), `org.opslab.keep` and
-`org.opslab.params` (its parameters: `Lab.attach(spec, project)` finds a running instance's facts from them).
+several copies of one lab, run side by side. Allocation is safe across processes on this machine (parallel
+pytest-xdist workers, other users' runs): under an exclusive lock (`LOCK_PATH`, flock) the free /24s are read
+from the engine's networks and the project's networks are created; the lock is released before the hosts start.
+Every container, network and volume carries the labels `org.opslab.lab`, `org.opslab.owner` (host:pid:start time
+of the process that made it), `org.opslab.user` (user@machine), `org.opslab.keep` and `org.opslab.params` (its
+parameters: `Lab.attach(spec, project)` finds a running instance's facts from them). `down_plan()` is what
+`opslab down` without a name removes: what killed runs left and this user's kept instances, never an instance a
+live run uses or another user's kept one.
 
 - `up()` returns when every host is healthy (compose healthchecks, polled with a deadline) and shows progress.
 - `down()` removes containers, networks and volumes of the instance.
@@ -60,6 +65,7 @@ LABEL_LAB = "org.opslab.lab"
 LABEL_OWNER = "org.opslab.owner"
 LABEL_KEEP = "org.opslab.keep"
 LABEL_PARAMS = "org.opslab.params"  # the instance's parameters (JSON), so `Lab.attach` can work out its facts
+LABEL_USER = "org.opslab.user"  # user@machine that made the instance (`opslab down` removes only its own kept ones)
 LABEL_PROJECT = "com.docker.compose.project"
 PROJECT_PREFIX = "opslab-"
 RESOLVERS = ("machine", "blackhole")
@@ -80,6 +86,41 @@ def _proc_start(pid: int) -> str:
 def owner_token(pid: int | None = None) -> str:
     pid = os.getpid() if pid is None else pid
     return f"{socket.gethostname()}:{pid}:{_proc_start(pid)}"
+
+
+def user_token() -> str:
+    """Who makes an instance: `user@machine` (the effective user's name, else its uid)."""
+    try:
+        import pwd
+
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except (KeyError, ImportError):
+        user = str(os.geteuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def down_plan(found: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, str]]:
+    """What `opslab down` without a name removes, from `instances()`: (projects to remove, {project: why it is
+    left}). Removed: instances whose owner process is gone (a killed run's, not kept) and this user's kept ones
+    on this machine. Left: an instance a run still uses (its owner process is alive, on this machine or another
+    machine), and instances kept by another user or made on another machine (or with no user label)."""
+    me = user_token()
+    remove: list[str] = []
+    left: dict[str, str] = {}
+    for project, info in sorted(found.items()):
+        user = info.get("user") or ""
+        if info["keep"]:
+            if user == me:
+                remove.append(project)
+            else:
+                left[project] = f"kept by {user or 'an unknown user'}"
+        elif owner_alive(info["owner"]):
+            host, _, rest = str(info["owner"]).partition(":")
+            pid = rest.split(":")[0]
+            left[project] = f"in use by a running process (pid {pid} on {host})"
+        else:
+            remove.append(project)
+    return remove, left
 
 
 def owner_alive(token: str) -> bool:
@@ -229,6 +270,7 @@ class Lab:
         labels = {
             LABEL_LAB: self.spec.name,
             LABEL_OWNER: owner_token(),
+            LABEL_USER: user_token(),
             LABEL_KEEP: "1" if self.keep else "0",
             LABEL_PARAMS: json.dumps(self.params, sort_keys=True),
         }
@@ -267,10 +309,17 @@ class Lab:
                 self.env[f"{name.upper()}_NET"] = str(subnet.network_address).rsplit(".", 1)[0]
             self._override = self._write_override()
             try:
-                self._compose("up", "-d", "--no-build", "--remove-orphans", timeout=300)
-            finally:  # the labels are on the resources now; down() finds them by label, not through compose
+                # the networks exist once this returns: other processes (parallel workers) may allocate now
+                self._compose("up", "--no-start", "--no-build", "--remove-orphans", timeout=300)
+            except BaseException:
                 self._override.unlink(missing_ok=True)
                 self._override = None
+                raise
+        try:
+            self._compose("up", "-d", "--no-build", timeout=300)
+        finally:  # the labels are on the resources now; down() finds them by label, not through compose
+            self._override.unlink(missing_ok=True)
+            self._override = None
         self._wait_ready()
         self.started = time.time()
         self.progress(f"{self.spec.name}: ready in {time.monotonic() - t0:.1f}s")
@@ -458,6 +507,7 @@ def instances(lab: str | None = None) -> dict[str, dict[str, Any]]:
                 {
                     "lab": labels.get(LABEL_LAB),
                     "owner": labels.get(LABEL_OWNER, ""),
+                    "user": labels.get(LABEL_USER, ""),
                     "keep": labels.get(LABEL_KEEP) == "1" or (KEPT_DIR / project).exists(),
                     "containers": {},
                 },

@@ -9,10 +9,19 @@ invariants, keeps the logs and takes the lab down (unless `--opslab-keep`), what
 The test passes exactly when the scenario's verdict is `pass` (see lab.scenario). With `--opslab-report DIR`
 the session writes the report folder (results.json, junit.xml, history.jsonl, logs/, report.html).
 
+Parallel runs (pytest-xdist, `pytest -n N`, `opslab run -j N`): each worker's scenarios get their own lab
+instances (own project, own subnets: lab.lifecycle). No worker writes the report. A worker hands each finished
+scenario's result to the controller in its teardown report (`user_properties`, key `opslab_result`, a JSON
+string) and, at its end, whatever it ran but could not report (an interrupt) in `workeroutput`. The controller
+takes them out of the reports (so no other plugin sees them) and writes the one report folder, the scenarios in
+the selection's order; a scenario whose worker died without a result is `error`. Progress lines of a worker
+start with its id (`[gw1] arp/duplicate_ip: ...`).
+
 Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-procedure [NAME=]PATH,
 --opslab-check (Ansible's dry run of a playbook procedure), --opslab-param KEY=VALUE (repeatable),
 --opslab-matrix KEY=V1,V2 (repeatable: every scenario runs once per combination, its id carrying it:
-`mysql/rebuild_from_master[engine=mariadb-11.8]`). Their values are checked before any lab starts, with the checks the
+`mysql/rebuild_from_master[engine=mariadb-11.8]`), --opslab-shard K/N (after --opslab-select: a disjoint part,
+lab.shard). Their values are checked before any lab starts, with the checks the
 command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
 when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
 --opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
@@ -21,6 +30,7 @@ when collection is finished (each selected scenario's parameters, its `lab_param
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import threading
@@ -46,6 +56,16 @@ RESULTS: pytest.StashKey[list[ScenarioRun]] = pytest.StashKey()
 RUN: pytest.StashKey[ScenarioRun] = pytest.StashKey()
 DISARM: pytest.StashKey[Callable[[], None]] = pytest.StashKey()
 TERMINAL_FD: pytest.StashKey[int] = pytest.StashKey()
+SENT: pytest.StashKey[set[int]] = pytest.StashKey()  # a worker's runs already handed to the controller
+NODEIDS: pytest.StashKey[dict[int, str]] = pytest.StashKey()  # id(run) -> its test's node id
+RESULT_PROPERTY = "opslab_result"  # the user_properties key a worker's result travels under
+WORKER_RESULTS = "opslab_results"  # the workeroutput key of a worker's results that no report carried
+
+
+def worker_id(config: pytest.Config) -> str | None:
+    """The pytest-xdist worker this process is (`gw0`...), or None for the controller or a serial run."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput.get("workerid")) if workerinput else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +84,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run every scenario once per value of this lab parameter",
     )
     g.addoption(
+        "--opslab-shard",
+        metavar="K/N",
+        help="run only the K-th of N disjoint parts of the selection, balanced by scenarios/durations.json (lab.shard)",
+    )
+    g.addoption(
         "--opslab-timeout",
         metavar="SECONDS",
         type=float,
@@ -73,8 +98,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
-    try:  # the terminal as it is now, before pytest captures the tests' output (see _progress)
-        config.stash[TERMINAL_FD] = os.dup(sys.stdout.fileno())
+    config.stash[SENT] = set()
+    config.stash[NODEIDS] = {}
+    if worker_id(config) is None:
+        config.pluginmanager.register(WorkerResults(), "opslab-worker-results")
+    try:  # the terminal as it is now, before pytest captures the tests' output (see _progress); an xdist
+        # worker's stdout is its channel to the controller (execnet points fd 1 at /dev/null), its stderr the terminal
+        config.stash[TERMINAL_FD] = os.dup(2 if worker_id(config) else sys.stdout.fileno())
     except (OSError, ValueError, io.UnsupportedOperation):
         pass
     config.addinivalue_line("markers", "scenario: an opslab scenario (set by the plugin)")
@@ -83,6 +113,11 @@ def pytest_configure(config: pytest.Config) -> None:
     with _refused_as_usage_error():
         params = parse_params(config.getoption("--opslab-param"))
         check_matrix(params, parse_matrix(config.getoption("--opslab-matrix")))
+        if config.getoption("--opslab-shard"):
+            from lab.shard import load_durations, parse_shard
+
+            parse_shard(config.getoption("--opslab-shard"), option="--opslab-shard")
+            load_durations()
         report = config.getoption("--opslab-report")
         if report:
             check_report_dir(report, option="--opslab-report")
@@ -150,14 +185,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "scenario" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.scenario)
             item.add_marker(pytest.mark.docker)
-    if not wanted:
-        return
-    targets = {t.strip() for t in wanted.split(",") if t.strip()}
+    if wanted:
+        targets = {t.strip() for t in wanted.split(",") if t.strip()}
+        _keep_only(config, items, lambda sid: bool(sid) and bool({sid, sid.split("[")[0], sid.split("/")[0]} & targets))
+    part = config.getoption("--opslab-shard")
+    if part:  # after the selection, on every xdist worker alike: the split is deterministic (lab.shard)
+        from lab.shard import load_durations, parse_shard, shard
+
+        k, n = parse_shard(part, option="--opslab-shard")
+        keys = [_shard_key(item) for item in items]
+        # a test that is not a scenario (tests/) is quick: it must not count as a scenario of median length
+        durations = {**{key: 0.1 for key in keys if "::" in key}, **load_durations()}
+        mine = set(shard(keys, durations, k, n))
+        _keep_only(config, items, lambda key: key in mine, key=_shard_key)
+
+
+def _shard_key(item: pytest.Item) -> str:
+    """A scenario by its id (what durations.json records), any other test by its node id."""
+    return scenario_id(item) or item.nodeid
+
+
+def _keep_only(
+    config: pytest.Config, items: list[pytest.Item], wanted: Callable[[Any], bool], key: Any = None
+) -> None:
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        sid = scenario_id(item)
-        (keep if sid and {sid, sid.split("[")[0], sid.split("/")[0]} & targets else drop).append(item)
+        (keep if wanted((key or scenario_id)(item)) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
@@ -177,9 +231,15 @@ def _progress(config: pytest.Config) -> Any:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
     terminal_fd = config.stash.get(TERMINAL_FD, None)
+    worker = worker_id(config)
     lock = threading.Lock()
 
     def say(msg: str) -> None:
+        if worker is not None and terminal_fd is not None:  # an xdist worker has no terminal reporter of its own
+            lead = "\n" if msg.startswith("\n") else ""
+            with lock:
+                os.write(terminal_fd, f"{lead}[{worker}] {msg.lstrip(chr(10))}\n".encode(errors="replace"))
+            return
         if reporter is None:
             return
         with lock:
@@ -234,6 +294,7 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
         run.procedures[only] = override
     request.node.stash[RUN] = run
     config.stash[RESULTS].append(run)  # reported at the session's end, with whatever it became by then
+    config.stash[NODEIDS][id(run)] = request.node.nodeid
     t0 = time.monotonic()
     say(f"\n{sid}: {lab.spec.title}")
     timeout = config.getoption("--opslab-timeout") or spec.scenario_timeout_s
@@ -302,12 +363,93 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         run.error = f"{call.when}: {describe(call.excinfo.value)}"
     if call.when == "teardown":
         _progress(item.config)(f"{run.id}: {run.verdict()}")
+        if worker_id(item.config) is not None:
+            report.user_properties.append((RESULT_PROPERTY, _result_json(run)))
+            item.config.stash[SENT].add(id(run))
     return report
+
+
+def _result_json(run: ScenarioRun) -> str:
+    from lab.report import strict_json
+
+    return json.dumps(strict_json(run.to_dict(run.duration_s)), allow_nan=False)
+
+
+def _scenario_id_of_nodeid(nodeid: str) -> str | None:
+    path, _, name = nodeid.partition("::")
+    parts = Path(path).parts
+    name = name.rsplit("::", 1)[-1]
+    if len(parts) < 3 or parts[-3] != "scenarios" or not name.startswith("test_"):
+        return None
+    return f"{parts[-2]}/{name[len('test_') :].split('[')[0]}"
+
+
+class WorkerResults:
+    """The controller's side of a parallel run: the results the workers send, in the selection's order."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []  # node ids as the first worker collected them
+        self.results: dict[str, dict[str, Any]] = {}  # node id -> the scenario's result
+        self.started: dict[str, str] = {}  # node id -> the worker that reported it
+        self.lock = threading.Lock()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.order:
+            self.order = list(ids)
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml and the like could see the result's JSON
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        found = [p for p in report.user_properties if p[0] == RESULT_PROPERTY]
+        if not found and not hasattr(report, "node"):  # not from a worker (a serial run)
+            return
+        report.user_properties[:] = [p for p in report.user_properties if p[0] != RESULT_PROPERTY]
+        node = getattr(report, "node", None)
+        with self.lock:
+            if _scenario_id_of_nodeid(report.nodeid) is not None:
+                self.started.setdefault(report.nodeid, getattr(getattr(node, "gateway", None), "id", "a worker"))
+            for _, value in found:
+                self.results[report.nodeid] = json.loads(str(value))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        for nodeid, value in (getattr(node, "workeroutput", None) or {}).get(WORKER_RESULTS, []):
+            with self.lock:
+                self.results.setdefault(nodeid, json.loads(value))
+
+    def ordered(self) -> list[dict[str, Any]]:
+        """Every result, in the selection's order; a scenario that started on a worker that never sent its result
+        back (the worker crashed or was killed) is an `error` saying so."""
+        with self.lock:
+            results = dict(self.results)
+            for nodeid, worker in self.started.items():
+                sid = _scenario_id_of_nodeid(nodeid)
+                if nodeid not in results and sid is not None:
+                    results[nodeid] = {
+                        "id": sid,
+                        "lab": sid.split("/")[0],
+                        "verdict": "error",
+                        "duration_s": 0.0,
+                        "error": f"no result came back from worker {worker}: it crashed or was killed while running",
+                    }
+        rank = {nodeid: i for i, nodeid in enumerate(self.order)}
+        return [results[n] for n in sorted(results, key=lambda n: (rank.get(n, len(rank)), n))]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own teardown of what an interrupt left set up
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    results = [run.to_dict(run.duration_s) for run in session.config.stash.get(RESULTS, [])]
+    config = session.config
+    runs = config.stash.get(RESULTS, [])
+    if worker_id(config) is not None:  # the controller writes the report; it gets what no report carried here
+        sent, nodeids = config.stash.get(SENT, set()), config.stash.get(NODEIDS, {})
+        config.workeroutput[WORKER_RESULTS] = [  # type: ignore[attr-defined]
+            (nodeids[id(run)], _result_json(run)) for run in runs if id(run) not in sent
+        ]
+        return
+    results = [run.to_dict(run.duration_s) for run in runs]
+    collector = config.pluginmanager.get_plugin("opslab-worker-results")
+    if isinstance(collector, WorkerResults):
+        results += collector.ordered()
     folder = session.config.getoption("--opslab-report")
     if not folder or not results:
         return

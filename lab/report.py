@@ -136,6 +136,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` as strict JSON data (what results.json holds): NaN/inf become null, unknown objects their ``str``."""
+    return _plain(value)
+
+
 def _num(value: Any, default: float = 0.0) -> float:
     try:
         result = float(value)
@@ -281,6 +286,11 @@ def _kept_files(scenarios: list[dict[str, Any]]) -> dict[str, Path]:
     return {
         _scenario_folder(s): Path(s["files"]) for s in scenarios if s.get("files") and Path(s["files"]).is_dir()
     }
+
+
+def safe_name(name: Any) -> str:
+    """`name` as the report names its folder or file under logs/ (lab.merge reads them back by it)."""
+    return _safe(name)
 
 
 def _host_logs(scenarios: list[dict[str, Any]]) -> dict[str, str]:

@@ -36,6 +36,45 @@ def outage(run: RunView, since: float | None) -> tuple[float, float] | None:
     return (since, (answered[0] if answered else max(op.t for op in ops)) - since)
 
 
+def last_confirmed(frames: list[dict[str, Any]], vip: str, old_mac: str, since: float, moved: float | None) -> float:
+    """When the gateway last had its entry for the service IP confirmed by the old server before the move: `since`
+    (it was seen REACHABLE then), or the old server's last ARP reply for the service IP after that and before the
+    move. On a loaded machine the runbook's first step can come so late that the gateway's unicast probe has
+    already been answered by the old server, which starts the entry's life again."""
+    replies = [
+        f["t"]
+        for f in frames
+        if f["op"] == "reply"
+        and f["sender_mac"] == old_mac
+        and f["sender_ip"] == vip
+        and f["t"] >= since
+        and (moved is None or f["t"] < moved)
+    ]
+    return max([since, *replies])
+
+
+def announced_by_step(
+    frames: list[dict[str, Any]], vip: str, mac: str, moved: float | None, steps: list[tuple[float, float]]
+) -> float | None:
+    """When a step of the procedure announced the service IP from the new server (`mac`) after the move: the first
+    broadcast ARP request with the service IP as sender, sent while a step ran (`steps`: (start, end) times).
+    A frame the new server's kernel sends on its own (resolving the gateway once pings reach it) falls outside
+    every step and does not count. None when no step announced it, or the move was not seen."""
+    if moved is None:
+        return None
+    times = [
+        f["t"]
+        for f in frames
+        if f["t"] >= moved
+        and f["sender_mac"] == mac
+        and f["sender_ip"] == vip
+        and f["op"] == "request"
+        and f["eth_dst"] == "ff:ff:ff:ff:ff:ff"
+        and any(start <= f["t"] <= end for start, end in steps)
+    ]
+    return min(times) if times else None
+
+
 class OutageMatchesLifetime(Check):
     """The gateway kept sending to the old MAC for as long as its cache timers say, and no longer.
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from lab.capture import Capture, arp_only
+from lab.capture import Capture, arp_fields, arp_only
 from lab.checks import OutageBelow
 from lab.plan import Expect, Plan, settled
 from lab.scenario import ScenarioRun
@@ -26,6 +26,8 @@ from scenarios.arp.checks import (
     NoAddressConflict,
     OutageMatchesLifetime,
     SingleOwner,
+    announced_by_step,
+    last_confirmed,
     outage,
 )
 from scenarios.arp.procedures import PREPARE
@@ -41,6 +43,13 @@ class Stage:
     capture: Capture
     t0: float
     moved: float | None = None  # when the new server held the service IP (from the address watch)
+    confirmed: float | None = None  # when the old server last confirmed the gateway's entry before the move
+    announced: float | None = None  # when a step then announced the service IP from the new server (capture)
+
+    @property
+    def outage_from(self) -> float | None:
+        """Where the ARP cache's share of the outage starts: the procedure's announcement, else the move."""
+        return self.announced if self.announced is not None else self.moved
 
 
 def begin(run: ScenarioRun) -> Stage:
@@ -93,12 +102,27 @@ def finish(run: ScenarioRun, stage: Stage) -> None:
     """Stop the traffic and the watches; record the outage the ARP cache caused and the client's whole silence."""
     ops = run.stop(stage.ping)
     stage.moved = added_at(run.stop(stage.watch), run.facts["vip"])
-    stage.capture.stop()
-    if (gap := outage(run.view, stage.moved)) is not None:
+    frames = [arp_fields(p) for p in stage.capture.stop()]
+    stage.confirmed = last_confirmed(frames, run.facts["vip"], run.host("old").net.mac(), stage.t0, stage.moved)
+    if stage.confirmed > stage.t0:
+        run.note(f"the old server confirmed the gateway's entry again {stage.confirmed - stage.t0:.2f}s later")
+    windows = [(st.started, st.started + st.duration_s) for st in run.steps]
+    stage.announced = announced_by_step(frames, run.facts["vip"], run.host("new").net.mac(), stage.moved, windows)
+    if stage.moved is not None and stage.announced is not None:
+        run.metric("announced_after_s", stage.announced - stage.moved)
+    if (gap := outage(run.view, stage.outage_from)) is not None:
         run.metric("outage_s", gap[1])
     run.metric("total_outage_s", silence(ops, since=stage.t0 - 1.0)[1])
     run.metric("lifetime_s", run.facts["lifetime_s"])
     run.metric("arp_frames_seen", len(stage.capture.packets))
+
+
+def client_outage_below(stage: Stage, limit_s: float) -> OutageBelow:
+    """The client's outage, timed as the ARP cache's share of it: from the procedure's announcement of the move,
+    or from the move when it announced nothing (`Stage.outage_from`). The pause between moving the address and
+    announcing it is the pace of one `docker exec` after another, which a loaded machine stretches to seconds: it is
+    the metric `announced_after_s`, not part of this check."""
+    return OutageBelow(WORKLOAD, limit_s, since=stage.outage_from, since_what="the move (or its announcement)")
 
 
 class Migration(Plan):
@@ -115,8 +139,8 @@ class Migration(Plan):
 
     def judgements(self, run: ScenarioRun, stage: Any) -> list[Expect]:
         return [
-            Expect(OutageBelow(WORKLOAD, 1.0, since=stage.moved, since_what="the address move")),
-            Expect(OutageMatchesLifetime(stage.t0, stage.moved), "fail"),
+            Expect(client_outage_below(stage, 1.0)),
+            Expect(OutageMatchesLifetime(stage.confirmed or stage.t0, stage.moved), "fail"),
             Expect(AnnouncedByArp(stage.capture, stage.t0)),
             Expect(GatewayKnowsNewMac()),
             Expect(ClientReachesService()),

@@ -12,11 +12,10 @@ import time
 import pytest
 
 from lab.capture import arp_fields
-from lab.checks import OutageBelow, StepFailedWith
+from lab.checks import StepFailedWith
 from lab.procedure import Step
 from lab.scenario import ScenarioRun
 from scenarios.arp.checks import (
-    WORKLOAD,
     AnnouncedByArp,
     ClientReachesService,
     GatewayDroppedArp,
@@ -25,7 +24,7 @@ from scenarios.arp.checks import (
     SingleOwner,
 )
 from scenarios.arp.faults import DropArp
-from scenarios.arp.plans import MIGRATION, WATCH, begin, finish, until_answered
+from scenarios.arp.plans import MIGRATION, WATCH, begin, client_outage_below, finish, until_answered
 from scenarios.arp.procedures import GARP_THREE
 
 
@@ -78,7 +77,7 @@ def test_garp_lost(scenario: ScenarioRun) -> None:
     finish(run, stage)
     run.check(GatewayKnowsNewMac(when="after_repeat"))
     run.check(ClientReachesService(when="after_repeat"))
-    run.check(OutageBelow(WORKLOAD, 1.0, since=stage.moved, since_what="the address move"), expect="fail")
+    run.check(client_outage_below(stage, 1.0), expect="fail")
 
 
 HABETS = "/opt/habets/usr/sbin/arping"

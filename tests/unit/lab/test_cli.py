@@ -133,6 +133,13 @@ BAD_INPUT: list[tuple[str, list[str], str]] = [
     ("up parameter name", ["up", "arp", "--param", "engine=mariadb"], "lab arp has no parameter 'engine'"),
     ("up lab", ["up", "nosuch"], "no lab named 'nosuch'"),
     ("images lab", ["images", "nosuch"], "no lab named 'nosuch'"),
+    ("down a name and --all", ["down", "arp", "--all"], "takes a name or --all, not both"),
+    ("jobs", ["run", "arp", "-j", "0"], "-j 0 is not a number of scenarios"),
+    ("shard beyond its count", ["run", "arp", "--shard", "3/2"], "--shard '3/2' is not K/N"),
+    ("shard malformed", ["run", "arp", "--shard", "half"], "--shard 'half' is not K/N"),
+    ("merge a folder without a report", ["report", "merge", "{tmp}", "--out", "{tmp}/m"], "cannot be read"),
+    ("merge without --out", ["report", "merge", "{tmp}"], "the following arguments are required: --out"),
+    ("durations of no report", ["report", "durations", "{tmp}"], "cannot read"),
 ]
 
 

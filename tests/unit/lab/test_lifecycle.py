@@ -126,3 +126,24 @@ def test_removing_a_project_forgets_that_it_was_kept(monkeypatch: pytest.MonkeyP
     (tmp_path / "opslab-arp-abc123").touch()
     lifecycle.remove_project("opslab-arp-abc123")
     assert not (tmp_path / "opslab-arp-abc123").exists()
+
+
+def test_down_without_a_name_removes_only_leftovers_and_this_users_kept_instances() -> None:
+    from lab.lifecycle import down_plan, user_token
+
+    me = user_token()
+    host, pid, start = owner_token().rsplit(":", 2)
+    gone = f"{host}:{pid}:{int(start) + 1}"  # this pid with another start time: a process that is gone
+    found = {
+        "opslab-arp-live01": {"owner": owner_token(), "keep": False, "user": me},  # a run in progress (this one)
+        "opslab-arp-dead01": {"owner": gone, "keep": False, "user": "someone@else"},  # a killed run's leftover
+        "opslab-arp-mine01": {"owner": gone, "keep": True, "user": me},  # kept by me (`opslab up`)
+        "opslab-arp-them01": {"owner": gone, "keep": True, "user": "other@" + me.split("@")[1]},
+        "opslab-arp-old001": {"owner": gone, "keep": True, "user": ""},  # kept before users were labelled
+        "opslab-arp-far001": {"owner": "elsewhere:12:34", "keep": False, "user": "x@elsewhere"},
+    }
+    remove, left = down_plan(found)
+    assert remove == ["opslab-arp-dead01", "opslab-arp-mine01"]
+    assert set(left) == {"opslab-arp-live01", "opslab-arp-them01", "opslab-arp-old001", "opslab-arp-far001"}
+    assert "running process" in left["opslab-arp-live01"] and "kept by other@" in left["opslab-arp-them01"]
+    assert left["opslab-arp-far001"] == "in use by a running process (pid 12 on elsewhere)"

@@ -115,10 +115,9 @@ def test_passes(scenario):
 
 def run_scenarios(pytester: pytest.Pytester, *args: str) -> tuple[dict[str, dict], ET.Element]:
     pytester.makeconftest(CONFTEST)
-    pytester.mkdir("scenarios")
-    pytester.mkdir("scenarios/arp")
+    (pytester.path / "scenarios/arp").mkdir(parents=True, exist_ok=True)
     (pytester.path / "scenarios/arp/test_fake.py").write_text(SCENARIOS)
-    pytester.mkdir("scenarios/mysql")
+    (pytester.path / "scenarios/mysql").mkdir(exist_ok=True)
     (pytester.path / "scenarios/mysql/test_fake_mysql.py").write_text("def test_never_up(scenario):\n    pass\n")
     pytester.runpytest_inprocess("-p", "no:cacheprovider", "--opslab-report", "out", *args)
     data = json.loads((pytester.path / "out/results.json").read_text())
@@ -173,3 +172,34 @@ def test_a_scenario_fixture_outside_scenarios_is_refused(pytester: pytest.Pytest
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*the scenario fixture is for the scenario files of a lab*"])
     assert Path(pytester.path / "out").exists() is False
+
+
+def test_parallel_workers_results_merge_into_one_report_in_the_selections_order(pytester: pytest.Pytester) -> None:
+    """`pytest -n 2`: every worker's scenarios are in the one report the controller writes, in collection order,
+    with their logs and history; no worker wrote a report of its own (the folder holds exactly the merged one)."""
+    serial, _ = run_scenarios(pytester, "--opslab-timeout", "2")
+    (pytester.path / "out").rename(pytester.path / "serial")
+    parallel, junit = run_scenarios(pytester, "--opslab-timeout", "2", "-n", "2")
+    assert list(parallel) == list(serial)  # the selection's order, all five
+    assert {k: v["verdict"] for k, v in parallel.items()} == {k: v["verdict"] for k, v in serial.items()}
+    assert [c.get("name") for c in junit.iter("testcase")] == list(serial)
+    assert junit.get("tests") == "5" and junit.get("errors") == "3"
+    history = [json.loads(line) for line in (pytester.path / "out/history.jsonl").read_text().splitlines()]
+    assert {e["scenario"] for e in history} >= {"arp/passes", "arp/undecided"}
+    assert (pytester.path / "out/logs/arp/passes/old.log").read_text() == "a log line\n"
+    assert "opslab_result" not in (pytester.path / "out/junit.xml").read_text()
+
+
+def test_a_scenario_whose_worker_dies_is_an_error_in_the_report(pytester: pytest.Pytester) -> None:
+    """A worker killed in the middle of a scenario sends no result: the controller reports the scenario as `error`
+    (naming the worker), never leaves it out, and the other scenarios are still there."""
+    (pytester.path / "scenarios/arp").mkdir(parents=True)
+    (pytester.path / "scenarios/arp/test_dies.py").write_text(
+        "import os\n\ndef test_killed(scenario):\n    os._exit(3)\n"
+    )
+    results, junit = run_scenarios(pytester, "-n", "2", "-k", "killed or passes")
+    assert list(results) == ["arp/killed", "arp/passes"]  # the selection's order: test_dies.py, then test_fake.py
+    killed = results["arp/killed"]
+    assert killed["verdict"] == "error" and "no result came back from worker gw" in killed["error"]
+    assert results["arp/passes"]["verdict"] == "pass"
+    assert case(junit, "arp/killed").find("error") is not None

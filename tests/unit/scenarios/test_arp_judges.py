@@ -15,6 +15,8 @@ from scenarios.arp.checks import (
     NoAddressConflict,
     OutageMatchesLifetime,
     SingleOwner,
+    announced_by_step,
+    last_confirmed,
 )
 from scenarios.arp.workloads import added_at, parse_addr_events, parse_ping
 
@@ -67,6 +69,45 @@ def test_outage_below(run: ScenarioRun) -> None:
     assert outage_below(since=None).evaluate(run.view).verdict == Verdict.UNKNOWN  # the move was not seen
     run.ops.clear()
     assert outage_below(since=2.0).evaluate(run.view).verdict == Verdict.UNKNOWN
+
+
+def test_the_outage_is_timed_from_the_steps_announcement_after_the_move() -> None:
+    """The pause between adding the address and arping (the steps' pace) is not the ARP cache's: the outage is timed
+    from the first broadcast ARP of the service IP by the new MAC after the move, sent while a step ran; frames
+    outside every step (the new server resolving the gateway on its own), before the move, from another MAC or IP,
+    replies and unicasts do not count."""
+    vip, mac = "10.9.0.100", NEW_MAC
+
+    def frame(t: float, **kw: str) -> dict[str, object]:
+        return {"t": t, "op": "request", "eth_dst": "ff:ff:ff:ff:ff:ff", "sender_mac": mac, "sender_ip": vip, **kw}
+
+    steps = [(0.5, 1.5), (2.9, 5.0)]
+    frames = [
+        frame(1.0),  # before the move
+        frame(3.0, sender_mac=OLD_MAC),
+        frame(3.1, sender_ip="10.9.0.20"),
+        frame(3.2, op="reply"),
+        frame(3.3, eth_dst=OLD_MAC),
+        frame(4.5),
+        frame(4.6),
+    ]
+    assert announced_by_step(frames, vip, mac, 2.0, steps) == 4.5
+    assert announced_by_step(frames, vip, mac, 2.0, [(0.5, 1.5), (5.5, 9.0)]) is None  # outside every step
+    assert announced_by_step(frames[:5], vip, mac, 2.0, steps) is None  # never announced: timed from the move
+    assert announced_by_step(frames, vip, mac, None, steps) is None
+
+
+def test_the_stale_entry_is_timed_from_the_old_servers_last_confirmation() -> None:
+    """A slow first step: the gateway's probe was answered by the old server (an ARP reply for the service IP)
+    before the move, so the entry's life starts there; replies after the move or from others do not count."""
+    vip = "10.9.0.100"
+
+    def reply(t: float, **kw: str) -> dict[str, object]:
+        return {"t": t, "op": "reply", "eth_dst": NEW_MAC, "sender_mac": OLD_MAC, "sender_ip": vip, **kw}
+
+    frames = [reply(0.5), reply(3.0), reply(3.5, sender_mac=NEW_MAC), reply(3.6, op="request"), reply(9.0)]
+    assert last_confirmed(frames, vip, OLD_MAC, since=1.0, moved=5.0) == 3.0
+    assert last_confirmed(frames[:1], vip, OLD_MAC, since=1.0, moved=5.0) == 1.0  # none after `since`
 
 
 def timers(fake_lab, delay: int = 3) -> None:  # type: ignore[no-untyped-def]
