@@ -147,6 +147,9 @@ class ScenarioRun:
         self._step_seq = 0  # steps begun so far
         self._after_steps: list[threading.Thread] = []
         self._after_failure: BaseException | None = None
+        # called at every step boundary of `procedure()`: (run, boundary, steps) with boundary 0 before the first
+        # step, k after step k, steps after the last (a fault schedule injects and heals there: lab.schedule)
+        self.at_boundary: list[Callable[[ScenarioRun, int, int], None]] = []
 
     # -- the lab -----------------------------------------------------------------------------------
     def host(self, name: str) -> Host:
@@ -268,9 +271,15 @@ class ScenarioRun:
                 f"procedures: {', '.join(sorted(self.procedures))}",
             )
         self.progress(f"{self.id}: procedure {proc.name} ({len(proc.steps)} steps)")
-        for s in proc.steps:
+        for n, s in enumerate(proc.steps):
+            self._boundary(n, len(proc.steps))
             self.step(s)
+        self._boundary(len(proc.steps), len(proc.steps))
         return proc
+
+    def _boundary(self, n: int, steps: int) -> None:
+        for hook in self.at_boundary:
+            hook(self, n, steps)
 
     @contextmanager
     def fault(self, fault: Fault) -> Iterator[Fault]:

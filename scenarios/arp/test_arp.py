@@ -36,7 +36,12 @@ def test_migrate_without_garp(scenario: ScenarioRun) -> None:
         scenario,
         "migrate_without_garp",
         watch=WATCH,
-        expect={"OutageBelow": "fail", "OutageMatchesLifetime": "pass", "AnnouncedByArp": "fail"},
+        expect={
+            "OutageBelow": "fail",
+            "OutageMatchesLifetime": "pass",
+            "AnnouncedByArp": "fail",
+            "ServiceBackWithin": "fail",
+        },
     )
 
 

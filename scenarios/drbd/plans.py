@@ -7,6 +7,10 @@ the floating IP. The client's view (acknowledged and failed writes over time) is
 its longest silence is the failover window (`failover_s`). The goal: one failover's outage at most, nothing
 acknowledged lost, each resync moving only the blocks changed while its node was away, beta serving after the
 takeover, the pair redundant again. Watched throughout: one Primary, one owner of the service.
+
+Robust (they hold whatever a fault schedule did, once healed; `opslab explore` judges by them and `WATCH`): nothing
+acknowledged lost (`AckedWritesKept`), and a write acknowledged within one failover's bound (deadtime + 1 s) of the
+last step or of the last heal, whichever is later (`ServiceBackWithin`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from lab.checks import CheckResult
+from lab.checks import CheckResult, ServiceBackWithin, last_heal
 from lab.plan import Expect, Plan, settled
 from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
@@ -73,6 +77,11 @@ def away_window(run: ScenarioRun, node: str) -> tuple[float, float]:
     return down, synced
 
 
+def procedure_end(run: ScenarioRun) -> float | None:
+    """When the procedure's last step ended (None when no step ran)."""
+    return run.steps[-1].started + run.steps[-1].duration_s if run.steps else None
+
+
 class ReplaceBothNodes(Plan):
     """Replace both nodes under the client's writes; judged by the client's outage, its records and the pair."""
 
@@ -82,7 +91,7 @@ class ReplaceBothNodes(Plan):
         return begin(run, watch=False)  # the walk (scenario or rehearsal) watches WATCH
 
     def after(self, run: ScenarioRun, stage: Any) -> None:
-        since = run.steps[-1].started if run.steps else run.started
+        since = max(run.steps[-1].started if run.steps else run.started, last_heal(run) or 0.0)
         settled(
             run,
             lambda: run.wait_for(
@@ -95,7 +104,13 @@ class ReplaceBothNodes(Plan):
     def judgements(self, run: ScenarioRun, stage: Any) -> list[Expect]:
         return [
             Expect(OutageBelow(run.facts["deadtime_s"] + 1)),
-            Expect(AckedWritesKept()),
+            Expect(AckedWritesKept(), robust=True),
+            Expect(
+                ServiceBackWithin(
+                    RecordWriter().name, run.facts["deadtime_s"] + 1, procedure_end(run), "the procedure's last step"
+                ),
+                robust=True,
+            ),
             *(Expect(ResyncMovedOnlyChangedBlocks(node, *away_window(run, node))) for node in ("beta", "alpha")),
             Expect(HeartbeatTookOver("beta")),
             Expect(Redundant("beta")),
