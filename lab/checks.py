@@ -105,32 +105,24 @@ class StepFailedWith(Check):
         return self.result(rc_ok and bool(lines), detail, host=s.host, rc=s.rc, line=lines[0] if lines else None)
 
 
-def last_heal(run: ScenarioRun, of: tuple[str, ...] | None = None) -> float | None:
-    """When the run's last fault (of these `Fault` class names, when given) was healed; None when none was."""
-    healed = [f.healed for f in run.faults if f.healed is not None and (of is None or f.name in of)]
+def last_heal(run: ScenarioRun) -> float | None:
+    """When the run's last fault was healed; None when none was."""
+    healed = [f.healed for f in run.faults if f.healed is not None]
     return max(healed) if healed else None
 
 
 class ServiceBackWithin(Check):
     """A robust judge (lab.plan `Expect(robust=True)`): the workload `workload` had an operation answered within
-    `limit_s` of the later of `since` (the moment the runbook's state should serve: the address moved, the last
-    step) and the heal of the last fault that takes the service away while in place (`outages`: `Fault` class
-    names, e.g. a crash; None: every fault). Whatever a fault did, once it is healed the service must answer
-    again within the lab's bound; a fault that only gets in the runbook's way (a lost announcement) moves nothing."""
+    `limit_s` of the later of `since` (when the runbook's last step ended: from then on its state should serve) and
+    the last fault's heal. Whatever a fault did, once it is healed the service must answer again within the lab's
+    bound: a fault that took the service away while in place is forgiven until its heal, one that left the runbook's
+    work undone (a lost announcement) is not."""
 
-    def __init__(
-        self,
-        workload: str,
-        limit_s: float,
-        since: float | None,
-        what: str = "the procedure",
-        outages: tuple[str, ...] | None = None,
-    ) -> None:
+    def __init__(self, workload: str, limit_s: float, since: float | None, what: str = "the last step") -> None:
         self.workload = workload
         self.limit_s = limit_s
         self.since = since
         self.what = what
-        self.outages = outages
 
     def evaluate(self, run: ScenarioRun) -> CheckResult:
         ops = run.ops.get(self.workload)
@@ -138,7 +130,7 @@ class ServiceBackWithin(Check):
             return self.unknown(f"the {self.workload} traffic was not recorded")
         if self.since is None:
             return self.unknown(f"the moment {self.what} was not recorded")
-        healed = last_heal(run, self.outages)
+        healed = last_heal(run)
         ref, after = (
             (healed, "the last fault's heal")
             if healed is not None and healed > self.since

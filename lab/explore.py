@@ -12,11 +12,13 @@ injected and healed at step boundaries (lab.schedule), and the lab is judged by 
 (`Expect(robust=True)`: what must hold whatever the faults did, once healed). A step that fails under a fault stops
 the procedure, as it would stop an operator: the run is `fail` and says which step.
 
-Hypothesis draws the schedules (`lab.schedule.schedules`) through `hypothesis.find` under `--seed`, with its example
-database in `.opslab/hypothesis/` (a schedule that failed once is tried first the next time), and its own shrinker
+Hypothesis draws the schedules (`lab.schedule.schedules`) through `hypothesis.find`, with its example database in
+`.opslab/hypothesis/`: a schedule that failed once is tried first the next time. With `--seed N` the search is
+reproducible instead, and Hypothesis (its rule for a seeded test) neither reads nor writes the database. Its shrinker
 makes a failing schedule the fewest, earliest, soonest-healed faults that still break the same thing (the same
 check, invariant or step: a schedule that fails some other way does not count as smaller). The budget covers the
-search and the shrinking; past it no new example starts, and what was found so far is kept. Exit status 1 when a
+search and the shrinking; past it no new example starts (Hypothesis is stopped), and the smallest failing schedule
+seen so far is kept. Exit status 1 when a
 failing schedule was found, written to `DIR/<target>-<digest>.schedule.json` with that run's report folder beside
 it (`DIR/<target>-<digest>/`); 0 with "no failing schedule in N examples" otherwise. A run that breaks (`error`:
 a lab that did not come up, a heal not verified) is counted and named, never taken for a finding.
@@ -50,7 +52,7 @@ from lab.schedule import Injection, Schedule, ScheduleDriver, schedules, where
 
 Say = Callable[[str], None]
 DATABASE = Path(".opslab") / "hypothesis"
-LONG_STEP_S = 30.0  # a step allowed this long (a wait) may be hit in its middle (`offset_s`)
+LONG_STEP_S = 30.0  # a read-only step allowed this long (a wait: a resync) may be hit in its middle (`offset_s`)
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,8 @@ class Target:
 
     @property
     def long_steps(self) -> list[int]:
-        """Boundaries before a step long enough to be hit in its middle."""
-        return [n for n, s in enumerate(self.procedure.steps) if s.timeout >= LONG_STEP_S]
+        """Boundaries before a step that waits long enough to be hit in its middle (read-only, a long timeout)."""
+        return [n for n, s in enumerate(self.procedure.steps) if s.readonly and s.timeout >= LONG_STEP_S]
 
 
 def resolve_target(target: str, faults: str | None) -> Target:
@@ -228,6 +230,10 @@ class LabExecutor:
 # -- the search ---------------------------------------------------------------------------------------------------
 
 
+class OutOfTime(BaseException):
+    """The budget is spent: raised through Hypothesis (which lets a BaseException through at once) to stop it."""
+
+
 @dataclass
 class Exploration:
     examples: int = 0
@@ -267,7 +273,7 @@ def explore(
         left = end - time.monotonic()
         if left <= 0:
             state.out_of_time = True
-            return False
+            raise OutOfTime
         state.examples += 1
         state.tried.update(i.fault for i in schedule.injections)
         tried = ", ".join(f"{n}×{c}" for n, c in sorted(state.tried.items())) or "none yet"
@@ -315,6 +321,8 @@ def explore(
         )
         state.found = seen.get(found.digest(), state.found)
     except (NoSuchExample, Unsatisfiable):
+        pass
+    except OutOfTime:  # the smallest failing schedule seen so far stands
         pass
     except FlakyFailure:  # the budget ran out in Hypothesis's final replay: keep the smallest seen
         pass

@@ -47,6 +47,11 @@ class Expect:
     within the lab's bound after the last heal): what `opslab explore` judges a fault schedule by."""
 
 
+def procedure_end(run: ScenarioRun) -> float | None:
+    """When the last step run so far ended (None when no step ran): where a robust judge counts from."""
+    return run.steps[-1].started + run.steps[-1].duration_s if run.steps else None
+
+
 def settled(run: ScenarioRun, wait: Callable[[], object]) -> bool:
     """Run a settling wait after the procedure; when it runs out, note it and go on to the judges."""
     try:

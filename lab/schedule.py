@@ -11,10 +11,10 @@ A schedule file (`<target>-<digest>.schedule.json`) is a plain JSON document a p
 
     {"target": "arp/migrate_with_garp", "params": {},
      "injections": [{"at": 2, "fault": "drop_garp", "args": {"count": 1}, "heal_after": 1, "offset_s": 0.0,
-                     "where": "before step 3: gratuitous ARP ..."}],
+                     "where": "before step 3: gratuitous ARP ...", "healed": "when the procedure ends ..."}],
      "steps": ["1. remove the service IP ...", ...], "found": {...}}
 
-`where`, `steps` and `found` are there for the reader and are written, never read: `Schedule.load` takes
+`where`, `healed`, `steps` and `found` are there for the reader and are written, never read: `Schedule.load` takes
 `target`, `params` and each injection's `at`, `fault`, `args`, `heal_after`, `offset_s`, and refuses any other key
 of an injection (a misspelt `heal_afer` would otherwise be silently ignored). `ScheduleDriver` is what runs a
 schedule: it is hooked into the scenario engine's step boundaries (`ScenarioRun.at_boundary`). `schedules()` is
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from lab.scenario import ScenarioRun
 
 INJECTION_KEYS = ("at", "fault", "args", "heal_after", "offset_s")
-READ_ONLY_KEYS = ("where",)
+READ_ONLY_KEYS = ("where", "healed")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,14 @@ def where(at: int, steps: Sequence[str], offset_s: float = 0.0) -> str:
     return f"{prefix} step {at + 1}: {steps[at]}"
 
 
+def healed_where(inj: Injection, steps: Sequence[str]) -> str:
+    """When the injection is healed, in words: `after step 3: <title>`, or at the procedure's end."""
+    b = inj.at + inj.heal_after
+    if b >= len(steps):
+        return "when the procedure ends (after the last step, or at a step that failed)"
+    return f"after step {b}: {steps[b - 1]}"
+
+
 @dataclass(frozen=True)
 class Schedule:
     target: str  # a scenario id: <lab>/<procedure with a plan>
@@ -97,8 +105,12 @@ class Schedule:
         parts = []
         for i in self.injections:
             args = ", ".join(f"{k}={v}" for k, v in i.args.items())
-            at = where(i.at, steps, i.offset_s).split(":")[0] if steps else f"at boundary {i.at}"
-            parts.append(f"{i.fault}({args}) {at}, healed {i.heal_after} boundary(ies) later")
+            if steps:
+                at = where(i.at, steps, i.offset_s).split(":")[0]
+                healed = healed_where(i, steps).split(":")[0].split(" (")[0]
+                parts.append(f"{i.fault}({args}) {at}, healed {healed}")
+            else:
+                parts.append(f"{i.fault}({args}) at boundary {i.at}, healed {i.heal_after} boundary(ies) later")
         return "; ".join(parts)
 
     def to_dict(self, steps: Sequence[str] = (), found: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -106,7 +118,9 @@ class Schedule:
             "target": self.target,
             "params": dict(self.params),
             "injections": [
-                {**i.to_dict(), "where": where(i.at, steps, i.offset_s)} if steps else i.to_dict()
+                {**i.to_dict(), "where": where(i.at, steps, i.offset_s), "healed": healed_where(i, steps)}
+                if steps
+                else i.to_dict()
                 for i in self.injections
             ],
         }

@@ -7,9 +7,10 @@ the worst moment to move it, so that the outage without a gratuitous ARP is pred
 outage under a second, announced by ARP, the gateway on the new MAC, the client answered, no second owner.
 
 Robust (they hold whatever a fault schedule did, once healed; `opslab explore` judges by them and `WATCH`): the
-client answered within `BOUND_S` of the move, or of the heal of a fault that silenced the new server
-(`ServiceBackWithin`: a lost gratuitous ARP or a flushed cache moves nothing), the gateway on the new MAC, the client
-answered, no second owner.
+client answered within `BOUND_S` of the runbook's last step or of the last fault's heal, whichever is later
+(`ServiceBackWithin`), the gateway on the new MAC, the client answered, no second owner. Exploring under load, give
+the gateway a long-lived cache (`--param delay_first_probe_s=20`, as `garp_lost` does): a lost announcement then
+stays visible for longer than any heal takes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from lab.capture import Capture, arp_only
 from lab.checks import ServiceBackWithin
-from lab.plan import Expect, Plan, settled
+from lab.plan import Expect, Plan, procedure_end, settled
 from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
 from scenarios.arp.checks import (
@@ -33,13 +34,11 @@ from scenarios.arp.checks import (
     SingleOwner,
     outage,
 )
-from scenarios.arp.faults import SilenceHost
 from scenarios.arp.procedures import PREPARE
 from scenarios.arp.workloads import AddressWatch, PingService, added_at
 
 WATCH = [SingleOwner]
-BOUND_S = 1.0  # the runbook's goal: the client answered again within a second of the move (or of a fault's heal)
-OUTAGES = (SilenceHost.__name__,)  # faults that take the service away while in place: the bound counts from their heal
+BOUND_S = 1.0  # the runbook's goal: the client answered within a second of its last step (or of a fault's heal)
 
 
 @dataclass
@@ -127,7 +126,7 @@ class Migration(Plan):
             Expect(OutageMatchesLifetime(stage.t0, stage.moved), "fail"),
             Expect(AnnouncedByArp(stage.capture, stage.t0)),
             Expect(
-                ServiceBackWithin(PingService().name, BOUND_S, stage.moved, "the new server held the IP", OUTAGES),
+                ServiceBackWithin(PingService().name, BOUND_S, procedure_end(run)),
                 robust=True,
             ),
             Expect(GatewayKnowsNewMac(), robust=True),

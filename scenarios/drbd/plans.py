@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lab.checks import CheckResult, ServiceBackWithin, last_heal
-from lab.plan import Expect, Plan, settled
+from lab.plan import Expect, Plan, procedure_end, settled
 from lab.scenario import ScenarioRun
 from lab.workloads import longest_gap
 from scenarios.drbd.checks import (
@@ -77,11 +77,6 @@ def away_window(run: ScenarioRun, node: str) -> tuple[float, float]:
     return down, synced
 
 
-def procedure_end(run: ScenarioRun) -> float | None:
-    """When the procedure's last step ended (None when no step ran)."""
-    return run.steps[-1].started + run.steps[-1].duration_s if run.steps else None
-
-
 class ReplaceBothNodes(Plan):
     """Replace both nodes under the client's writes; judged by the client's outage, its records and the pair."""
 
@@ -106,9 +101,7 @@ class ReplaceBothNodes(Plan):
             Expect(OutageBelow(run.facts["deadtime_s"] + 1)),
             Expect(AckedWritesKept(), robust=True),
             Expect(
-                ServiceBackWithin(
-                    RecordWriter().name, run.facts["deadtime_s"] + 1, procedure_end(run), "the procedure's last step"
-                ),
+                ServiceBackWithin(RecordWriter().name, run.facts["deadtime_s"] + 1, procedure_end(run)),
                 robust=True,
             ),
             *(Expect(ResyncMovedOnlyChangedBlocks(node, *away_window(run, node))) for node in ("beta", "alpha")),
