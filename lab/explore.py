@@ -485,7 +485,7 @@ def sweep_table(target: Target, outcomes: Sequence[Outcome]) -> list[list[str]]:
         for name in target.library:
             v, why = _cell(by.get((at, name)))
             cells.append(v + (f" ({why})" if why else ""))
-        rows.append([f"before {at + 1}. {title}", *cells])
+        rows.append([f"before step {at + 1}: {title}", *cells])
     return rows
 
 

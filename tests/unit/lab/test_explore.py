@@ -297,7 +297,7 @@ def test_the_sweep_runs_every_fault_before_every_step_once_and_tabulates_them() 
     rows = sweep_table(TARGET, outcomes)
     assert rows[0] == ["step", "lose_announce", "flush", "blip"]
     assert rows[1][1:] == ["pass"] * 3
-    assert rows[4] == ["before 3. 3. announce it", "fail (AnnouncementHeard: fail (expected pass))", "pass", "pass"]
+    assert rows[4] == ["before step 3: 3. announce it", "fail (AnnouncementHeard: fail (expected pass))", "pass", "pass"]
     assert all(r[1] == "pass" for i, r in enumerate(rows[2:]) if i != 2)
 
 
