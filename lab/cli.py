@@ -10,7 +10,7 @@
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH] [--param K=V] [--timeout S]
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH] [--yes] [--keep] [--report DIR]
     opslab explore TARGET --budget SECONDS [--faults A,B] [--seed N] [--out DIR] [--max-faults K] [--param K=V]
-    opslab explore TARGET --sweep [--faults A,B] [--out DIR] [--param K=V]
+    opslab explore TARGET --sweep [--faults A,B] [--steps N,M] [--out DIR] [--param K=V]
     opslab run TARGET --replay FILE [--report DIR]
 
 Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
@@ -259,7 +259,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if args.sweep:
         if args.budget is not None or args.seed is not None:
             raise UsageError("--sweep runs every fault at every step once: it takes no --budget or --seed", "drop them")
-        return run_sweep(args.target, faults=args.faults, out=out, params=params, say=say)
+        return run_sweep(args.target, faults=args.faults, out=out, params=params, say=say, steps=args.steps)
+    if args.steps is not None:
+        raise UsageError("--steps chooses the steps of a --sweep", "add --sweep, or drop --steps")
     if args.budget is None:
         raise UsageError("explore needs a --budget in seconds (or --sweep)", "for example --budget 300")
     return run_explore(
@@ -338,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", metavar="DIR", help="where schedules and report folders go (default reports/explore/)")
     e.add_argument("--max-faults", type=int, default=3, metavar="K", help="at most K faults per schedule (3)")
     e.add_argument("--sweep", action="store_true", help="every fault before every step, once: a step × fault table")
+    e.add_argument("--steps", metavar="N,M", help="with --sweep: only before these steps (numbered from 1)")
     e.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     e.set_defaults(func=cmd_explore)
     h = sub.add_parser("rehearse", help="walk a procedure one step at a time")

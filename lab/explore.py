@@ -2,7 +2,7 @@
 deterministic crash-point sweep.
 
     opslab explore TARGET --budget SECONDS [--faults A,B] [--seed N] [--out DIR] [--max-faults K] [--param K=V]
-    opslab explore TARGET --sweep [--faults A,B] [--out DIR]
+    opslab explore TARGET --sweep [--faults A,B] [--steps N,M] [--out DIR]
     opslab run TARGET --replay FILE
 
 TARGET is a scenario id whose procedure has a plan (`scenarios/<lab>/plans.py`: `PLANS`), e.g.
@@ -23,9 +23,9 @@ failing schedule was found, written to `DIR/<target>-<digest>.schedule.json` wit
 it (`DIR/<target>-<digest>/`); 0 with "no failing schedule in N examples" otherwise. A run that breaks (`error`:
 a lab that did not come up, a heal not verified) is counted and named, never taken for a finding.
 
-The sweep runs the plan once without a fault, then every fault (default arguments) before every step, healed after
-that step: a step × fault → verdict table on the terminal and at the top of `DIR/<target>-sweep/report.html`.
-Its exit status is 1 when any cell is not `pass`.
+The sweep runs the plan once without a fault, then every fault (default arguments) before every step (or before the
+steps of `--steps 1,6,11`, when a run is long), healed after that step: a step × fault → verdict table on the
+terminal and at the top of `DIR/<target>-sweep/report.html`. Its exit status is 1 when any cell is not `pass`.
 
 `Executor` is what runs one schedule: `LabExecutor` on a real lab; the unit tests give a fake one.
 """
@@ -443,17 +443,26 @@ def run_replay(target_id: str, path: str, *, report: Path, say: Say, timeout: fl
 # -- the sweep ----------------------------------------------------------------------------------------------------
 
 
-def sweep_schedules(target: Target, params: dict[str, str] | None = None) -> list[Schedule]:
-    """No fault, then each fault (default arguments) before each step, healed after that step."""
+def sweep_schedules(
+    target: Target, params: dict[str, str] | None = None, steps: Sequence[int] | None = None
+) -> list[Schedule]:
+    """No fault, then each fault (default arguments) before each step (or each of `steps`, numbered from 1), healed
+    after that step."""
     out = [Schedule(target.id, (), dict(params or {}))]
-    for at in range(len(target.steps)):
+    for at in [n - 1 for n in steps] if steps else range(len(target.steps)):
         for name, kind in target.library.items():
             out.append(Schedule(target.id, (Injection(at, name, kind.values(), 1),), dict(params or {})))
     return out
 
 
-def sweep(target: Target, execute: Executor, say: Say, params: dict[str, str] | None = None) -> list[Outcome]:
-    plan = sweep_schedules(target, params)
+def sweep(
+    target: Target,
+    execute: Executor,
+    say: Say,
+    params: dict[str, str] | None = None,
+    steps: Sequence[int] | None = None,
+) -> list[Outcome]:
+    plan = sweep_schedules(target, params, steps)
     outcomes = []
     t0 = time.monotonic()
     for n, schedule in enumerate(plan, 1):
@@ -480,7 +489,10 @@ def sweep_table(target: Target, outcomes: Sequence[Outcome]) -> list[list[str]]:
     rows = [["step", *target.library]]
     v, why = _cell(base)
     rows.append(["no fault", *[f"{v}" + (f" ({why})" if why else "")] * len(target.library)])
+    swept = sorted({o.schedule.injections[0].at for o in outcomes if o.schedule.injections})
     for at, title in enumerate(target.steps):
+        if at not in swept:
+            continue
         cells = []
         for name in target.library:
             v, why = _cell(by.get((at, name)))
@@ -514,7 +526,22 @@ def html_table(target: Target, rows: list[list[str]]) -> str:
     )
 
 
-def run_sweep(target_id: str, *, faults: str | None, out: Path, params: dict[str, str], say: Say) -> int:
+def parse_steps(text: str | None, count: int) -> list[int] | None:
+    """`--steps 1,6,11`: the steps (numbered from 1) to strike before; None for every step."""
+    if text is None:
+        return None
+    try:
+        steps = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise UsageError(f"--steps {text!r} is not a list of step numbers", "for example --steps 1,6,11") from None
+    if not steps or steps[0] < 1 or steps[-1] > count:
+        raise UsageError(f"--steps {text!r} names no step of the procedure", f"its steps are numbered 1 to {count}")
+    return steps
+
+
+def run_sweep(
+    target_id: str, *, faults: str | None, out: Path, params: dict[str, str], say: Say, steps: str | None = None
+) -> int:
     from lab.inputs import check_report_dir
     from lab.report import write_report
     from lab.spec import get_spec
@@ -522,10 +549,15 @@ def run_sweep(target_id: str, *, faults: str | None, out: Path, params: dict[str
     target = resolve_target(target_id, faults)
     get_spec(target.lab).param_values(params)
     out = check_report_dir(str(out), option="--out")
+    chosen = parse_steps(steps, len(target.steps))
     folder = out / f"{target.id}-sweep"
-    runs = len(target.steps) * len(target.library) + 1
-    say(f"sweeping {target.id}: {len(target.steps)} steps × {len(target.library)} faults + the baseline = {runs} runs")
-    outcomes = sweep(target, LabExecutor(target, folder / ".examples", say), say, params)
+    n = len(chosen or target.steps)
+    which = f"steps {','.join(map(str, chosen))} of {len(target.steps)}" if chosen else f"{n} steps"
+    say(
+        f"sweeping {target.id}: {which} × {len(target.library)} faults + the baseline = "
+        f"{n * len(target.library) + 1} runs"
+    )
+    outcomes = sweep(target, LabExecutor(target, folder / ".examples", say), say, params, chosen)
     shutil.rmtree(folder / ".examples", ignore_errors=True)
     rows = sweep_table(target, outcomes)
     write_report(

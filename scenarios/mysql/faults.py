@@ -6,11 +6,13 @@
 - `RowsChangedBehindReplication`: rows on a slave changed with the binary log off for the session (a fix made
   by hand, a stray script): the "corrupted slave". The heal copies those rows back from the master; gone when
   the slave's rows equal the master's again.
+
+`FAULTS` is the lab's fault library (lab.faults): stop_sql_thread, change_rows_behind_replication.
 """
 
 from __future__ import annotations
 
-from lab.faults import Fault
+from lab.faults import Fault, FaultKind, fault_arg
 from lab.scenario import ScenarioRun
 from scenarios.mysql import db
 
@@ -83,3 +85,20 @@ class RowsChangedBehindReplication(Fault):
         return not differ, f"{self.slave}: " + (
             f"rows still differ from the master's: {', '.join(differ)}" if differ else "the rows equal the master's"
         )
+
+
+SLAVE = fault_arg("slave", "slave2", "which slave", choices=("slave1", "slave2"))
+FAULTS = (
+    FaultKind(
+        "stop_sql_thread",
+        "a slave's SQL thread stops while its IO thread keeps fetching (a lagging slave); healed by starting it",
+        SqlThreadStopped,
+        (SLAVE,),
+    ),
+    FaultKind(
+        "change_rows_behind_replication",
+        "rows on a slave changed with the binary log off (a hand-made fix); healed by copying the master's rows back",
+        RowsChangedBehindReplication,
+        (SLAVE,),
+    ),
+)

@@ -290,6 +290,13 @@ def test_a_schedule_file_is_refused_clearly_when_malformed(tmp_path: Path) -> No
 # -- the sweep --------------------------------------------------------------------------------------------------
 
 
+def test_a_sweep_of_chosen_steps_has_a_row_for_each() -> None:
+    execute = FakeExecutor()
+    rows = sweep_table(TARGET, sweep(TARGET, execute, lambda m: None, steps=[3]))
+    assert len(execute.runs) == 1 + len(LIBRARY)
+    assert [r[0] for r in rows] == ["step", "no fault", "before step 3: 3. announce it"]
+
+
 def test_the_sweep_runs_every_fault_before_every_step_once_and_tabulates_them() -> None:
     execute = FakeExecutor()
     outcomes = sweep(TARGET, execute, lambda m: None)
@@ -297,7 +304,8 @@ def test_the_sweep_runs_every_fault_before_every_step_once_and_tabulates_them() 
     rows = sweep_table(TARGET, outcomes)
     assert rows[0] == ["step", "lose_announce", "flush", "blip"]
     assert rows[1][1:] == ["pass"] * 3
-    assert rows[4] == ["before step 3: 3. announce it", "fail (AnnouncementHeard: fail (expected pass))", "pass", "pass"]
+    lost = "fail (AnnouncementHeard: fail (expected pass))"
+    assert rows[4] == ["before step 3: 3. announce it", lost, "pass", "pass"]
     assert all(r[1] == "pass" for i, r in enumerate(rows[2:]) if i != 2)
 
 
