@@ -24,6 +24,9 @@ For a person at the keyboard (`opslab rehearse`): `run.verify(step)` records a s
 the step's own read-only verification; `run.waiting` (default: nothing) is told of every step and wait while it
 lasts, with the step's progress probe, so a terminal can show it ticking. Steps run as rendered once
 (lab.procedure): a rendered step is not rendered again.
+
+For a fault schedule (`opslab explore`, lab.schedule): every hook in `run.at_boundary` is called at each step
+boundary of `procedure()` (before each step, and once after the last), where it injects and heals faults.
 """
 
 from __future__ import annotations
