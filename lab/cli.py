@@ -256,10 +256,14 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
     params = parse_params(args.param)
     out = Path(args.out or "reports/explore")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout:g} is not a positive number of seconds", "for example --timeout 900")
     if args.sweep:
         if args.budget is not None or args.seed is not None:
             raise UsageError("--sweep runs every fault at every step once: it takes no --budget or --seed", "drop them")
-        return run_sweep(args.target, faults=args.faults, out=out, params=params, say=say, steps=args.steps)
+        return run_sweep(
+            args.target, faults=args.faults, out=out, params=params, say=say, steps=args.steps, timeout=args.timeout
+        )
     if args.steps is not None:
         raise UsageError("--steps chooses the steps of a --sweep", "add --sweep, or drop --steps")
     if args.budget is None:
@@ -273,6 +277,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         params=params,
         max_faults=args.max_faults,
         say=say,
+        timeout=args.timeout,
     )
 
 
@@ -342,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sweep", action="store_true", help="every fault before every step, once: a step × fault table")
     e.add_argument("--steps", metavar="N,M", help="with --sweep: only before these steps (numbered from 1)")
     e.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    e.add_argument("--timeout", type=float, metavar="SECONDS", help="each example's deadline (default: its lab's)")
     e.set_defaults(func=cmd_explore)
     h = sub.add_parser("rehearse", help="walk a procedure one step at a time")
     h.add_argument("lab")

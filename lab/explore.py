@@ -348,6 +348,7 @@ def run_explore(
     params: dict[str, str],
     max_faults: int,
     say: Say,
+    timeout: float | None = None,
 ) -> int:
     from lab.inputs import check_report_dir
     from lab.spec import get_spec
@@ -372,7 +373,7 @@ def run_explore(
         f"exploring {target.id}: {len(target.steps)} steps, faults {', '.join(target.library)}; "
         f"budget {budget_s:g}s; seed {seed if seed is not None else 'random'}"
     )
-    executor = LabExecutor(target, work, say)
+    executor = LabExecutor(target, work, say, timeout=timeout)
     state = explore(target.id, strategy, executor, budget_s=budget_s, seed=seed, say=say, steps=target.steps)
     tried = ", ".join(f"{n}×{c}" for n, c in sorted(state.tried.items())) or "none"
     errors = f"; {len(state.errors)} broke (error), first: {state.errors[0].broke[0]}" if state.errors else ""
@@ -540,7 +541,14 @@ def parse_steps(text: str | None, count: int) -> list[int] | None:
 
 
 def run_sweep(
-    target_id: str, *, faults: str | None, out: Path, params: dict[str, str], say: Say, steps: str | None = None
+    target_id: str,
+    *,
+    faults: str | None,
+    out: Path,
+    params: dict[str, str],
+    say: Say,
+    steps: str | None = None,
+    timeout: float | None = None,
 ) -> int:
     from lab.inputs import check_report_dir
     from lab.report import write_report
@@ -557,7 +565,7 @@ def run_sweep(
         f"sweeping {target.id}: {which} × {len(target.library)} faults + the baseline = "
         f"{n * len(target.library) + 1} runs"
     )
-    outcomes = sweep(target, LabExecutor(target, folder / ".examples", say), say, params, chosen)
+    outcomes = sweep(target, LabExecutor(target, folder / ".examples", say, timeout=timeout), say, params, chosen)
     shutil.rmtree(folder / ".examples", ignore_errors=True)
     rows = sweep_table(target, outcomes)
     write_report(
