@@ -344,6 +344,12 @@ def test_the_cli_refuses_what_explore_cannot_run(capsys: pytest.CaptureFixture[s
     assert "takes no --budget" in capsys.readouterr().err
     assert main(["explore", "arp/migrate_with_garp", "--budget", "-1"]) == 2
     assert "not a positive number" in capsys.readouterr().err
+    assert main(["explore", "arp/migrate_with_garp", "--budget", "5", "--steps", "1"]) == 2
+    assert "--steps chooses the steps of a --sweep" in capsys.readouterr().err
+    assert main(["explore", "drbd/replace_both_nodes", "--sweep", "--steps", "19"]) == 2
+    assert "numbered 1 to 18" in capsys.readouterr().err
+    assert main(["explore", "arp/migrate_with_garp", "--sweep", "--timeout", "0"]) == 2
+    assert "--timeout 0 is not a positive" in capsys.readouterr().err
     assert main(["run", "arp/migrate_with_garp", "--replay", "/nonexistent.json", "--param", "retrans_ms=5"]) == 2
     assert "cannot change it" in capsys.readouterr().err
     assert main(["run", "arp/migrate_with_garp", "--replay", "/nonexistent.json"]) == 2
