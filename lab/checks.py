@@ -149,3 +149,56 @@ class StepFailedWith(Check):
         if not lines:
             detail += f" (no '{self.message}' in its output)"
         return self.result(rc_ok and bool(lines), detail, host=s.host, rc=s.rc, line=lines[0] if lines else None)
+
+
+def last_heal(run: RunView) -> float | None:
+    """When the run's last fault was healed; None when none was."""
+    healed = [f.healed for f in run.faults if f.healed is not None]
+    return max(healed) if healed else None
+
+
+class ServiceBackWithin(Check):
+    """A robust judge (lab.plan `Expect(robust=True)`): the workload `workload` had an operation answered within
+    `limit_s` of the later of `since` (when the runbook's last step ended: from then on its state should serve) and
+    the last fault's heal. Whatever a fault did, once it is healed the service must answer again within the lab's
+    bound: a fault that took the service away while in place is forgiven until its heal, one that left the runbook's
+    work undone (a lost announcement) is not."""
+
+    def __init__(self, workload: str, limit_s: float, since: float | None, what: str = "the last step") -> None:
+        self.workload = workload
+        self.limit_s = limit_s
+        self.since = since
+        self.what = what
+
+    def evaluate(self, run: RunView) -> CheckResult:
+        ops = run.ops.get(self.workload)
+        if not ops:
+            return self.unknown(f"the {self.workload} traffic was not recorded")
+        if self.since is None:
+            return self.unknown(f"the moment {self.what} was not recorded")
+        healed = last_heal(run)
+        ref, after = (
+            (healed, "the last fault's heal")
+            if healed is not None and healed > self.since
+            else (
+                self.since,
+                self.what,
+            )
+        )
+        answered = [op.t for op in ops if op.ok and op.t >= ref]
+        if not answered:
+            end = max(op.t for op in ops)
+            return self.result(
+                False,
+                f"not answered in the {max(0.0, end - ref):.2f}s recorded after {after} (limit {self.limit_s:g}s)",
+                since=ref,
+                limit_s=self.limit_s,
+            )
+        wait = answered[0] - ref
+        return self.result(
+            wait <= self.limit_s,
+            f"answered {wait:.2f}s after {after} (limit {self.limit_s:g}s)",
+            wait_s=round(wait, 3),
+            since=ref,
+            limit_s=self.limit_s,
+        )

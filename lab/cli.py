@@ -17,6 +17,9 @@
     opslab inventory LAB|PROJECT     a running instance as an Ansible inventory (YAML): hosts, groups, facts
     opslab diff REPORT_A REPORT_B [--format text|markdown|json]   what changed from run A to run B; exit 1 on a
                                      regression (a verdict or a check that passed in A and not in B)
+    opslab explore TARGET --budget SECONDS [--faults A,B] [--seed N] [--out DIR] [--max-faults K] [--param K=V]
+    opslab explore TARGET --sweep [--faults A,B] [--steps N,M] [--out DIR] [--param K=V]
+    opslab run TARGET --replay FILE [--report DIR]
 
 Errors a person can fix print a line or two ending with a `Hint:`, exit non-zero, and never show a traceback.
 Bad input of every kind (a parameter's name, type or value, an engine not available, a report folder that
@@ -58,6 +61,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from lab.catalog import procedures, scenario_ids
+    from lab.faults import fault_library
     from lab.registry import get_lab
     from lab.spec import get_spec, lab_names
 
@@ -72,6 +76,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             say("  parameters (--param NAME=VALUE):")
             for p in spec.params:
                 say(f"    {p.describe()}")
+        if library := fault_library(lab):
+            say("  faults (opslab explore --faults NAME,...):")
+            for kind in library.values():
+                say(f"    {kind.describe()}")
         say(
             f"  deadline per scenario: {spec.scenario_timeout_s:g}s (--timeout); invariants sampled every "
             f"{spec.watch_interval_s:g}s"
@@ -208,6 +216,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         parse_shard(args.shard)
         load_durations()
+    if args.replay is not None:
+        return _replay(args)
     targets = resolve_targets(args.targets)
     labs = sorted({t.split("/")[0] for t in targets})
     selected = [s for t in targets for s in ([t] if "/" in t else scenario_ids(t))]
@@ -307,6 +317,54 @@ def cmd_report_durations(args: argparse.Namespace) -> int:
     durations = record_durations(args.folders)
     say(f"{DURATIONS_FILE}: {len(durations)} scenarios, {sum(durations.values()):.0f}s in all")
     return 0
+def _replay(args: argparse.Namespace) -> int:
+    from lab.explore import run_replay
+
+    if len(args.targets) != 1:
+        raise UsageError("--replay runs one schedule against one target", "opslab run TARGET --replay FILE")
+    for given, option in ((args.procedure, "--procedure"), (args.param, "--param"), (args.keep, "--keep")):
+        if given:
+            raise UsageError(
+                f"--replay runs exactly the schedule: {option} cannot change it",
+                "edit the schedule file (its params) instead",
+            )
+    return run_replay(
+        args.targets[0],
+        args.replay,
+        report=Path(args.report or f"reports/{time.strftime('%Y%m%d-%H%M%S')}"),
+        say=say,
+        timeout=args.timeout,
+    )
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from lab.explore import run_explore, run_sweep
+
+    params = parse_params(args.param)
+    out = Path(args.out or "reports/explore")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout:g} is not a positive number of seconds", "for example --timeout 900")
+    if args.sweep:
+        if args.budget is not None or args.seed is not None:
+            raise UsageError("--sweep runs every fault at every step once: it takes no --budget or --seed", "drop them")
+        return run_sweep(
+            args.target, faults=args.faults, out=out, params=params, say=say, steps=args.steps, timeout=args.timeout
+        )
+    if args.steps is not None:
+        raise UsageError("--steps chooses the steps of a --sweep", "add --sweep, or drop --steps")
+    if args.budget is None:
+        raise UsageError("explore needs a --budget in seconds (or --sweep)", "for example --budget 300")
+    return run_explore(
+        args.target,
+        budget_s=args.budget,
+        faults=args.faults,
+        seed=args.seed,
+        out=out,
+        params=params,
+        max_faults=args.max_faults,
+        say=say,
+        timeout=args.timeout,
+    )
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
@@ -427,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K/N",
         help="run only the K-th of N disjoint parts of the selection (CI matrices), balanced by recorded durations",
     )
+    r.add_argument("--replay", metavar="FILE", help="run exactly this schedule (from opslab explore) against TARGET")
     r.set_defaults(func=cmd_run)
     rp = sub.add_parser("report", help="join shard reports; record scenario durations for sharding")
     rsub = rp.add_subparsers(dest="report_command", metavar="ACTION", required=True)
@@ -437,6 +496,18 @@ def build_parser() -> argparse.ArgumentParser:
     rd = rsub.add_parser("durations", help="record each scenario's duration from report folders (for --shard)")
     rd.add_argument("folders", nargs="+", type=Path, metavar="DIR")
     rd.set_defaults(func=cmd_report_durations)
+    e = sub.add_parser("explore", help="search fault schedules that break a runbook (Hypothesis), or --sweep them")
+    e.add_argument("target", metavar="TARGET", help="a runbook's scenario, e.g. arp/migrate_with_garp")
+    e.add_argument("--budget", type=float, metavar="SECONDS", help="time for the search and the shrinking")
+    e.add_argument("--faults", metavar="A,B", help="only these faults of the lab's library (`opslab list`)")
+    e.add_argument("--seed", type=int, metavar="N", help="Hypothesis's seed (same seed, same search)")
+    e.add_argument("--out", metavar="DIR", help="where schedules and report folders go (default reports/explore/)")
+    e.add_argument("--max-faults", type=int, default=3, metavar="K", help="at most K faults per schedule (3)")
+    e.add_argument("--sweep", action="store_true", help="every fault before every step, once: a step × fault table")
+    e.add_argument("--steps", metavar="N,M", help="with --sweep: only before these steps (numbered from 1)")
+    e.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    e.add_argument("--timeout", type=float, metavar="SECONDS", help="each example's deadline (default: its lab's)")
+    e.set_defaults(func=cmd_explore)
     h = sub.add_parser("rehearse", help="walk a procedure one step at a time")
     h.add_argument("lab")
     h.add_argument("procedure")

@@ -18,7 +18,8 @@ A `Plan` keeps doers apart from judges:
 - `after(run, stage)` (doer): once the last step ran, let the lab settle (waits poll with a deadline), stop the
   workloads, record metrics. A settling wait that runs out is noted (`settled`), not raised: what the procedure
   failed to reach is for the checks to judge (fail), not an error of the run;
-- `judgements(run, stage)` (judge): the checks, each with the verdict the runbook's goal expects (`Expect`);
+- `judgements(run, stage)` (judge): the checks, each with the verdict the runbook's goal expects (`Expect`); those
+  that hold whatever faults did (once healed) are marked `robust`: a fault schedule is judged by them alone;
 - `record(run, results)`: metrics drawn from the checks' evidence (optional).
 `judge(run, stage, expect=...)` runs the judgements through `run.check` and returns their results by name.
 """
@@ -42,6 +43,14 @@ class Expect:
 
     check: Check
     verdict: str = "pass"
+    robust: bool = False
+    """Holds whatever faults were injected and healed (no acknowledged write lost, the service answering again
+    within the lab's bound after the last heal): what `opslab explore` judges a fault schedule by."""
+
+
+def procedure_end(run: ScenarioRun) -> float | None:
+    """When the last step run so far ended (None when no step ran): where a robust judge counts from."""
+    return run.steps[-1].started + run.steps[-1].duration_s if run.steps else None
 
 
 def settled(run: ScenarioRun, wait: Callable[[], object]) -> bool:
@@ -71,11 +80,14 @@ class Plan:
     def record(self, run: ScenarioRun, results: Mapping[str, CheckResult]) -> None:
         return None
 
-    def judge(self, run: ScenarioRun, stage: Any, expect: Mapping[str, str] | None = None) -> dict[str, CheckResult]:
-        """Run every judgement, with `expect` overriding expected verdicts by check name; unknown names are refused
-        (a typo would silently expect the runbook's goal)."""
+    def judge(
+        self, run: ScenarioRun, stage: Any, expect: Mapping[str, str] | None = None, *, robust_only: bool = False
+    ) -> dict[str, CheckResult]:
+        """Run every judgement (only the robust ones with `robust_only`: a fault schedule's judges), with `expect`
+        overriding expected verdicts by check name; unknown names are refused (a typo would silently expect the
+        runbook's goal)."""
         expect = dict(expect or {})
-        items = self.judgements(run, stage)
+        items = [e for e in self.judgements(run, stage) if e.robust or not robust_only]
         names = [e.check.name for e in items]
         if unknown := sorted(set(expect) - set(names)):
             raise UsageError(

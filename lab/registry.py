@@ -33,6 +33,7 @@ from lab.spec import LabSpec
 
 if TYPE_CHECKING:
     from lab.checks import Invariant
+    from lab.faults import FaultKind
     from lab.plan import Plan
     from lab.procedure import Procedure
 
@@ -49,6 +50,7 @@ class LabDefinition:
     default_plan: Plan  # judges a procedure that has no plan of its own (a rehearsal says so)
     invariants: Sequence[type[Invariant]]  # watched all through every scenario and rehearsal of the lab
     scenarios: Path  # the folder of the lab's scenario files (test_*.py)
+    faults: Sequence[FaultKind] = ()  # the lab's fault library (lab.faults): what `opslab explore` may inject
     origin: str = field(default="", compare=False)  # where it was registered from; set by the registry
 
     @property

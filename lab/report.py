@@ -2,7 +2,7 @@
 
 Contract (see DESIGN.md, "Contracts other tools rely on")::
 
-    write_report(folder, scenarios, title=...) -> folder
+    write_report(folder, scenarios, title=..., preface=...) -> folder
 
 writes, into ``folder`` (created if missing):
 
@@ -83,8 +83,13 @@ def worst(verdicts: Iterable[str]) -> str:
     return max(found, key=_RANK.__getitem__)
 
 
-def write_report(folder: Path, scenarios: list[dict[str, Any]], *, title: str = "opslab run") -> Path:
+def write_report(
+    folder: Path, scenarios: list[dict[str, Any]], *, title: str = "opslab run", preface: str = ""
+) -> Path:
     """Write results.json, junit.xml, history.jsonl, logs/<lab>/<scenario>/<host>.log and report.html.
+
+    `preface` is HTML made by opslab (every value in it escaped by its maker) shown above the scenarios: the
+    sweep's step × fault table (lab.explore).
 
     Returns ``folder``.
     """
@@ -101,7 +106,7 @@ def write_report(folder: Path, scenarios: list[dict[str, Any]], *, title: str = 
         _write(logs / rel, text)
     for rel, source in _kept_files(scenarios).items():
         shutil.copytree(source, folder / "files" / rel, dirs_exist_ok=True)
-    _write(folder / "report.html", _html_page(title, scenarios, results))
+    _write(folder / "report.html", _html_page(title, scenarios, results, preface))
     return folder
 
 
@@ -386,7 +391,7 @@ svg.timeline { width: 100%; height: auto; border: 1px solid var(--line); backgro
 """
 
 
-def _html_page(title: str, scenarios: list[dict[str, Any]], results: Mapping[str, Any]) -> str:
+def _html_page(title: str, scenarios: list[dict[str, Any]], results: Mapping[str, Any], preface: str = "") -> str:
     summary = results["summary"]
     entries = results["scenarios"]
     counts = " ".join(f"<span>{_badge(v)} {summary[v]}</span>" for v in VERDICTS)
@@ -399,6 +404,7 @@ def _html_page(title: str, scenarios: list[dict[str, Any]], results: Mapping[str
         f"<header><h1>{_esc(title)} {_badge(results['verdict'])}</h1>",
         f'<div class="counts">{summary["total"]} scenario(s) &nbsp; {counts}</div>',
         f'<div class="muted">generated {_esc(generated)}</div></header><main>',
+        preface,
         _matrix_table(scenarios, entries),
         "<h3>Scenarios</h3>",
         _summary_table(scenarios, entries),

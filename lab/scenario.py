@@ -27,6 +27,8 @@ lasts, with the step's progress probe, so a terminal can show it ticking. Steps 
 
 A step that `expand`s (an Ansible playbook, lab.ansible.playbook) runs steps of its own: each is recorded with
 `record_step` (its own start, end and `outcome`) exactly as a step opslab ran, invariants sampled after it.
+For a fault schedule (`opslab explore`, lab.schedule): every hook in `run.at_boundary` is called at each step
+boundary of `procedure()` (before each step, and once after the last), where it injects and heals faults.
 """
 
 from __future__ import annotations
@@ -156,6 +158,9 @@ class ScenarioRun:
         self._after_steps: list[threading.Thread] = []
         self._after_failure: BaseException | None = None
         self.view = RunView(self)  # all that judges get to see: they cannot act through it
+        # called at every step boundary of `procedure()`: (run, boundary, steps) with boundary 0 before the first
+        # step, k after step k, steps after the last (a fault schedule injects and heals there: lab.schedule)
+        self.at_boundary: list[Callable[[ScenarioRun, int, int], None]] = []
 
     # -- the lab -----------------------------------------------------------------------------------
     def host(self, name: str) -> Host:
@@ -313,9 +318,15 @@ class ScenarioRun:
                 f"procedures: {', '.join(sorted(self.procedures))}",
             )
         self.progress(f"{self.id}: procedure {proc.name} ({len(proc.steps)} steps)")
-        for s in proc.steps:
+        for n, s in enumerate(proc.steps):
+            self._boundary(n, len(proc.steps))
             self.step(s)
+        self._boundary(len(proc.steps), len(proc.steps))
         return proc
+
+    def _boundary(self, n: int, steps: int) -> None:
+        for hook in self.at_boundary:
+            hook(self, n, steps)
 
     @contextmanager
     def fault(self, fault: Fault) -> Iterator[Fault]:

@@ -35,7 +35,12 @@ def test_migrate_without_garp(scenario: ScenarioRun) -> None:
         scenario,
         "migrate_without_garp",
         watch=WATCH,
-        expect={"OutageBelow(1s)": "fail", "OutageMatchesLifetime": "pass", "AnnouncedByArp": "fail"},
+        expect={
+            "OutageBelow(1s)": "fail",
+            "OutageMatchesLifetime": "pass",
+            "AnnouncedByArp": "fail",
+            "ServiceBackWithin": "fail",
+        },
     )
 
 

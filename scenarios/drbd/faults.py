@@ -7,13 +7,18 @@ read-only probe (`gone`) that says whether the fault is still in place (see lab.
 - `CutLink(node, kind)`: on a running node, drop heartbeat (UDP 694) or replication (TCP 7789) on eth1.
 - `ThrottleReplication(node, rate)`: the node's eth1 sends at most `rate` (tbf), so a resync lasts.
 - `CrashNode(node)`: the node's machine dies at once (SIGKILL to everything: `docker kill`). Heal: power it on.
+- `PauseNode(node)`: the node's machine freezes (`docker pause`: every process stopped, heartbeat silent, DRBD's
+  peer sees it time out). Heal: unpause; gone when the container runs again.
+
+`FAULTS` is the lab's fault library (lab.faults): crash_node, cut_replication, cut_heartbeat, throttle_resync,
+pause_node.
 """
 
 from __future__ import annotations
 
 from lab import dockerapi
 from lab.errors import CommandError, UsageError
-from lab.faults import Fault
+from lab.faults import Fault, FaultKind, fault_arg
 from lab.host import Host
 from lab.scenario import ScenarioRun
 
@@ -142,3 +147,51 @@ class CrashNode(Fault):
         # the entrypoint marks the end of the boot (DRBD up, heartbeat started): before it the node is not back
         booted = run.host(self.node).run("test -e /run/opslab-ready").succeeded
         return booted, f"{self.node}: running, " + ("booted" if booted else "still booting")
+
+
+class PauseNode(Fault):
+    def __init__(self, node: str) -> None:
+        self.node = node
+
+    def describe(self) -> str:
+        return f"{self.node} freezes (every process paused)"
+
+    def invoke(self, run: ScenarioRun) -> None:
+        dockerapi.client().containers.get(run.lab.container_name(self.node)).pause()
+
+    def heal(self, run: ScenarioRun) -> None:
+        c = dockerapi.client().containers.get(run.lab.container_name(self.node))
+        c.reload()
+        if c.status == "paused":
+            c.unpause()
+
+    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
+        c = dockerapi.client().containers.get(run.lab.container_name(self.node))
+        return c.status != "paused", f"{self.node}: its container is {c.status}"
+
+
+NODE = fault_arg("node", "alpha", "which node", choices=("alpha", "beta"))
+FAULTS = (
+    FaultKind(
+        "crash_node", "a node's machine dies at once (docker kill); healed by powering it on", CrashNode, (NODE,)
+    ),
+    FaultKind(
+        "cut_replication",
+        "a node loses its replication traffic (TCP 7789 on eth1 dropped both ways)",
+        lambda node: CutLink(node, "replication"),
+        (NODE,),
+    ),
+    FaultKind(
+        "cut_heartbeat",
+        "a node loses its heartbeat traffic (UDP 694 on eth1 dropped both ways)",
+        lambda node: CutLink(node, "heartbeat"),
+        (NODE,),
+    ),
+    FaultKind(
+        "throttle_resync",
+        "a node's replication link sends at most `rate` (tbf), so a resync lasts",
+        ThrottleReplication,
+        (NODE, fault_arg("rate", "2mbit", "the link's rate", pattern=r"\d+(k|m)?bit", form="a rate like 2mbit")),
+    ),
+    FaultKind("pause_node", "a node's machine freezes (docker pause); healed by unpausing it", PauseNode, (NODE,)),
+)

@@ -7,6 +7,10 @@ the floating IP. The client's view (acknowledged and failed writes over time) is
 its longest silence is the failover window (`failover_s`). The goal: one failover's outage at most, nothing
 acknowledged lost, each resync moving only the blocks changed while its node was away, beta serving after the
 takeover, the pair redundant again. Watched throughout: one Primary, one owner of the service.
+
+Robust (they hold whatever a fault schedule did, once healed; `opslab explore` judges by them and `WATCH`): nothing
+acknowledged lost (`AckedWritesKept`), and a write acknowledged within one failover's bound (deadtime + 1 s) of the
+last step or of the last heal, whichever is later (`ServiceBackWithin`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from lab.checks import CheckResult, OutageBelow
-from lab.plan import Expect, Plan, settled
+from lab.checks import CheckResult, OutageBelow, ServiceBackWithin, last_heal
+from lab.plan import Expect, Plan, procedure_end, settled
 from lab.scenario import ScenarioRun
 from lab.workloads import silence
 from scenarios.drbd.checks import (
@@ -82,7 +86,7 @@ class ReplaceBothNodes(Plan):
         return begin(run, watch=False)  # the walk (scenario or rehearsal) watches WATCH
 
     def after(self, run: ScenarioRun, stage: Any) -> None:
-        since = run.steps[-1].started if run.steps else run.started
+        since = max(run.steps[-1].started if run.steps else run.started, last_heal(run.view) or 0.0)
         settled(
             run,
             lambda: run.wait_for(
@@ -95,7 +99,11 @@ class ReplaceBothNodes(Plan):
     def judgements(self, run: ScenarioRun, stage: Any) -> list[Expect]:
         return [
             Expect(OutageBelow(WRITER_NAME, run.facts["deadtime_s"] + 1)),
-            Expect(AckedWritesKept()),
+            Expect(AckedWritesKept(), robust=True),
+            Expect(
+                ServiceBackWithin(RecordWriter().name, run.facts["deadtime_s"] + 1, procedure_end(run)),
+                robust=True,
+            ),
             *(Expect(ResyncMovedOnlyChangedBlocks(node, *away_window(run, node))) for node in ("beta", "alpha")),
             Expect(HeartbeatTookOver("beta")),
             Expect(Redundant("beta")),

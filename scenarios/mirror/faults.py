@@ -2,13 +2,15 @@
 
 - `OriginAnswers500(*paths)`: nginx on the origin answers 500 for these paths. Heal: its config removed and
   nginx reloaded; gone when the config is no longer there and every path answers what it answered before.
+
+`FAULTS` is the lab's fault library (lab.faults): origin_500.
 """
 
 from __future__ import annotations
 
 import shlex
 
-from lab.faults import Fault
+from lab.faults import Fault, FaultKind, fault_arg
 from lab.scenario import ScenarioRun
 
 FAULT_CONF = "/etc/nginx/faults/broken-pages.conf"
@@ -57,3 +59,13 @@ class OriginAnswers500(Fault):
             words = r.stdout.split()
             out[p] = words[1] if len(words) > 1 else ""
         return out
+
+
+FAULTS = (
+    FaultKind(
+        "origin_500",
+        "the origin answers 500 Internal Server Error for one path (nginx location, reloaded)",
+        OriginAnswers500,
+        (fault_arg("path", "/index.html", "the path that breaks", pattern=r"/\S*", form="a path like /about.html"),),
+    ),
+)

@@ -51,7 +51,7 @@ class MirrorSite(Plan):
         m, site = runbook_mirror(run), run.facts["origin"]
         return [
             Expect(MirrorComplete(m, WHOLE_SITE)),
-            Expect(MirrorInScope(m, site)),
+            Expect(MirrorInScope(m, site), robust=True),
             Expect(LinksRewrittenToLocal(m)),
             Expect(LinksResolveOffline(m)),
             Expect(BrowsesOffline(m, site, offsite=(run.facts["external"],))),

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from lab.registry import LabDefinition
+from scenarios.mysql.faults import FAULTS
 from scenarios.mysql.lab import SPEC
 from scenarios.mysql.plans import DEFAULT, PLANS, WATCH
 from scenarios.mysql.procedures import PROCEDURES
@@ -14,4 +15,5 @@ LAB = LabDefinition(
     default_plan=DEFAULT,
     invariants=WATCH,
     scenarios=Path(__file__).parent,
+    faults=FAULTS,
 )

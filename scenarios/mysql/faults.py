@@ -7,11 +7,13 @@
   by hand, a stray script): the "corrupted slave". The heal copies those rows back from the master; gone when
   the slave's rows equal the master's again.
 - `DuplicateServerId`: a slave takes another slave's server-id and reconnects. Gone when its id is its own again.
+
+`FAULTS` is the lab's fault library (lab.faults): stop_sql_thread, change_rows_behind_replication.
 """
 
 from __future__ import annotations
 
-from lab.faults import Fault
+from lab.faults import Fault, FaultKind, fault_arg
 from lab.scenario import ScenarioRun
 from scenarios.mysql import db
 
@@ -115,3 +117,20 @@ class DuplicateServerId(Fault):
     def gone(self, run: ScenarioRun) -> tuple[bool, str]:
         now = str(self._sql(run, self.slave).variable("server_id"))
         return self.own is None or now == self.own, f"{self.slave}: server_id = {now} (its own: {self.own})"
+
+
+SLAVE = fault_arg("slave", "slave2", "which slave", choices=("slave1", "slave2"))
+FAULTS = (
+    FaultKind(
+        "stop_sql_thread",
+        "a slave's SQL thread stops while its IO thread keeps fetching (a lagging slave); healed by starting it",
+        SqlThreadStopped,
+        (SLAVE,),
+    ),
+    FaultKind(
+        "change_rows_behind_replication",
+        "rows on a slave changed with the binary log off (a hand-made fix); healed by copying the master's rows back",
+        RowsChangedBehindReplication,
+        (SLAVE,),
+    ),
+)

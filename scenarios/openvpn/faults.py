@@ -8,11 +8,14 @@
   cannot make an expired CRL: EASYRSA_CRL_DAYS must be positive), as when nobody ran `gen-crl` for 180 days.
   Heal: the CRL it replaced, copied back with a fresh mtime (OpenVPN reloads the file when it changes); gone when
   the server's CRL is current again (lastUpdate ≤ now < nextUpdate) and no saved copy is left.
+
+`FAULTS` is the lab's fault library (lab.faults): forwarding_off, expire_crl (which needs the PKI the runbook
+makes: a schedule should inject it after the setup steps).
 """
 
 from __future__ import annotations
 
-from lab.faults import Fault
+from lab.faults import Fault, FaultKind
 from lab.scenario import ScenarioRun
 from scenarios.openvpn.checks import crl_window
 from scenarios.openvpn.lab import SERVER_DIR
@@ -75,3 +78,9 @@ class ExpiredCrl(Fault):
             f"pi: the server's CRL is {'current' if current else 'not current'} "
             f"({dates.get('lastUpdate')} – {dates.get('nextUpdate')})" + (f"; {SAVED} is still there" if saved else "")
         )
+
+
+FAULTS = (
+    FaultKind("forwarding_off", "the Pi stops forwarding (net.ipv4.ip_forward = 0)", ForwardingOff),
+    FaultKind("expire_crl", "the server's CRL is replaced by an expired one signed by the same CA", ExpiredCrl),
+)

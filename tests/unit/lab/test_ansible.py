@@ -288,12 +288,12 @@ def test_tasks_ran_judges_the_recorded_tasks(fake_lab) -> None:  # type: ignore[
             how=f"ansible: {outcome}",
             outcome=outcome,
         )
-    assert TasksRan([("old", "remove")]).evaluate(run).verdict == "pass"
-    r = TasksRan([("old", "remove"), ("new", "add"), ("new", "handler: announce")]).evaluate(run)
+    assert TasksRan([("old", "remove")]).evaluate(run.view).verdict == "pass"
+    r = TasksRan([("old", "remove"), ("new", "add"), ("new", "handler: announce")]).evaluate(run.view)
     assert r.verdict == "fail"
     assert r.detail == "never ran: [new] handler: announce; failed: [new] add: task failed: boom"
     run.step(Step("old", "true", "remove"))  # the same title, not run through Ansible: not a task
-    assert TasksRan([("gateway", "remove")]).evaluate(run).verdict == "fail"
+    assert TasksRan([("gateway", "remove")]).evaluate(run.view).verdict == "fail"
 
 
 GOES_ON = """

@@ -96,3 +96,32 @@ def test_origin_answers_500_is_gone_when_each_path_answers_as_before(run: Scenar
     assert fault.gone(run)[0] is True
     o["/about"] = (1, "")  # nginx does not answer at all: not healed either
     assert fault.gone(run) == (False, "origin answers /docs/ 200, /about no answer")
+
+
+def test_silencing_a_host_is_gone_only_without_its_netdev_table(run: ScenarioRun) -> None:
+    from scenarios.arp.faults import SilenceHost
+
+    replies(run, "new")["nft list tables netdev"] = (0, "table netdev opslab_silence\n")
+    assert SilenceHost("new").gone(run) == (False, "new: nft table netdev opslab_silence still drops")
+    replies(run, "new")["nft list tables netdev"] = (0, "")
+    assert SilenceHost("new").gone(run) == (True, "new: nft table netdev opslab_silence is gone")
+    replies(run, "new")["nft list table netdev"] = (1, "Error: Operation not permitted")
+    with pytest.raises(CommandError, match="Operation not permitted"):
+        SilenceHost("new").heal(run)
+
+
+def test_flushing_the_gateways_entry_says_what_the_gateway_holds_now(run: ScenarioRun) -> None:
+    from scenarios.arp.faults import FlushNeighbours
+
+    fault = FlushNeighbours("flush")
+    fault.invoke(run)
+    assert "ip neigh flush to 10.9.0.100" in run.lab.transports["gateway"].commands  # type: ignore[attr-defined]
+    replies(run, "gateway")["ip -j neigh show"] = (
+        0,
+        '[{"dst": "10.9.0.100", "lladdr": "aa:bb:cc:dd:ee:ff", "state": ["STALE"], "dev": "eth1"}]',
+    )
+    gone, seen = fault.gone(run)
+    assert gone and "aa:bb:cc:dd:ee:ff" in seen and "STALE" in seen
+    replies(run, "gateway")["ip neigh flush"] = (1, "RTNETLINK answers: Operation not permitted")
+    with pytest.raises(CommandError):
+        fault.invoke(run)
