@@ -181,7 +181,7 @@ from __future__ import annotations
 import re
 
 from lab.checks import Check, CheckResult
-from lab.scenario import ScenarioRun
+from lab.view import RunView
 
 from LABNAME.lab import APP
 
@@ -198,7 +198,7 @@ class RunsRelease(Check):
     def __init__(self, release: int) -> None:
         self.release = release
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         read = run.host("server").run(f"cat {APP}/current/VERSION")
         return self.judge(read.rc, read.stdout)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lab.checks import Check, CheckResult
-from lab.scenario import ScenarioRun
+from lab.view import RunView
 from lab.workloads import Op
 
 from keepalived.workloads import AskTheVip
@@ -47,7 +47,7 @@ class AnsweredThroughout(Check):
     def __init__(self, limit_s: float) -> None:
         self.limit_s = limit_s
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         return self.judge(run.ops.get(AskTheVip().name, []))
 
     def judge(self, ops: Sequence[Op]) -> CheckResult:
@@ -71,7 +71,7 @@ class ServedBy(Check):
     def __init__(self, host: str) -> None:
         self.host = host
 
-    def evaluate(self, run: ScenarioRun) -> CheckResult:
+    def evaluate(self, run: RunView) -> CheckResult:
         return self.judge(run.ops.get(AskTheVip().name, []))
 
     def judge(self, ops: Sequence[Op]) -> CheckResult:

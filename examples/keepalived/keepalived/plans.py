@@ -14,7 +14,7 @@ from lab.plan import Expect, Plan, settled
 from lab.scenario import ScenarioRun
 
 from keepalived.checks import AnsweredThroughout, ServedBy
-from keepalived.workloads import LOG, AskTheVip, parse_requests
+from keepalived.workloads import AskTheVip
 
 WATCH: list[type[Invariant]] = []
 # A graceful failover costs the backup's skew time (0.4 s) and a request cut off (0.5 s); a crash waits out the
@@ -22,8 +22,8 @@ WATCH: list[type[Invariant]] = []
 SILENCE_LIMIT_S = 2.0
 
 
-def answered_by(run: ScenarioRun, host: str, since: float) -> bool:
-    ops = parse_requests(run.host("client").read_file(LOG))
+def answered_by(run: ScenarioRun, client: AskTheVip, host: str, since: float) -> bool:
+    ops = client.ops_so_far(run)
     return len([op for op in ops if op.ok and op.t > since and op.value == host]) >= 5
 
 
@@ -33,8 +33,10 @@ class Failover(Plan):
     title = "failover: lb2 serves the VIP, no silence of a second"
 
     def before(self, run: ScenarioRun) -> Any:
-        client = run.start(AskTheVip())
-        run.wait_for(lambda: answered_by(run, "lb1", 0), what="lb1 (the master) answering on the VIP", timeout=20)
+        client = AskTheVip()
+        run.start(client)
+        what = "lb1 (the master) answering on the VIP"
+        run.wait_for(lambda: answered_by(run, client, "lb1", 0), what=what, timeout=20)
         return client
 
     def after(self, run: ScenarioRun, stage: Any) -> None:
@@ -44,7 +46,7 @@ class Failover(Plan):
         settled(
             run,
             lambda: run.wait_for(
-                lambda: answered_by(run, "lb2", t),
+                lambda: answered_by(run, stage, "lb2", t),
                 what="lb2 answering on the VIP",
                 timeout=run.facts["master_down_s"] + 5,
             ),

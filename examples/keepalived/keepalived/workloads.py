@@ -4,13 +4,12 @@ operation (`Op`: time, answered or not, and by whom)."""
 
 from __future__ import annotations
 
-from lab.scenario import ScenarioRun
-from lab.workloads import Op, Workload
+import shlex
 
-LOG = "/tmp/requests.log"
-PID = "/tmp/requests.pid"
+from lab.scenario import ScenarioRun
+from lab.workloads import BackgroundWorkload, Op
+
 LOOP = (
-    f"echo $$ > {PID}; "
     "while :; do t=$(date +%s.%N); "
     "if body=$(timeout 0.5 busybox wget -q -O - http://{vip}/ 2>/dev/null); then echo \"$t ok $body\"; "
     "else echo \"$t fail\"; fi; sleep 0.1; done"
@@ -31,17 +30,19 @@ def parse_requests(text: str) -> list[Op]:
     return ops
 
 
-class AskTheVip(Workload):
-    """The client asks the VIP all the time; `stop` returns every request it made."""
+class AskTheVip(BackgroundWorkload):
+    """The client asks the VIP all the time; `stop` returns every request it made (lab.workloads runs it)."""
 
-    host = "client"
+    start_timeout_s = 20.0
 
-    def start(self, run: ScenarioRun) -> None:
-        client = run.host(self.host)
-        client.run_background(LOOP.format(vip=run.facts["vip"]), LOG)
-        run.wait_for(lambda: " ok " in client.read_file(LOG), what="the first answer from the VIP", timeout=20)
+    def __init__(self, host: str = "client") -> None:
+        super().__init__(host)
 
-    def stop(self, run: ScenarioRun) -> list[Op]:
-        client = run.host(self.host)
-        client.check_output(f"kill $(cat {PID})")
-        return parse_requests(client.read_file(LOG))
+    def command(self, run: ScenarioRun) -> str:
+        return f"sh -c {shlex.quote(LOOP.format(vip=run.facts['vip']))}"
+
+    def parse(self, text: str) -> list[Op]:
+        return parse_requests(text)
+
+    def describe_start(self, run: ScenarioRun) -> str:
+        return "the first answer from the VIP"
