@@ -43,7 +43,12 @@ def test_ansible_move_ip_silently(scenario: ScenarioRun) -> None:
         scenario,
         "migrate_with_garp",
         watch=WATCH,
-        expect={"OutageBelow(1s)": "fail", "OutageMatchesLifetime": "pass", "AnnouncedByArp": "fail"},
+        expect={
+            "OutageBelow(1s)": "fail",
+            "OutageMatchesLifetime": "pass",
+            "AnnouncedByArp": "fail",
+            "ServiceBackWithin": "fail",
+        },
     )
     scenario.check(TasksRan(MOVE))
     scenario.check(TasksRan(ANNOUNCE), expect="fail")

@@ -23,11 +23,14 @@ def longest_silence(ops: Sequence[Op]) -> tuple[float, float, int]:
     """(start, length, requests) of the longest run of unanswered requests: from the first request that got no
     answer to the next one that did (or the last request, when none did). Measured from a failed request, not from
     the answer before it, so a client loop slowed by a loaded machine is not taken for an outage; (0, 0, 0) when
-    every request was answered."""
+    every request was answered. Requests before the first answer are not counted: the service was still coming up
+    (the workload's start waits for that first answer)."""
     best = (0.0, 0.0, 0)
     first: Op | None = None
     count = 0
-    for op in sorted(ops, key=lambda o: o.t):
+    ordered = sorted(ops, key=lambda o: o.t)
+    answered = [i for i, op in enumerate(ordered) if op.ok]
+    for op in ordered[answered[0] :] if answered else ordered:
         if not op.ok:
             first, count = first or op, count + 1
         elif first is not None:

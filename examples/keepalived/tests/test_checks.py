@@ -1,6 +1,8 @@
 """The keepalived lab's judges on canned data: the client's log as busybox wget writes it."""
 
+import pytest
 from lab.checks import Verdict
+from lab.workloads import Op
 
 from keepalived.checks import AnsweredThroughout, ServedBy, longest_silence
 from keepalived.lab import master_down_s
@@ -57,3 +59,8 @@ def test_served_by_the_backup_passes_and_by_the_master_fails() -> None:
 
 def test_the_master_down_interval_of_rfc_5798() -> None:
     assert master_down_s(1) == 3 + 156 / 256
+
+
+def test_requests_before_the_first_answer_are_the_service_coming_up_not_a_silence() -> None:
+    ops = [Op(1.0, False), Op(1.6, False), Op(2.2, False), Op(2.8, True), Op(2.9, True), Op(3.0, False), Op(3.6, True)]
+    assert longest_silence(ops)[1:] == (pytest.approx(0.6), 1)
