@@ -35,8 +35,8 @@ def addrs(*ips: str) -> tuple[int, str]:
     return 0, json.dumps([{"ifname": "eth0", "addr_info": [{"family": "inet", "local": ip} for ip in ips]}])
 
 
-def ping_ops(gap_from: float, gap_to: float) -> list[Op]:
-    ts = [round(i * 0.1, 1) for i in range(100)]
+def ping_ops(gap_from: float, gap_to: float, until: float = 10.0) -> list[Op]:
+    ts = [round(i * 0.1, 1) for i in range(int(until * 10))]
     return [Op(t, not (gap_from < t < gap_to)) for t in ts]
 
 
@@ -127,6 +127,14 @@ def test_outage_matches_lifetime_reads_the_gateways_timers(fake_lab, run: Scenar
     run.ops["PingService"] = ping_ops(1.0, 1.3)  # the gratuitous ARP made it short
     assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view).verdict == Verdict.FAIL
     run.ops["PingService"] = ping_ops(1.0, 12.0)  # far longer than the timers allow
+    assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view).verdict == Verdict.FAIL
+
+
+def test_outage_matches_lifetime_allows_the_timer_wheels_lateness_on_a_long_delay(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
+    timers(fake_lab, delay=60)
+    run.ops["PingService"] = ping_ops(1.0, 65.9, until=90.0)  # 65.1 s after the confirmation: the 60 s timer fired ~1.4 s late
+    assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view).verdict == Verdict.PASS
+    run.ops["PingService"] = ping_ops(1.0, 80.0, until=90.0)  # beyond any lateness of the wheel
     assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view).verdict == Verdict.FAIL
 
 
