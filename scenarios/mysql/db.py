@@ -84,6 +84,20 @@ class Sql:
             raise CommandError(f"{self.dialect.show_master_status}  (on {self.host.name})", 0, "", "binary log off")
         return position(rows[0]["File"], rows[0]["Position"])
 
+    def binlog_checkpoint(self, log: str) -> str | None:
+        """The log named by the last Binlog_checkpoint event in binary log `log` (MariaDB): the oldest log the
+        server still needs for crash recovery. Until it names `log`, PURGE BINARY LOGS TO `log` keeps the older
+        logs and only warns."""
+        # only the checkpoint events' Info column: the other events' Info holds statements' bytes, not always UTF-8
+        r = self.host.run(
+            f"{self.dialect.client} --batch -N -e %s | awk -F '\\t' '$3 == \"Binlog_checkpoint\" {{print $6}}'",
+            f"SHOW BINLOG EVENTS IN '{log}'",
+        )
+        if not r.succeeded:
+            raise CommandError(f"{r.command}  (on {self.host.name})", r.rc, r.stdout, r.stderr)
+        marks = r.stdout.split()
+        return marks[-1] if marks else None
+
 
 @dataclass(frozen=True)
 class TableShape:
