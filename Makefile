@@ -1,7 +1,8 @@
 # opslab's two commands. Each sets up whatever is missing on a fresh Debian machine (as root), then runs:
 #   make demo   one real lab scenario end to end (the arp lab's runbook; builds only that lab's images)
 #   make test   the whole test suite: unit tests, sims, integration tests, every lab scenario, and the example lab
-#               (examples/keepalived, installed as another package's lab: its unit tests and its scenarios)
+#               (examples/keepalived, installed as another package's lab: its unit tests and its scenarios), and
+#               the mysql lab again on its second engine (MariaDB 11.8 on Debian trixie)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -41,6 +42,7 @@ PARALLEL := $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist worksteal)
 test: setup
 	$(BIN)/python -m pytest -ra $(PARALLEL) tests scenarios $(addsuffix /tests,$(EXAMPLES)) --opslab-report $(REPORTS)/test
 	$(BIN)/opslab run keepalived --report $(REPORTS)/keepalived
+	$(BIN)/opslab run mysql --param engine=mariadb-11.8 --report $(REPORTS)/mysql-mariadb-11.8
 
 unit: $(BIN)/opslab
 	$(BIN)/python -m pytest -q tests/unit
