@@ -36,6 +36,44 @@ def procedures(lab: str) -> dict[str, Procedure]:
     return dict(get_lab(lab).procedures)
 
 
+def split_target_params(targets: list[str], params: list[str]) -> tuple[list[str], list[str]]:
+    """Targets as a report names them, `lab/scenario[KEY=VALUE,...]` (a matrix run's ids), taken apart: the ids
+    without their brackets, and `params` with the bracketed `KEY=VALUE`s added, so a scenario copied from a report
+    runs again as it ran. Two targets (or a target and `--param`) that set one parameter to different values are
+    refused: one run has one value per parameter (`--matrix` runs several)."""
+    out: list[str] = []
+    chosen: dict[str, str] = {}
+    for kv in params:
+        key, _, value = kv.partition("=")
+        chosen[key.strip()] = value.strip()
+    added: list[str] = []
+    for t in targets:
+        name, bracket, rest = t.partition("[")
+        if not bracket:
+            out.append(t)
+            continue
+        if not rest.endswith("]") or not rest[:-1].strip():
+            raise UsageError(
+                f"the target {t!r} is not LAB/SCENARIO[KEY=VALUE,...]",
+                "copy the id as the report shows it, e.g. 'mysql/rebuild_from_master[engine=mariadb-11.8]' (quoted)",
+            )
+        for kv in rest[:-1].split(","):
+            key, sep, value = kv.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep or not key:
+                raise UsageError(f"the target {t!r} has {kv!r}, not KEY=VALUE", "e.g. mysql/x[engine=mariadb-11.8]")
+            if chosen.get(key, value) != value:
+                raise UsageError(
+                    f"the target {t!r} sets {key}={value}, but this run already has {key}={chosen[key]}",
+                    f"one run has one value per parameter: run them apart, or use --matrix {key}={chosen[key]},{value}",
+                )
+            if key not in chosen:
+                chosen[key] = value
+                added.append(f"{key}={value}")
+        out.append(name)
+    return out, [*params, *added]
+
+
 def resolve_targets(targets: list[str]) -> list[str]:
     """Check each target (a lab or a scenario id) exists; the error lists what does."""
     labs = lab_names()

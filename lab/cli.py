@@ -206,7 +206,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    from lab.catalog import resolve_targets, scenario_files, scenario_ids
+    from lab.catalog import resolve_targets, scenario_files, scenario_ids, split_target_params
     from lab.inputs import check_run
 
     if args.jobs < 1:
@@ -216,6 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         parse_shard(args.shard)
         load_durations()
+    args.targets, args.param = split_target_params(args.targets, args.param)
     if args.replay is not None:
         return _replay(args)
     targets = resolve_targets(args.targets)
@@ -455,7 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("command", nargs=argparse.REMAINDER, help="run this instead of an interactive shell")
     s.set_defaults(func=cmd_shell)
     r = sub.add_parser("run", help="run scenarios: a lab (`arp`) or scenario ids (`arp/migrate_with_garp`)")
-    r.add_argument("targets", nargs="+", metavar="TARGET")
+    r.add_argument(
+        "targets",
+        nargs="+",
+        metavar="TARGET",
+        help="a lab, or a scenario id (lab/scenario); an id from a report may carry its parameters: lab/x[K=V,...]",
+    )
     r.add_argument("--report", metavar="DIR", help="the report folder (default reports/<time>)")
     r.add_argument("--keep", action="store_true", help="keep the labs for `opslab shell`")
     r.add_argument("--procedure", metavar="[NAME=]PATH", help="your own script, .steps runbook or playbook instead")

@@ -121,6 +121,14 @@ BAD_INPUT: list[tuple[str, list[str], str]] = [
     ("target lab", ["run", "nosuchlab"], "no lab or scenario named 'nosuchlab'"),
     ("target scenario", ["run", "arp/nosuch"], "lab arp has no scenario 'arp/nosuch'"),
     ("target missing", ["run"], "the following arguments are required"),
+    ("target params malformed", ["run", "mysql/gtid_trap[engine"], "is not LAB/SCENARIO[KEY=VALUE,...]"),
+    ("target param not K=V", ["run", "mysql/gtid_trap[engine]"], "has 'engine', not KEY=VALUE"),
+    ("target param value", ["run", "mysql/gtid_trap[engine=mysql8]"], "engine=mysql8 is not available"),
+    (
+        "target params disagree",
+        ["run", "mysql/gtid_trap[engine=mariadb-11.8]", "--param", "engine=mariadb-10.11"],
+        "sets engine=mariadb-11.8, but this run already has engine=mariadb-10.11",
+    ),
     ("command unknown", ["nosuch"], "invalid choice: 'nosuch'"),
     ("shell host", ["shell", "arp", "nosuch"], "lab arp has no host 'nosuch'"),
     ("shell host of an instance", ["shell", "opslab-arp-0a1b2c", "nosuch"], "lab arp has no host 'nosuch'"),
@@ -193,3 +201,14 @@ def test_run_refuses_an_unknown_resolver_mode_before_any_lab_starts(
     err = capsys.readouterr().err
     assert "unknown resolver mode 'blackhol'" in err and "Hint: use one of: machine, blackhole" in err
     assert "Traceback" not in err
+
+
+def test_a_report_id_with_its_parameters_runs_as_it_ran() -> None:
+    from lab.catalog import split_target_params
+
+    targets, params = split_target_params(
+        ["mysql/gtid_trap[engine=mariadb-11.8]", "mysql/purged_binlog[engine=mariadb-11.8]", "mysql"], []
+    )
+    assert targets == ["mysql/gtid_trap", "mysql/purged_binlog", "mysql"]
+    assert params == ["engine=mariadb-11.8"]
+    assert split_target_params(["arp"], ["retrans_ms=500"]) == (["arp"], ["retrans_ms=500"])
