@@ -88,12 +88,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    from lab.images import build_lab
+    from lab.images import build_lab, image_variants
     from lab.spec import get_spec, lab_names
 
     t0 = time.monotonic()
     for lab in args.labs or lab_names():
-        build_lab(get_spec(lab), say, force=args.force)
+        spec = get_spec(lab)
+        for env in image_variants(spec):  # the defaults' images, and each engine's (mysql)
+            build_lab(spec, say, force=args.force, env=env)
     say(f"images ready in {time.monotonic() - t0:.0f}s")
     return 0
 
@@ -437,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--fix", action="store_true", help="install and start what is missing (Debian/Ubuntu, root)")
     d.set_defaults(func=cmd_doctor)
     sub.add_parser("list", help="labs, scenario ids, procedures").set_defaults(func=cmd_list)
-    i = sub.add_parser("images", help="build the labs' images")
+    i = sub.add_parser("images", help="build the labs' images (for every engine a lab offers)")
     i.add_argument("labs", nargs="*")
     i.add_argument("--force", action="store_true", help="rebuild even when the inputs did not change")
     i.set_defaults(func=cmd_images)

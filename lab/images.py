@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lab import dockerapi
-from lab.errors import CommandError, EnvironmentProblem
+from lab.errors import CommandError, EnvironmentProblem, UsageError
 from lab.proc import run
 from lab.spec import LabSpec
 
@@ -190,6 +190,25 @@ def lab_images(spec: LabSpec, env: Mapping[str, str] | None = None) -> dict[str,
             "args": {str(k): str(v) for k, v in (build.get("args") or {}).items()},
         }
     return out
+
+
+def image_variants(spec: LabSpec) -> list[dict[str, str]]:
+    """The compose variables of every distinct set of images the lab can run: its defaults, then each value of a
+    parameter with a set of choices (the mysql engine) that changes what is built. `opslab images` builds them
+    all, so a run with `--param engine=...` finds its images ready."""
+    variants = [spec.param_env()]
+    seen = [lab_images(spec, variants[0])]
+    for p in spec.params:
+        for choice in p.choices:
+            try:
+                env = spec.param_env({p.name: choice})
+            except UsageError:  # a value the lab lists but does not run here (mysql8), or that a rule refuses
+                continue
+            images = lab_images(spec, env)
+            if images not in seen:
+                seen.append(images)
+                variants.append(env)
+    return variants
 
 
 def _inputs(b: dict[str, Any], base_id: str) -> str:

@@ -63,3 +63,14 @@ def test_what_is_hashed_is_what_is_sent_and_never_pycache(tmp_path: Path) -> Non
     assert tree_hash(tmp_path) == before
     with context_tar(tmp_path) as raw, tarfile.open(fileobj=raw) as tar:
         assert sorted(tar.getnames()) == ["Dockerfile", "writer.py"]
+
+
+def test_images_are_built_for_every_engine_a_lab_offers() -> None:
+    from lab.images import image_variants, lab_images
+    from lab.spec import get_spec
+
+    mysql = get_spec("mysql")
+    engines = [lab_images(mysql, env) for env in image_variants(mysql)]
+    assert [sorted(i) for i in engines] == [["opslab/mysql-node:mariadb-10.11"], ["opslab/mysql-node:mariadb-11.8"]]
+    assert engines[1]["opslab/mysql-node:mariadb-11.8"]["args"]["BASE"] == "opslab/base:trixie"
+    assert len(image_variants(get_spec("arp"))) == 1  # its parameters change no image
