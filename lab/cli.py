@@ -10,6 +10,7 @@
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH [--check]] [--param K=V] [--timeout S]
                [--matrix K=V1,V2]  (every scenario once per value; report.html shows one column per value)
                [-j N]  (N scenarios at once, each in its own lab instance) [--shard K/N]  (a CI runner's part)
+               [--prefetch 0|1]  (the next scenario's lab comes up while one runs; default 1 with -j > 1)
     opslab report merge DIR... --out DIR   join the reports of shards into one
     opslab report durations DIR...   record scenario durations (scenarios/durations.json) for --shard
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH [--check]] [--yes] [--keep] [--report DIR]
@@ -213,6 +214,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError(f"-j {args.jobs} is not a number of scenarios to run at once", "for example -j 2")
+    from lab.plugin import prefetch_of
+
+    prefetch = prefetch_of(args.prefetch, "--prefetch", parallel=args.jobs > 1)
     if args.shard:
         from lab.shard import load_durations, parse_shard
 
@@ -282,6 +286,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["-n", str(args.jobs), "--dist", "worksteal"]
     if args.shard:
         argv += ["--opslab-shard", args.shard]
+    argv += ["--opslab-prefetch", str(prefetch)]
     code = pytest.main(argv)
     results = report / "results.json"
     if args.shard and int(code) == int(pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -487,6 +492,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N scenarios at once, each in its own lab instance (pytest-xdist); one report in selection order",
 
+    )
+    r.add_argument(
+        "--prefetch",
+        metavar="0|1",
+        help="1: bring the next scenario's lab up while one runs (a warm pool); default 1 with -j > 1, else 0",
     )
     r.add_argument(
         "--shard",

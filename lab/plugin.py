@@ -21,7 +21,8 @@ Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-p
 --opslab-check (Ansible's dry run of a playbook procedure), --opslab-param KEY=VALUE (repeatable),
 --opslab-matrix KEY=V1,V2 (repeatable: every scenario runs once per combination, its id carrying it:
 `mysql/rebuild_from_master[engine=mariadb-11.8]`), --opslab-shard K/N (after --opslab-select: a disjoint part,
-lab.shard). Their values are checked before any lab starts, with the checks the
+lab.shard), --opslab-prefetch 0|1 (bring the next scenario's lab up while one runs: lab.pool; default 1 on an
+xdist worker, 0 in a serial run). Their values are checked before any lab starts, with the checks the
 command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
 when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
 --opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
@@ -46,6 +47,7 @@ from lab.errors import UsageError, describe
 from lab.images import build_lab
 from lab.inputs import check_matrix, check_procedure, check_report_dir, no_playbook_to_check
 from lab.lifecycle import Lab, interrupts_as_keyboard
+from lab.pool import WarmPool
 from lab.procedure import Procedure, load_user_procedure, split_override
 from lab.registry import get_lab, lab_of_file
 from lab.scenario import ScenarioRun, StepFailed
@@ -58,6 +60,8 @@ DISARM: pytest.StashKey[Callable[[], None]] = pytest.StashKey()
 TERMINAL_FD: pytest.StashKey[int] = pytest.StashKey()
 SENT: pytest.StashKey[set[int]] = pytest.StashKey()  # a worker's runs already handed to the controller
 NODEIDS: pytest.StashKey[dict[int, str]] = pytest.StashKey()  # id(run) -> its test's node id
+NEXT: pytest.StashKey[pytest.Item | None] = pytest.StashKey()  # the test this process runs after this one
+POOL: pytest.StashKey[WarmPool] = pytest.StashKey()  # set when the next scenario's lab is prefetched
 RESULT_PROPERTY = "opslab_result"  # the user_properties key a worker's result travels under
 WORKER_RESULTS = "opslab_results"  # the workeroutput key of a worker's results that no report carried
 
@@ -87,6 +91,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--opslab-shard",
         metavar="K/N",
         help="run only the K-th of N disjoint parts of the selection, balanced by scenarios/durations.json (lab.shard)",
+    )
+    g.addoption(
+        "--opslab-prefetch",
+        metavar="0|1",
+        help="1: bring the next scenario's lab up while one runs (default 1 on an xdist worker, else 0)",
     )
     g.addoption(
         "--opslab-timeout",
@@ -121,6 +130,22 @@ def pytest_configure(config: pytest.Config) -> None:
         report = config.getoption("--opslab-report")
         if report:
             check_report_dir(report, option="--opslab-report")
+        if prefetch_of(config.getoption("--opslab-prefetch"), "--opslab-prefetch", parallel=bool(worker_id(config))):
+            config.stash[POOL] = WarmPool()
+
+
+def prefetch_of(value: object, option: str, *, parallel: bool) -> int:
+    """The prefetch depth asked for (`--prefetch`, `--opslab-prefetch`): 0 or 1; none given: 1 when scenarios
+    run in parallel, else 0. Anything else is refused: only the next scenario of a process is known ahead."""
+    if value is None:
+        return 1 if parallel else 0
+    text = str(value).strip()
+    if text not in ("0", "1"):
+        raise UsageError(
+            f"{option} {text} is not 0 or 1",
+            "only the next scenario's lab can come up ahead (pytest hands out one next test at a time): use 0 or 1",
+        )
+    return int(text)
 
 
 @contextmanager
@@ -263,6 +288,35 @@ def _override(config: pytest.Config, spec: LabSpec) -> tuple[str | None, Procedu
     return name, load_user_procedure(path, spec.hosts, groups=spec.groups, check=check)
 
 
+def lab_params(item: pytest.Item) -> dict[str, str]:
+    """The lab parameters a scenario runs with: its `lab_params` marker, then --opslab-param, then its matrix."""
+    marker = item.get_closest_marker("lab_params")
+    return {
+        **(marker.kwargs if marker else {}),
+        **parse_params(item.config.getoption("--opslab-param")),
+        **matrix_params(item),
+    }
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    item.stash[NEXT] = nextitem  # for the warm pool: whose lab to bring up while this scenario runs
+
+
+def _prefetch_next(item: pytest.Item, say: Callable[[str], None]) -> None:
+    """Start the next scenario's lab in the warm pool, if prefetching and the next test is a scenario."""
+    pool = item.config.stash.get(POOL, None)
+    nxt = item.stash.get(NEXT, None)
+    if pool is None or nxt is None or "scenario" not in getattr(nxt, "fixturenames", ()):
+        return
+    sid = scenario_id(nxt)
+    if sid is None:
+        return
+    keep = bool(item.config.getoption("--opslab-keep"))
+    lab = Lab(get_spec(sid.split("/")[0]), params=lab_params(nxt), keep=keep, progress=lambda m: say(f"  (next) {m}"))
+    pool.start(nxt.nodeid, lab, say)
+
+
 @pytest.fixture
 def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     sid = scenario_id(request.node)
@@ -273,14 +327,12 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     spec = get_spec(lab_name)
     procedures = dict(get_lab(lab_name).procedures)
     only, override = _override(config, spec)
-    marker = request.node.get_closest_marker("lab_params")
-    params = {
-        **(marker.kwargs if marker else {}),
-        **parse_params(config.getoption("--opslab-param")),
-        **matrix_params(request.node),
-    }
     say = _progress(config)
-    lab = Lab(spec, params=params, keep=config.getoption("--opslab-keep"), progress=say)
+    pool = config.stash.get(POOL, None)
+    warm = pool.take(request.node.nodeid, say) if pool is not None else None
+    if warm is not None:
+        warm.progress = say
+    lab = warm or Lab(spec, params=lab_params(request.node), keep=config.getoption("--opslab-keep"), progress=say)
     doc = (request.function.__doc__ or "").strip()
     run = ScenarioRun(
         sid,
@@ -305,10 +357,12 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
             with deadline(timeout) as disarm:
                 request.node.stash[DISARM] = disarm
                 try:
-                    lab.up(build=False)
+                    if warm is None:
+                        lab.up(build=False)
                 except BaseException as exc:
                     run.error = f"the lab did not come up: {describe(exc)}"
                     raise
+                _prefetch_next(request.node, say)
                 yield run
         except BaseException as exc:
             if run.error is None:
@@ -439,6 +493,9 @@ class WorkerResults:
 @pytest.hookimpl(trylast=True)  # after pytest's own teardown of what an interrupt left set up
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    pool = config.stash.get(POOL, None)
+    if pool is not None:  # a lab brought up for a scenario that did not run (the last one failed with -x, Ctrl-C)
+        pool.drain()
     runs = config.stash.get(RESULTS, [])
     if worker_id(config) is not None:  # the controller writes the report; it gets what no report carried here
         sent, nodeids = config.stash.get(SENT, set()), config.stash.get(NODEIDS, {})

@@ -143,6 +143,7 @@ BAD_INPUT: list[tuple[str, list[str], str]] = [
     ("images lab", ["images", "nosuch"], "no lab named 'nosuch'"),
     ("down a name and --all", ["down", "arp", "--all"], "takes a name or --all, not both"),
     ("jobs", ["run", "arp", "-j", "0"], "-j 0 is not a number of scenarios"),
+    ("prefetch depth", ["run", "arp", "--prefetch", "2"], "--prefetch 2 is not 0 or 1"),
     ("shard beyond its count", ["run", "arp", "--shard", "3/2"], "--shard '3/2' is not K/N"),
     ("shard malformed", ["run", "arp", "--shard", "half"], "--shard 'half' is not K/N"),
     ("merge a folder without a report", ["report", "merge", "{tmp}", "--out", "{tmp}/m"], "cannot be read"),
