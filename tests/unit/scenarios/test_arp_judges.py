@@ -132,7 +132,8 @@ def test_outage_matches_lifetime_reads_the_gateways_timers(fake_lab, run: Scenar
 
 def test_outage_matches_lifetime_allows_the_timer_wheels_lateness_on_a_long_delay(fake_lab, run: ScenarioRun) -> None:  # type: ignore[no-untyped-def]
     timers(fake_lab, delay=60)
-    run.ops["PingService"] = ping_ops(1.0, 65.9, until=90.0)  # 65.1 s after the confirmation: the 60 s timer fired ~1.4 s late
+    # 65.1 s after the confirmation: the 60 s timer fired ~1.4 s late
+    run.ops["PingService"] = ping_ops(1.0, 65.9, until=90.0)
     assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view).verdict == Verdict.PASS
     run.ops["PingService"] = ping_ops(1.0, 80.0, until=90.0)  # beyond any lateness of the wheel
     assert OutageMatchesLifetime(confirmed=0.8, moved=1.0).evaluate(run.view).verdict == Verdict.FAIL
