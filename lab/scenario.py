@@ -42,7 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,8 @@ from lab.history import History
 from lab.host import TIMED_OUT_RC, Host
 from lab.lifecycle import Lab
 from lab.procedure import Procedure, Step
-from lab.view import RunView
+from lab.records import FaultRecord, JudgedCheck, StepRecord, scenario_verdict
+from lab.view import LiveView
 from lab.wait import wait_until
 from lab.watch import Watcher
 from lab.workloads import Op, Workload
@@ -72,43 +73,6 @@ class StepFailed(OpslabError):
     """A step did not have the outcome it expected: the procedure stops there."""
 
     exit_code = 1
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    host: str
-    command: str
-    title: str
-    rc: int
-    ok: bool
-    started: float
-    duration_s: float
-    stdout: str
-    stderr: str
-    why: str = ""
-    how: str = ""  # empty when opslab ran it; "run by hand; verified with: ..." when a person did
-    outcome: str = ""  # what the tool that ran it said, when it says more than ok (Ansible: ok, changed, skipped...)
-
-
-@dataclass
-class FaultRecord:
-    name: str
-    detail: str
-    invoked: float
-    healed: float | None = None
-    heal_ok: bool | None = None  # True only when the heal succeeded and the fault's probe saw it gone
-    heal_detail: str = ""  # what the probe saw last, or why the fault is still in place
-
-
-@dataclass
-class JudgedCheck:
-    result: CheckResult
-    expected: Verdict
-    at: float
-
-    @property
-    def as_expected(self) -> bool:
-        return self.result.verdict == self.expected
 
 
 class ScenarioRun:
@@ -157,7 +121,7 @@ class ScenarioRun:
         self._step_seq = 0  # steps begun so far
         self._after_steps: list[threading.Thread] = []
         self._after_failure: BaseException | None = None
-        self.view = RunView(self)  # all that judges get to see: they cannot act through it
+        self.view = LiveView(self)  # all that judges get to see: they cannot act through it
         # called at every step boundary of `procedure()`: (run, boundary, steps) with boundary 0 before the first
         # step, k after step k, steps after the last (a fault schedule injects and heals there: lab.schedule)
         self.at_boundary: list[Callable[[ScenarioRun, int, int], None]] = []
@@ -587,13 +551,9 @@ class ScenarioRun:
         return CheckResult(inv.name, Verdict.UNKNOWN, "never probed", {"unprobed": unprobed})
 
     def verdict(self) -> str:
-        if self.error:
-            return "error"
-        if self.failure or any(not c.as_expected and c.result.verdict != Verdict.UNKNOWN for c in self.checks):
-            return "fail"
-        if not self.checks or any(c.result.verdict == Verdict.UNKNOWN and not c.as_expected for c in self.checks):
-            return "unknown"
-        return "pass"
+        return scenario_verdict(
+            bool(self.error), bool(self.failure), ((c.result.verdict, c.expected) for c in self.checks)
+        )
 
     def summary(self) -> str:
         lines = [f"{self.id}: {self.verdict()}"]
