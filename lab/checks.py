@@ -129,6 +129,19 @@ class Check(ABC):
     @staticmethod
     def from_recipe(recipe: Any) -> Check:
         """The check a recipe names, made with today's code of its class; `NoRecipe` says why not."""
+        obj = Check.class_of(recipe)
+        args, kwargs = recipe.get("args") or [], recipe.get("kwargs") or {}
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise NoRecipe(f"{recipe['check']}: its arguments are not a list and a mapping")
+        try:
+            check: Check = obj(*_decode(args), **{str(k): _decode(v) for k, v in kwargs.items()})
+        except TypeError as exc:
+            raise NoRecipe(f"{recipe['check']} no longer takes the recorded arguments: {exc}") from None
+        return check
+
+    @staticmethod
+    def class_of(recipe: Any) -> type[Check]:
+        """The check class a recipe names, as today's code has it; `NoRecipe` when there is none."""
         if not isinstance(recipe, dict) or not isinstance(recipe.get("check"), str):
             raise NoRecipe(f"not a recipe: {recipe!r}"[:200])
         module, _, qualname = recipe["check"].partition(":")
@@ -140,14 +153,7 @@ class Check(ABC):
             raise NoRecipe(f"{recipe['check']} is gone ({type(exc).__name__}: {exc})") from None
         if not (isinstance(obj, type) and issubclass(obj, Check)):
             raise NoRecipe(f"{recipe['check']} is not a check")
-        args, kwargs = recipe.get("args") or [], recipe.get("kwargs") or {}
-        if not isinstance(args, list) or not isinstance(kwargs, dict):
-            raise NoRecipe(f"{recipe['check']}: its arguments are not a list and a mapping")
-        try:
-            check: Check = obj(*_decode(args), **{str(k): _decode(v) for k, v in kwargs.items()})
-        except TypeError as exc:
-            raise NoRecipe(f"{recipe['check']} no longer takes the recorded arguments: {exc}") from None
-        return check
+        return obj
 
     @property
     def name(self) -> str:

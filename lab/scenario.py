@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.capture import Capture
-from lab.checks import Check, CheckResult, Invariant, Verdict, worst
+from lab.checks import Check, CheckResult, Invariant, NoRecipe, Verdict, worst
 from lab.errors import OpslabError, WaitTimeout, describe, one_line
 from lab.faults import Fault, FaultNotHealed
 from lab.history import History
@@ -388,17 +388,28 @@ class ScenarioRun:
             result = check.evaluate(self.view)
         except OpslabError as exc:
             result = CheckResult.unknown(check.name, f"could not judge: {exc.message}")
-        ok = self._judged(result, expected)
+        ok = self._judged(result, expected, check)
         note = "" if ok else f"   (expected {expected})"
         self.progress(f"  check {result.name}: {result.verdict} — {result.detail}{note}")
         return result
 
-    def _judged(self, result: CheckResult, expected: Verdict) -> bool:
-        """Record a judgement and its expectation (checks and invariants alike); whether it was as expected."""
+    def _judged(self, result: CheckResult, expected: Verdict, check: Check) -> bool:
+        """Record a judgement and its expectation (checks and invariants alike); whether it was as expected. The
+        history keeps how to make the check again (`judge`: its recipe, lab.checks), for `opslab rejudge`."""
         self.checks.append(JudgedCheck(result, expected, time.time()))
         ok = result.verdict == expected
+        try:
+            recipe = check.recipe()
+        except NoRecipe as exc:
+            recipe = {"check": f"{type(check).__module__}:{type(check).__qualname__}", "unrecorded": str(exc)}
         self.history.add(
-            "check", result.name, ok=ok, detail=result.detail, verdict=str(result.verdict), expected=str(expected)
+            "check",
+            result.name,
+            ok=ok,
+            detail=result.detail,
+            verdict=str(result.verdict),
+            expected=str(expected),
+            judge=recipe,
         )
         return ok
 
@@ -514,7 +525,7 @@ class ScenarioRun:
             if self._watcher.failure is not None:
                 problems.append(f"watching invariants: {describe(self._watcher.failure)}")
         for inv, expected in self.invariants:
-            self._judged(self._invariant_result(inv), expected)
+            self._judged(self._invariant_result(inv), expected, inv)
         try:
             self.logs = self.lab.logs()
         except Exception as exc:

@@ -22,6 +22,7 @@ injects, heals, records or waits: a judge that needs to wait for the lab is a pr
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -159,6 +160,30 @@ def event_from(d: Mapping[str, Any]) -> Event:
     return Event(float(d["t"]), str(d["kind"]), str(d["name"]), d.get("host"), d.get("ok"), d.get("detail") or "", data)
 
 
+def _stopped(e: Event) -> bool:
+    return e.kind == "workload" and e.detail.startswith("stop")
+
+
+def visible(events: Sequence[Event], as_of: float) -> tuple[Event, ...]:
+    """The events a live run's history held at `as_of`: those up to then, where a workload's operations (recorded
+    at its stop, each with the time it happened) count from the stop that recorded them."""
+    stops: dict[str, list[float]] = {}
+    for e in events:
+        if _stopped(e):
+            stops.setdefault(e.name, []).append(e.t)
+    for ts in stops.values():
+        ts.sort()
+
+    def seen(e: Event) -> bool:
+        if e.kind != "op":
+            return e.t <= as_of
+        ts = stops.get(e.name, [])
+        i = bisect.bisect_left(ts, e.t)
+        return i < len(ts) and ts[i] <= as_of
+
+    return tuple(e for e in events if seen(e))
+
+
 class RecordedView(RunView):
     """A past run as its report recorded it, as it stood at `as_of` (None: at its end). No lab behind it."""
 
@@ -174,7 +199,7 @@ class RecordedView(RunView):
     ) -> None:
         self.__scenario = scenario
         self.__as_of = float("inf") if as_of is None else as_of
-        self.__events = tuple(e for e in map(event_from, events) if e.t <= self.__as_of)
+        self.__events = visible(list(map(event_from, events)), self.__as_of)
         self.__logs = dict(logs or {})
 
     @property
@@ -222,7 +247,7 @@ class RecordedView(RunView):
     @property
     def ops(self) -> Mapping[str, Sequence[Op]]:
         """The operations of every workload stopped by then (a workload's operations are recorded at its stop)."""
-        stopped = {e.name for e in self.__events if e.kind == "workload" and e.detail.startswith("stop")}
+        stopped = {e.name for e in self.__events if _stopped(e)}
         out: dict[str, list[Op]] = {name: [] for name in stopped}
         for e in self.__events:
             if e.kind == "op" and e.name in stopped:
