@@ -231,3 +231,22 @@ def test_a_bad_report_folder_is_refused_with_a_hint(tmp_path: Path, capsys: pyte
     (tmp_path / "results.json").write_text('{"verdict": "pass"}')
     with pytest.raises(UsageError, match="cannot read .*results.json: KeyError"):
         load(tmp_path)
+
+
+def test_every_check_declared_judgeable_from_history_reads_no_host() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import scenarios
+
+    labs = [f"scenarios.{m.name}.checks" for m in pkgutil.iter_modules(scenarios.__path__)]
+    declared = []
+    for name in ["lab.checks", "lab.ansible.checks", *labs]:
+        module = importlib.import_module(name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Check) and cls.__module__ == name and cls.from_history:
+                assert not issubclass(cls, Invariant), cls
+                assert "run.host(" not in inspect.getsource(cls), f"{cls.__name__} reads a host"
+                declared.append(cls.__name__)
+    assert {"OutageBelow", "StepFailedWith", "ServiceBackWithin", "TasksRan"} <= set(declared)
