@@ -113,7 +113,8 @@ def load(folder: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     """(results.json's scenarios, history.jsonl's events) of a report folder; a `UsageError` when it is not one."""
     p = Path(folder)
     if not p.is_dir():
-        raise UsageError(f"{folder} is not a report folder (no such folder)", HINT)
+        what = "a file, not a folder" if p.exists() else "no such folder"
+        raise UsageError(f"{folder} is not a report folder ({what})", HINT)
     results, history = p / "results.json", p / "history.jsonl"
     for f in (results, history):
         if not f.is_file():

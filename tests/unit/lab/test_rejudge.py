@@ -223,6 +223,8 @@ def test_a_bad_report_folder_is_refused_with_a_hint(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert "is not a report folder (no such folder)" in err and "\nHint: " in err and "Traceback" not in err
     (tmp_path / "results.json").write_text('{"scenarios": []}')
+    with pytest.raises(UsageError, match="is not a report folder \\(a file, not a folder\\)"):
+        load(tmp_path / "results.json")
     with pytest.raises(UsageError, match="no history.jsonl in it"):
         load(tmp_path)
     (tmp_path / "history.jsonl").write_text('{"t": 1, "kind": "note", "name": "n"}\nnot json\n')
