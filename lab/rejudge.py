@@ -191,7 +191,9 @@ def judge_again(
             else:
                 again.new, again.new_detail = str(result.verdict), result.detail
         out.checks.append(again)
-    pairs = [(Verdict(c.verdict), Verdict(c.expected)) for c in out.checks if c.verdict in VERDICTS]
+    pairs = [(Verdict(c.verdict), Verdict(c.expected)) for c in out.checks if {c.verdict, c.expected} <= VERDICTS]
+    if len(pairs) < len(out.checks):  # a verdict outside pass/fail/unknown: a producer defect (lab.report)
+        out.broke = out.broke or "a check's recorded verdict is not pass, fail or unknown"
     if out.old == "error" or out.broke:
         out.new = "error"
     else:
