@@ -6,15 +6,25 @@ step. Neither changes the lab: both are given a `RunView` (lab/view.py), which h
 as in Jepsen: the worst wins (fail > unknown > pass).
 
 Every check must be able to fail: each check of every lab has a scenario in which it reports `fail`.
+
+Rejudging (`opslab rejudge`, lab.rejudge): a check whose `evaluate` reads only what the run records (steps, faults,
+workload operations, metrics, the history, facts, parameters; never a host) says so with `from_history = True`, and
+can be judged again from a report folder with today's code. Every check remembers the arguments it was made with;
+`recipe()` is them as JSON (its class as `module:Qualname`, positional and keyword arguments; tuples and dicts
+tagged), recorded with its judgement in the history, and `from_recipe()` makes the check again. A check made with an
+argument JSON cannot hold (a capture, a workload object) has no recipe and cannot be rejudged. An `Invariant` is
+sampled from the live lab all through a run: never rejudged.
 """
 
 from __future__ import annotations
 
+import importlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from lab.workloads import silence
 
@@ -55,10 +65,95 @@ class CheckResult:
         return cls(name, Verdict.UNKNOWN, detail, evidence)
 
 
+class NoRecipe(Exception):
+    """A check's arguments cannot be written as JSON, or a recorded recipe cannot make a check again."""
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NoRecipe(f"a non-finite number ({value})")
+        return value
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"set": [_encode(v) for v in sorted(value, key=repr)]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"dict": {k: _encode(v) for k, v in value.items()}}
+    raise NoRecipe(f"an argument JSON cannot hold ({type(value).__name__})")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"tuple"} and isinstance(value["tuple"], list):
+            return tuple(_decode(v) for v in value["tuple"])
+        if set(value) == {"set"} and isinstance(value["set"], list):
+            return {_decode(v) for v in value["set"]}
+        if set(value) == {"dict"} and isinstance(value["dict"], dict):
+            return {str(k): _decode(v) for k, v in value["dict"].items()}
+        raise NoRecipe(f"an argument it cannot read: {value!r}"[:200])
+    return value
+
+
 class Check(ABC):
     """A read-only judgement, named as a claim (`OutageBelow`, `SinglePrimary`)."""
 
     label: str | None = None
+    from_history: ClassVar[bool] = False
+    """True when `evaluate` reads only the run's record (no host): `opslab rejudge` can judge it again."""
+
+    _made_with: tuple[tuple[Any, ...], dict[str, Any]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        self = super().__new__(cls)
+        self._made_with = (args, kwargs)  # what `recipe()` records: the check, made again, is the same check
+        return self
+
+    def recipe(self) -> dict[str, Any]:
+        """How to make this check again, as JSON: its class and arguments. Raises `NoRecipe` when an argument
+        cannot be written as JSON."""
+        args, kwargs = getattr(self, "_made_with", ((), {}))
+        cls = type(self)
+        return {
+            "check": f"{cls.__module__}:{cls.__qualname__}",
+            "args": [_encode(a) for a in args],
+            "kwargs": {k: _encode(v) for k, v in kwargs.items()},
+        }
+
+    @staticmethod
+    def from_recipe(recipe: Any) -> Check:
+        """The check a recipe names, made with today's code of its class; `NoRecipe` says why not."""
+        obj = Check.class_of(recipe)
+        args, kwargs = recipe.get("args") or [], recipe.get("kwargs") or {}
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise NoRecipe(f"{recipe['check']}: its arguments are not a list and a mapping")
+        try:
+            check: Check = obj(*_decode(args), **{str(k): _decode(v) for k, v in kwargs.items()})
+        except TypeError as exc:
+            raise NoRecipe(f"{recipe['check']} no longer takes the recorded arguments: {exc}") from None
+        return check
+
+    @staticmethod
+    def class_of(recipe: Any) -> type[Check]:
+        """The check class a recipe names, as today's code has it; `NoRecipe` when there is none."""
+        if not isinstance(recipe, dict) or not isinstance(recipe.get("check"), str):
+            raise NoRecipe(f"not a recipe: {recipe!r}"[:200])
+        module, _, qualname = recipe["check"].partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise NoRecipe(f"{recipe['check']} is gone ({type(exc).__name__}: {exc})") from None
+        if not (isinstance(obj, type) and issubclass(obj, Check)):
+            raise NoRecipe(f"{recipe['check']} is not a check")
+        return obj
 
     @property
     def name(self) -> str:
@@ -77,6 +172,8 @@ class Check(ABC):
 class Invariant(Check):
     """A check cheap enough to run after every step; the run records each violation."""
 
+    from_history: ClassVar[bool] = False  # sampled from the live lab all through the run: never rejudged
+
 
 class OutageBelow(Check):
     """The service, as a workload saw it, was never silent for `limit_s` or longer: the longest time between two
@@ -86,6 +183,8 @@ class OutageBelow(Check):
     `since_what` names the moment `since` stands for (`"the address move"`): when it is given and `since` is None,
     that moment was not recorded and the verdict is unknown rather than a judgement of the whole run.
     """
+
+    from_history = True
 
     def __init__(
         self,
@@ -128,6 +227,8 @@ class StepFailedWith(Check):
     the software said, not by "some step failed". A step that succeeded, failed otherwise or never ran fails it.
     """
 
+    from_history = True
+
     def __init__(self, title: str, message: str, rc: int | None = None) -> None:
         self.title = title
         self.message = message
@@ -163,6 +264,8 @@ class ServiceBackWithin(Check):
     the last fault's heal. Whatever a fault did, once it is healed the service must answer again within the lab's
     bound: a fault that took the service away while in place is forgiven until its heal, one that left the runbook's
     work undone (a lost announcement) is not."""
+
+    from_history = True
 
     def __init__(self, workload: str, limit_s: float, since: float | None, what: str = "the last step") -> None:
         self.workload = workload

@@ -430,6 +430,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if d.regressed else 0
 
 
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    from lab.rejudge import rejudge, render
+
+    r = rejudge(args.report)
+    sys.stdout.write(render(r, args.format))
+    return 1 if r.changed else 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's own refusals (a missing argument, an unknown command) end with a Hint too."""
 
@@ -554,6 +562,12 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("report_b", metavar="REPORT_B")
     df.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     df.set_defaults(func=cmd_diff)
+    rj = sub.add_parser(
+        "rejudge", help="judge a past run again with today's checks, from its report; exit 1 when a verdict changed"
+    )
+    rj.add_argument("report", metavar="REPORT_DIR")
+    rj.add_argument("--format", choices=("text", "json"), default="text")
+    rj.set_defaults(func=cmd_rejudge)
     return p
 
 

@@ -15,6 +15,9 @@ The scenario engine (`ScenarioRun.heal`) records the invoke and the heal in the 
 place, the lab is not the one the scenario meant to judge, and the scenario's verdict is `error`, naming the fault
 and what the probe saw (`FaultNotHealed`).
 
+A fault that drops traffic in a host is a `lab.netfilter.DropFault`: one nftables table of its own, loaded in one
+transaction, its heal verified by listing the tables again (written once there, not in each lab).
+
 The fault library: each lab declares its faults by name in `scenarios/<lab>/faults.py` as `FAULTS`, a tuple of
 `FaultKind` (name, what it does, the `Fault` class, the arguments it takes as typed `Param`s). `opslab list` shows
 them; `opslab explore` and schedule files (lab.schedule) name them; `fault_library(lab)` reads them.

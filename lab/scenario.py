@@ -38,25 +38,25 @@ import re
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from lab.capture import Capture
-from lab.checks import Check, CheckResult, Invariant, Verdict, worst
+from lab.checks import Check, CheckResult, Invariant, NoRecipe, Verdict
 from lab.errors import OpslabError, WaitTimeout, describe, one_line
 from lab.faults import Fault, FaultNotHealed
 from lab.history import History
 from lab.host import TIMED_OUT_RC, Host
 from lab.lifecycle import Lab
 from lab.procedure import Procedure, Step
-from lab.view import RunView
+from lab.records import FaultRecord, JudgedCheck, StepRecord, scenario_verdict
+from lab.view import LiveView
 from lab.wait import wait_until
-from lab.watch import Watcher
+from lab.watch import InvariantWatch
 from lab.workloads import Op, Workload
 
 Progress = Callable[[str], None]
@@ -72,43 +72,6 @@ class StepFailed(OpslabError):
     """A step did not have the outcome it expected: the procedure stops there."""
 
     exit_code = 1
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    host: str
-    command: str
-    title: str
-    rc: int
-    ok: bool
-    started: float
-    duration_s: float
-    stdout: str
-    stderr: str
-    why: str = ""
-    how: str = ""  # empty when opslab ran it; "run by hand; verified with: ..." when a person did
-    outcome: str = ""  # what the tool that ran it said, when it says more than ok (Ansible: ok, changed, skipped...)
-
-
-@dataclass
-class FaultRecord:
-    name: str
-    detail: str
-    invoked: float
-    healed: float | None = None
-    heal_ok: bool | None = None  # True only when the heal succeeded and the fault's probe saw it gone
-    heal_detail: str = ""  # what the probe saw last, or why the fault is still in place
-
-
-@dataclass
-class JudgedCheck:
-    result: CheckResult
-    expected: Verdict
-    at: float
-
-    @property
-    def as_expected(self) -> bool:
-        return self.result.verdict == self.expected
 
 
 class ScenarioRun:
@@ -133,8 +96,6 @@ class ScenarioRun:
         self.faults: list[FaultRecord] = []
         self.checks: list[JudgedCheck] = []
         self.metrics: dict[str, float] = {}
-        self.invariants: list[tuple[Invariant, Verdict]] = []
-        self._violations: dict[str, list[CheckResult]] = {}
         self._active_faults: list[tuple[Fault, FaultRecord]] = []
         self._workloads: list[Workload] = []
         self.ops: dict[str, list[Op]] = {}
@@ -147,20 +108,34 @@ class ScenarioRun:
         self._facts: dict[str, Any] | None = None
         self.closed = False
         self._cleanups: list[tuple[str, Callable[[], Any]]] = []
-        self.watch_interval_s = lab.spec.watch_interval_s
-        self._watcher: Watcher | None = None
-        self._sample_lock = threading.Lock()
-        self._samples: dict[str, int] = {}
-        self._unprobed: dict[str, int] = {}
-        self._violated_now: set[str] = set()
         self.waiting: Waiting = no_waiting  # rehearse shows long steps and waits as they tick
         self._step_seq = 0  # steps begun so far
-        self._after_steps: list[threading.Thread] = []
-        self._after_failure: BaseException | None = None
-        self.view = RunView(self)  # all that judges get to see: they cannot act through it
+        self.view = LiveView(self)  # all that judges get to see: they cannot act through it
+        # the invariants watched after every step and in between (lab.watch), judged at close
+        self.watching = InvariantWatch(
+            self.view,
+            self.history,
+            lambda msg: self.progress(msg),
+            started=self.started,
+            interval_s=lab.spec.watch_interval_s,
+            current_step=lambda: self._step_seq,
+        )
         # called at every step boundary of `procedure()`: (run, boundary, steps) with boundary 0 before the first
         # step, k after step k, steps after the last (a fault schedule injects and heals there: lab.schedule)
         self.at_boundary: list[Callable[[ScenarioRun, int, int], None]] = []
+
+    @property
+    def watch_interval_s(self) -> float:
+        """How often watched invariants are sampled between steps (the lab's `watch_interval_s`)."""
+        return self.watching.interval_s
+
+    @watch_interval_s.setter
+    def watch_interval_s(self, seconds: float) -> None:
+        self.watching.interval_s = seconds
+
+    @property
+    def invariants(self) -> list[tuple[Invariant, Verdict]]:
+        return self.watching.invariants
 
     # -- the lab -----------------------------------------------------------------------------------
     def host(self, name: str) -> Host:
@@ -273,7 +248,7 @@ class ScenarioRun:
         )
         mark = "ok" if ok else f"FAILED ({why})"
         self.progress(f"  [{s.host}] $ {s.command}  → {mark} ({rec.duration_s:.1f}s){f'  [{how}]' if how else ''}")
-        self._run_invariants(s.title or s.command)
+        self.watching.after_step(s.title or s.command, self._step_seq)
         return rec
 
     def _run_local(self, step: Step) -> tuple[int, str, str]:
@@ -424,17 +399,28 @@ class ScenarioRun:
             result = check.evaluate(self.view)
         except OpslabError as exc:
             result = CheckResult.unknown(check.name, f"could not judge: {exc.message}")
-        ok = self._judged(result, expected)
+        ok = self._judged(result, expected, check)
         note = "" if ok else f"   (expected {expected})"
         self.progress(f"  check {result.name}: {result.verdict} — {result.detail}{note}")
         return result
 
-    def _judged(self, result: CheckResult, expected: Verdict) -> bool:
-        """Record a judgement and its expectation (checks and invariants alike); whether it was as expected."""
+    def _judged(self, result: CheckResult, expected: Verdict, check: Check) -> bool:
+        """Record a judgement and its expectation (checks and invariants alike); whether it was as expected. The
+        history keeps how to make the check again (`judge`: its recipe, lab.checks), for `opslab rejudge`."""
         self.checks.append(JudgedCheck(result, expected, time.time()))
         ok = result.verdict == expected
+        try:
+            recipe = check.recipe()
+        except NoRecipe as exc:
+            recipe = {"check": f"{type(check).__module__}:{type(check).__qualname__}", "unrecorded": str(exc)}
         self.history.add(
-            "check", result.name, ok=ok, detail=result.detail, verdict=str(result.verdict), expected=str(expected)
+            "check",
+            result.name,
+            ok=ok,
+            detail=result.detail,
+            verdict=str(result.verdict),
+            expected=str(expected),
+            judge=recipe,
         )
         return ok
 
@@ -442,67 +428,7 @@ class ScenarioRun:
         """Watch this invariant from now on: after every step, and all the time in between (every
         `watch_interval_s` seconds, in the background, through waits, faults and workloads). Its verdict joins the
         checks at the end; a violation is shown the moment it is seen."""
-        self.invariants.append((invariant, Verdict(expect)))
-        self._violations.setdefault(invariant.name, [])
-        self._samples.setdefault(invariant.name, 0)
-        self._unprobed.setdefault(invariant.name, 0)
-        if self._watcher is None:
-            self._watcher = Watcher(lambda: self._sample_invariants(None), self.watch_interval_s).start()
-
-    def _run_invariants(self, after: str) -> None:
-        """Sample the invariants right after a step, on a thread of its own: watching must not hold the procedure
-        up (a probe takes a docker exec per host, and the time between two steps can be what a check measures, an
-        outage between moving an address and announcing it). `close()` waits for these samples before judging."""
-        if not self.invariants:
-            return
-        thread = threading.Thread(
-            target=self._sample_after, args=(after, self._step_seq), name="opslab-after-step", daemon=True
-        )
-        self._after_steps.append(thread)
-        thread.start()
-
-    def _sample_after(self, after: str, seq: int) -> None:
-        try:
-            self._sample_invariants(after, seq)
-        except BaseException as exc:  # noqa: BLE001 - a bug in an invariant: the run's verdict says so
-            self._after_failure = exc
-
-    def _sample_invariants(self, after: str | None, seq: int | None = None) -> None:
-        """One sample of every watched invariant: `after` a step (`seq`: which step), or (None) a background sample.
-
-        After a step the lab must be probe-able, so a probe that fails counts against the invariant (unknown),
-        unless the next step had begun by then (it may be replacing the host). In the background a probe may meet a
-        host being replaced or restarted: that sample is counted as unprobed, not as a violation. A violation is
-        shown at once, each time an invariant goes from held to violated."""
-        with self._sample_lock:
-            for inv, expected in list(self.invariants):
-                t = time.time()
-                try:
-                    r = inv.evaluate(self.view)
-                except OpslabError as exc:
-                    r = CheckResult.unknown(inv.name, f"could not probe: {exc.message}")
-                where = f"after {after}" if after is not None else "between steps"
-                overlapped = seq is not None and seq != self._step_seq
-                if (after is None or overlapped) and r.verdict == Verdict.UNKNOWN:
-                    self._unprobed[inv.name] += 1
-                    continue
-                self._samples[inv.name] += 1
-                held = r.verdict == Verdict.PASS
-                if not held:
-                    self._violations[inv.name].append(
-                        CheckResult(r.name, r.verdict, f"at +{t - self.started:.1f}s {where}: {r.detail}", r.evidence)
-                    )
-                    if inv.name not in self._violated_now:
-                        note = "(expected)" if expected != Verdict.PASS else ""
-                        self.progress(
-                            f"  invariant {inv.name} {r.verdict} at +{t - self.started:.1f}s "
-                            f"{where}: {r.detail} {note}".rstrip()
-                        )
-                    self._violated_now.add(inv.name)
-                else:
-                    self._violated_now.discard(inv.name)
-                if after is not None or not held:  # background samples that held are counted, not logged
-                    self.history.add("invariant", inv.name, ok=held, t=t, detail=f"{where}: {r.detail}")
+        self.watching.watch(invariant, Verdict(expect))
 
     def wait_for(self, probe: Callable[[], Any], *, what: str, timeout: float, interval: float = 0.05) -> Any:
         """Poll a read-only condition with a deadline (a precondition, not a judgement); noted in the history."""
@@ -541,16 +467,9 @@ class ScenarioRun:
                 self.heal(fault)
             except Exception as exc:
                 problems.append(f"healing {fault.name}: {describe(exc)}")
-        for thread in self._after_steps:
-            thread.join(30)
-        if self._after_failure is not None:
-            problems.append(f"watching invariants: {describe(self._after_failure)}")
-        if self._watcher is not None:  # watched through the heals above; judged from here on
-            self._watcher.stop()
-            if self._watcher.failure is not None:
-                problems.append(f"watching invariants: {describe(self._watcher.failure)}")
+        problems += self.watching.finish()  # watched through the heals above; judged from here on
         for inv, expected in self.invariants:
-            self._judged(self._invariant_result(inv), expected)
+            self._judged(self.watching.result(inv), expected, inv)
         try:
             self.logs = self.lab.logs()
         except Exception as exc:
@@ -570,30 +489,10 @@ class ScenarioRun:
             except Exception as exc:  # noqa: BLE001 - noted, see above
                 self.note(f"could not keep {host}:{path} for the report: {describe(exc)}")
 
-    def _invariant_result(self, inv: Invariant) -> CheckResult:
-        bad = self._violations.get(inv.name, [])
-        n, unprobed = self._samples.get(inv.name, 0), self._unprobed.get(inv.name, 0)
-        how = f"{n} samples (after each step and every {self.watch_interval_s:g}s"
-        how += f"; {unprobed} more could not probe a host)" if unprobed else ")"
-        if bad:
-            return CheckResult(
-                inv.name,
-                worst(r.verdict for r in bad),
-                f"violated in {len(bad)} of {how}; first {bad[0].detail}",
-                {"violations": [r.detail for r in bad], "samples": n, "unprobed": unprobed},
-            )
-        if n:
-            return CheckResult(inv.name, Verdict.PASS, f"held in all {how}", {"samples": n, "unprobed": unprobed})
-        return CheckResult(inv.name, Verdict.UNKNOWN, "never probed", {"unprobed": unprobed})
-
     def verdict(self) -> str:
-        if self.error:
-            return "error"
-        if self.failure or any(not c.as_expected and c.result.verdict != Verdict.UNKNOWN for c in self.checks):
-            return "fail"
-        if not self.checks or any(c.result.verdict == Verdict.UNKNOWN and not c.as_expected for c in self.checks):
-            return "unknown"
-        return "pass"
+        return scenario_verdict(
+            bool(self.error), bool(self.failure), ((c.result.verdict, c.expected) for c in self.checks)
+        )
 
     def summary(self) -> str:
         lines = [f"{self.id}: {self.verdict()}"]
@@ -632,13 +531,7 @@ class ScenarioRun:
             "metrics": dict(self.metrics),
             "params": dict(self.lab.params),
             "facts": dict(self._facts or {}),
-            "watch": {
-                "interval_s": self.watch_interval_s,
-                "invariants": {
-                    inv.name: {"samples": self._samples.get(inv.name, 0), "unprobed": self._unprobed.get(inv.name, 0)}
-                    for inv, _ in self.invariants
-                },
-            },
+            "watch": self.watching.to_dict(),
             "error": self.error or self.failure,
             "history": self.history.to_dicts(),
             "logs": self.logs,

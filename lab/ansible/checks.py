@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class TasksRan(Check):
     """These Ansible tasks ran on these hosts, each recorded as a step, and none failed."""
 
+    from_history = True  # reads only the run's record: `opslab rejudge` judges it again
+
     def __init__(self, tasks: Sequence[tuple[str, str]]) -> None:
         self.tasks = list(tasks)
 

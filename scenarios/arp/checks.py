@@ -15,8 +15,9 @@ from typing import Any
 
 from lab.capture import Capture, arp_fields
 from lab.checks import Check, CheckResult, Invariant
+from lab.netfilter import dropped
 from lab.view import RunView
-from scenarios.arp.faults import DROP_COUNTER, TABLE
+from scenarios.arp.faults import TABLE
 
 WORKLOAD = "PingService"
 SERVERS = ("old", "new")
@@ -211,11 +212,11 @@ class GatewayDroppedArp(Check):
         r = run.host("gateway").run(f"nft list table arp {TABLE}")
         if not r.succeeded:
             return self.unknown(f"gateway: no nft table arp {TABLE} to read (is the DropArp fault in place?)")
-        dropped = sum(int(n) for n in DROP_COUNTER.findall(r.stdout))
+        n = dropped(r.stdout)
         return self.result(
-            dropped == self.frames,
-            f"gateway: its drop rule dropped {dropped} ARP frame(s) for the service IP (expected {self.frames})",
-            dropped=dropped,
+            n == self.frames,
+            f"gateway: its drop rule dropped {n} ARP frame(s) for the service IP (expected {self.frames})",
+            dropped=n,
         )
 
 

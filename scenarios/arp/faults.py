@@ -1,66 +1,52 @@
 """Faults of the arp lab, and its fault library (`FAULTS`, see lab.faults).
 
 - `DropArp` (`drop_garp`): the gateway drops the first ARP frame(s) the new server sends for the service IP: the
-  runbook's one gratuitous ARP is lost on the way. Gone when the gateway's nftables table is.
+  runbook's one gratuitous ARP is lost on the way. Gone when the gateway's nftables table is (lab.netfilter).
 - `FlushNeighbours` (`flush_gateway_cache`): the gateway forgets (`flush`) or stops trusting (`stale`) its entry
   for the service IP. Instantaneous: there is nothing left in place to undo; its probe reads the entry as it is.
 - `SilenceHost` (`pause_new`): the new server stops answering, as a paused machine does: every frame in or out of
-  its eth0 is dropped (nftables netdev ingress and egress). `docker pause` would not do: a paused container's
-  kernel still answers ARP and ping, and a step could no longer run in it. Gone when the table is.
+  its eth0 is dropped (nftables netdev ingress and egress, lab.netfilter). `docker pause` would not do: a paused
+  container's kernel still answers ARP and ping, and a step could no longer run in it. Gone when the table is.
 """
 
 from __future__ import annotations
 
-import re
-
 from lab.faults import Fault, FaultKind, fault_arg
+from lab.netfilter import Drop, DropFault
 from lab.scenario import ScenarioRun
 
 TABLE = "opslab_fault"
-DROP_COUNTER = re.compile(r"counter packets (\d+) bytes \d+ drop")  # the drop rule's counter in `nft list`
 
 
-class DropArp(Fault):
+class DropArp(DropFault):
     """The gateway loses the first `count` ARP frames that a host sends for the service IP.
 
-    An nftables rule in the gateway's `arp` family input hook drops frames whose sender MAC is the host's and
+    A `lab.netfilter.Drop` in the gateway's `arp` family input hook drops frames whose sender MAC is the host's and
     sender IP the service IP, until a quota of `count` frames (28 bytes of ARP each) is used up; later ones pass.
     """
 
     FRAME = 28
+    family = "arp"
+    table = TABLE
 
     def __init__(self, sender_host: str = "new", count: int = 1) -> None:
+        self.host = "gateway"
         self.sender_host = sender_host
         self.count = count
 
     def describe(self) -> str:
         return f"the gateway drops the first {self.count} ARP frame(s) from {self.sender_host} for the service IP"
 
-    def invoke(self, run: ScenarioRun) -> None:
+    def drop(self, run: ScenarioRun) -> Drop:
         mac = run.host(self.sender_host).net.mac()
-        match = f"arp saddr ether {mac} arp saddr ip {run.facts['vip']}"
-        run.host("gateway").check_output(
-            f"nft add table arp {TABLE} && "
-            f"nft add chain arp {TABLE} input '{{ type filter hook input priority 0; }}' && "
-            f"nft add rule arp {TABLE} input {match} quota over {self.count * self.FRAME} bytes accept && "
-            f"nft add rule arp {TABLE} input {match} counter drop"
+        return Drop(
+            TABLE,
+            family="arp",
+            direction="in",
+            src_mac=mac,
+            src_ip=run.facts["vip"],
+            quota_bytes=self.count * self.FRAME,
         )
-
-    def heal(self, run: ScenarioRun) -> None:
-        # only what is there: after a half-done invoke there may be no table, and that is not a failure
-        run.host("gateway").check_output(
-            f"if nft list table arp {TABLE} >/dev/null 2>&1; then nft delete table arp {TABLE}; fi"
-        )
-
-    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
-        tables = run.host("gateway").check_output("nft list tables arp").split("\n")
-        left = f"table arp {TABLE}" in (t.strip() for t in tables)
-        return not left, f"gateway: nft table arp {TABLE} {'still drops ARP' if left else 'is gone'}"
-
-    def dropped(self, run: ScenarioRun) -> int:
-        """How many frames the rule has dropped so far (read from its counter)."""
-        out = run.host("gateway").run(f"nft list table arp {TABLE}").stdout
-        return sum(int(n) for n in DROP_COUNTER.findall(out))
 
 
 class FlushNeighbours(Fault):
@@ -94,10 +80,12 @@ class FlushNeighbours(Fault):
         return True, f"instantaneous, nothing to undo; the gateway's entry now: {entry or 'none'}"
 
 
-class SilenceHost(Fault):
-    """Every frame in or out of the host's eth0 is dropped (nftables netdev ingress and egress hooks)."""
+class SilenceHost(DropFault):
+    """Every frame in or out of the host's eth0 is dropped (a `lab.netfilter.Drop` on netdev ingress and egress)."""
 
     TABLE = "opslab_silence"
+    family = "netdev"
+    table = TABLE
 
     def __init__(self, host: str = "new") -> None:
         self.host = host
@@ -105,23 +93,8 @@ class SilenceHost(Fault):
     def describe(self) -> str:
         return f"{self.host} stops answering: every frame in or out of its eth0 dropped"
 
-    def invoke(self, run: ScenarioRun) -> None:
-        t = self.TABLE
-        run.host(self.host).check_output(
-            f"nft add table netdev {t} && "
-            f"nft add chain netdev {t} in '{{ type filter hook ingress device eth0 priority 0; policy drop; }}' && "
-            f"nft add chain netdev {t} out '{{ type filter hook egress device eth0 priority 0; policy drop; }}'"
-        )
-
-    def heal(self, run: ScenarioRun) -> None:
-        t = self.TABLE
-        run.host(self.host).check_output(
-            f"if nft list table netdev {t} >/dev/null 2>&1; then nft delete table netdev {t}; fi"
-        )
-
-    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
-        left = self.TABLE in run.host(self.host).check_output("nft list tables netdev")
-        return not left, f"{self.host}: nft table netdev {self.TABLE} " + ("still drops" if left else "is gone")
+    def drop(self, run: ScenarioRun) -> Drop:
+        return Drop(self.TABLE, family="netdev", iface="eth0")
 
 
 FAULTS = (

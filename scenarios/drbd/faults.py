@@ -16,26 +16,15 @@ pause_node.
 
 from __future__ import annotations
 
-from lab import dockerapi
+from lab import dockerapi, netfilter
 from lab.errors import CommandError, UsageError
 from lab.faults import Fault, FaultKind, fault_arg
-from lab.host import Host
+from lab.netfilter import Drop, DropFault
 from lab.scenario import ScenarioRun
 
 UNPLUG_MARKER = "/var/lib/drbd/.unplug-replication-link"
-PORTS = {"heartbeat": "udp dport 694", "replication": "tcp dport 7789"}
-PORTS_BACK = {"heartbeat": "udp sport 694", "replication": "tcp sport 7789"}
+PORTS = {"heartbeat": ("udp", 694), "replication": ("tcp", 7789)}
 UNPLUGGED = "opslab_unplugged"  # the table the node's boot makes when it finds the marker
-
-
-def has_table(name: str) -> str:
-    """A shell test: the inet table `name` exists."""
-    return f"nft list table inet {name} >/dev/null 2>&1"
-
-
-def tables(host: Host) -> list[str]:
-    """The names of the host's inet nftables tables (`nft list tables inet`)."""
-    return [line.split()[-1] for line in host.check_output("nft list tables inet").splitlines() if line.strip()]
 
 
 class UnpluggedReplicationLink(Fault):
@@ -51,8 +40,8 @@ class UnpluggedReplicationLink(Fault):
     def heal(self, run: ScenarioRun) -> None:
         h = run.host(self.node)
         h.check_output("rm -f %s", UNPLUG_MARKER)
-        # the table exists only if the node booted with the marker: delete it only when it is there
-        h.check_output(f"if {has_table(UNPLUGGED)}; then nft delete table inet {UNPLUGGED}; fi")
+        # the table exists only if the node booted with the marker: deleted (and verified gone) when it is there
+        netfilter.heal(h, "inet", UNPLUGGED)
 
     def gone(self, run: ScenarioRun) -> tuple[bool, str]:
         h = run.host(self.node)
@@ -63,40 +52,30 @@ class UnpluggedReplicationLink(Fault):
             what
             for what, there in (
                 (UNPLUG_MARKER, marker.rc == 0),
-                (f"nft table inet {UNPLUGGED}", UNPLUGGED in tables(h)),
+                (f"nft table inet {UNPLUGGED}", netfilter.table_present(h, "inet", UNPLUGGED)),
             )
             if there
         ]
         return not left, f"{self.node}: " + (f"still there: {', '.join(left)}" if left else "replication link plugged")
 
 
-class CutLink(Fault):
+class CutLink(DropFault):
+    """`kind` traffic (its protocol and port, either end) on the node's eth1 dropped in and out (lab.netfilter)."""
+
     def __init__(self, node: str, kind: str = "heartbeat") -> None:
         if kind not in PORTS:
             raise UsageError(f"CutLink cannot cut {kind!r} traffic", f"kind is one of: {', '.join(PORTS)}")
-        self.node = node
+        self.node = self.host = node
         self.kind = kind
         self.table = f"opslab_cut_{kind}"
 
     def describe(self) -> str:
-        return f"{self.node} loses its {self.kind} traffic on the replication network ({PORTS[self.kind]})"
+        proto, port = PORTS[self.kind]
+        return f"{self.node} loses its {self.kind} traffic on the replication network ({proto} dport {port})"
 
-    def invoke(self, run: ScenarioRun) -> None:
-        t, fwd, back = self.table, PORTS[self.kind], PORTS_BACK[self.kind]
-        run.host(self.node).check_output(
-            f"nft add table inet {t} && "
-            f"nft add chain inet {t} in '{{ type filter hook input priority 0; }}' && "
-            f"nft add chain inet {t} out '{{ type filter hook output priority 0; }}' && "
-            f"nft add rule inet {t} in iifname eth1 {fwd} drop && nft add rule inet {t} in iifname eth1 {back} drop && "
-            f"nft add rule inet {t} out oifname eth1 {fwd} drop && nft add rule inet {t} out oifname eth1 {back} drop"
-        )
-
-    def heal(self, run: ScenarioRun) -> None:
-        run.host(self.node).check_output(f"if {has_table(self.table)}; then nft delete table inet {self.table}; fi")
-
-    def gone(self, run: ScenarioRun) -> tuple[bool, str]:
-        left = self.table in tables(run.host(self.node))
-        return not left, f"{self.node}: nft table inet {self.table} " + ("still drops" if left else "is gone")
+    def drop(self, run: ScenarioRun) -> Drop:
+        proto, port = PORTS[self.kind]
+        return Drop(self.table, iface="eth1", proto=proto, port=port)
 
 
 class ThrottleReplication(Fault):

@@ -47,6 +47,8 @@ def longest_silence(ops: Sequence[Op]) -> tuple[float, float, int]:
 class AnsweredThroughout(Check):
     """The client was never without answers for `limit_s` or more (see `longest_silence`)."""
 
+    from_history = True  # reads only the run's record: `opslab rejudge` judges it again
+
     def __init__(self, limit_s: float) -> None:
         self.limit_s = limit_s
 
@@ -70,6 +72,8 @@ class AnsweredThroughout(Check):
 
 class ServedBy(Check):
     """The client's last answers all came from `host` (the balancer that should hold the VIP now)."""
+
+    from_history = True  # reads only the run's record: `opslab rejudge` judges it again
 
     def __init__(self, host: str) -> None:
         self.host = host

@@ -198,7 +198,7 @@ def test_every_task_on_every_host_is_a_step_with_invariants_after_each(fake_lab,
     assert all(s.duration_s >= 0 and s.started >= run.started for s in run.steps)
     assert run.history.to_dicts()  # the steps are in the history the report draws its timeline from
     assert [e["name"] for e in run.history.to_dicts() if e["kind"] == "step"] == [s.title for s in run.steps]
-    assert run._samples["CountingInvariant"] >= len(run.steps)  # sampled after every task (and in between)
+    assert run.watching.samples["CountingInvariant"] >= len(run.steps)  # sampled after every task (and in between)
 
 
 FAILING = """

@@ -235,7 +235,7 @@ def test_a_violation_between_steps_is_seen_by_the_background_watch(fake_lab) -> 
     run.watch(inv)
     run.step(Step("new", "true"))
     inv.bad = True  # e.g. two primaries for a moment during a wait, healed before the next step
-    wait_until(lambda: run._violations["Flag"], what="the watch to see it", timeout=10)
+    wait_until(lambda: run.watching.violations["Flag"], what="the watch to see it", timeout=10)
     inv.bad = False
     run.step(Step("new", "true"))
     run.close()
@@ -270,7 +270,7 @@ class Crashing(Invariant):
 def test_an_invariant_that_crashes_in_the_background_makes_the_run_an_error(fake_lab) -> None:  # type: ignore[no-untyped-def]
     run = make(fake_lab)
     run.watch(Crashing())
-    wait_until(lambda: run._watcher is not None and run._watcher.failure, what="the crash", timeout=10)
+    wait_until(lambda: run.watching.watcher is not None and run.watching.watcher.failure, what="the crash", timeout=10)
     run.check(Fixed(True))
     run.close()
     assert run.verdict() == "error" and "KeyError: 'boom'" in (run.error or "")

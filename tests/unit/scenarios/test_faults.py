@@ -30,7 +30,7 @@ def replies(run: ScenarioRun, host: str) -> dict[str, Any]:
 
 def test_drop_arp_is_gone_only_without_its_table(run: ScenarioRun) -> None:
     replies(run, "gateway")["nft list tables arp"] = (0, "table arp filter\ntable arp opslab_fault\n")
-    assert DropArp().gone(run) == (False, "gateway: nft table arp opslab_fault still drops ARP")
+    assert DropArp().gone(run) == (False, "gateway: nft table arp opslab_fault still drops")
     replies(run, "gateway")["nft list tables arp"] = (0, "table arp filter\n")
     assert DropArp().gone(run)[0] is True
 
@@ -125,3 +125,17 @@ def test_flushing_the_gateways_entry_says_what_the_gateway_holds_now(run: Scenar
     replies(run, "gateway")["ip neigh flush"] = (1, "RTNETLINK answers: Operation not permitted")
     with pytest.raises(CommandError):
         fault.invoke(run)
+
+
+def test_drop_arp_loads_one_table_dropping_the_new_servers_frames_for_the_vip(run: ScenarioRun) -> None:
+    replies(run, "new")["ip -j link show"] = (0, '[{"ifname": "eth0", "address": "02:42:0A:09:00:03"}]')
+    DropArp("new", count=2).invoke(run)
+    (load,) = run.lab.transports["gateway"].commands  # type: ignore[attr-defined]
+    assert load.endswith("| nft -f -") and "table arp opslab_fault {" in load
+    assert "arp saddr ether 02:42:0a:09:00:03 arp saddr ip 10.9.0.100 quota over 56 bytes accept" in load
+
+
+def test_cut_link_loads_its_own_table_on_the_node(run: ScenarioRun) -> None:
+    CutLink("alpha", "replication").invoke(run)
+    (load,) = run.lab.transports["alpha"].commands  # type: ignore[attr-defined]
+    assert "table inet opslab_cut_replication {" in load and 'oifname "eth1" tcp sport 7789 counter drop' in load
