@@ -10,6 +10,7 @@
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH [--check]] [--param K=V] [--timeout S]
                [--matrix K=V1,V2]  (every scenario once per value; report.html shows one column per value)
                [-j N]  (N scenarios at once, each in its own lab instance) [--shard K/N]  (a CI runner's part)
+               [--engines URL,URL]  (spread over several Docker engines; DOCKER_HOST / docker context: one)
     opslab report merge DIR... --out DIR   join the reports of shards into one
     opslab report durations DIR...   record scenario durations (scenarios/durations.json) for --shard
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH [--check]] [--yes] [--keep] [--report DIR]
@@ -268,15 +269,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--opslab-param", kv]
     for kv in args.matrix:
         argv += ["--opslab-matrix", kv]
-    if args.jobs > 1:
+    engines: list[str] = []
+    if args.engines is not None:
+        from lab.dockerapi import check_reachable, parse_engines
+
+        engines = parse_engines(args.engines)
+        for url, version in check_reachable(engines).items():
+            say(f"engine {url}: Docker {version}")
+        argv += ["--opslab-engines", ",".join(engines)]
+    jobs = max(args.jobs, len(engines))  # at least one worker per engine
+    if jobs > 1:
+        from lab import dockerapi
         from lab.images import build_lab
         from lab.spec import get_spec
 
-        for lab in labs:  # once, here, rather than by every worker at the same time
-            build_lab(get_spec(lab), say)
+        saved = os.environ.get("DOCKER_HOST"), os.environ.get("DOCKER_CONTEXT")
+        try:
+            places: list[str | None] = [*engines] if engines else [None]
+            for place in places:
+                if place is not None:
+                    dockerapi.bind(place)
+                    say(f"images on {place}:")
+                for lab in labs:  # once, here, rather than by every worker at the same time
+                    build_lab(get_spec(lab), say)
+        finally:
+            for key, value in zip(("DOCKER_HOST", "DOCKER_CONTEXT"), saved, strict=True):
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         # pytest-xdist: each worker runs one scenario at a time in its own lab instance; an idle worker takes
         # scenarios queued on a busy one (worksteal), so one long scenario does not hold up the rest
-        argv += ["-n", str(args.jobs), "--dist", "worksteal"]
+        argv += ["-n", str(jobs), "--dist", "worksteal"]
     if args.shard:
         argv += ["--opslab-shard", args.shard]
     code = pytest.main(argv)
@@ -479,6 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N scenarios at once, each in its own lab instance (pytest-xdist); one report in selection order",
 
+    )
+    r.add_argument(
+        "--engines",
+        metavar="URL,URL",
+        help="spread the scenarios over these Docker engines (unix://, tcp://, ssh://): worker K uses engine K mod N;"
+        " -j is at least their number",
     )
     r.add_argument(
         "--shard",

@@ -49,7 +49,9 @@ def _context_endpoint(name: str | None) -> tuple[str, str] | None:
     parts = r.stdout.split()
     if r.returncode != 0 or len(parts) != 2 or parts[0] == "default":
         if name and name != "default":
-            raise UsageError(f"docker context {name!r} (DOCKER_CONTEXT) does not exist", "`docker context ls` lists them")
+            raise UsageError(
+                f"docker context {name!r} (DOCKER_CONTEXT) does not exist", "`docker context ls` lists them"
+            )
         return None
     return parts[0], parts[1]
 

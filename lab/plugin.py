@@ -21,10 +21,12 @@ Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-p
 --opslab-check (Ansible's dry run of a playbook procedure), --opslab-param KEY=VALUE (repeatable),
 --opslab-matrix KEY=V1,V2 (repeatable: every scenario runs once per combination, its id carrying it:
 `mysql/rebuild_from_master[engine=mariadb-11.8]`), --opslab-shard K/N (after --opslab-select: a disjoint part,
-lab.shard). Their values are checked before any lab starts, with the checks the
-command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
-when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
---opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
+lab.shard), --opslab-engines URL,URL (several Docker engines: each process is bound to one, xdist worker gwK to
+engine K mod N, a serial run to the first; every engine must answer before any lab starts; lab.dockerapi).
+Their values are checked before any lab starts, with the checks the command line uses (lab.inputs, lab.spec): in
+`pytest_configure` (the parameters' form, the report folder, the engines) and when collection is finished (each
+selected scenario's parameters, its `lab_params` marker merged with --opslab-param, and the procedure for each
+lab); bad input ends the session as one `pytest.UsageError`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import Any
 
 import pytest
 
+from lab.dockerapi import bind, check_reachable, engine, parse_engines
 from lab.errors import UsageError, describe
 from lab.images import build_lab
 from lab.inputs import check_matrix, check_procedure, check_report_dir, no_playbook_to_check
@@ -89,6 +92,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only the K-th of N disjoint parts of the selection, balanced by scenarios/durations.json (lab.shard)",
     )
     g.addoption(
+        "--opslab-engines",
+        metavar="URL,URL",
+        help="spread the scenarios over these Docker engines: worker gwK (or a serial run) uses engine K mod N",
+    )
+    g.addoption(
         "--opslab-timeout",
         metavar="SECONDS",
         type=float,
@@ -121,6 +129,20 @@ def pytest_configure(config: pytest.Config) -> None:
         report = config.getoption("--opslab-report")
         if report:
             check_report_dir(report, option="--opslab-report")
+        if config.getoption("--opslab-engines"):
+            _bind_engine(config)
+
+
+def _bind_engine(config: pytest.Config) -> None:
+    """--opslab-engines: checked (form, and every engine answers) by the controller or a serial run; each process
+    then uses one engine for its SDK client and every command it starts (lab.dockerapi.bind): worker gwK engine
+    K mod N, a serial run the first."""
+    urls = parse_engines(config.getoption("--opslab-engines"), option="--opslab-engines")
+    worker = worker_id(config)
+    if worker is None:
+        check_reachable(urls, option="--opslab-engines")
+    index = int(worker[2:]) if worker and worker[2:].isdigit() else 0
+    bind(urls[index % len(urls)])
 
 
 @contextmanager
@@ -296,7 +318,8 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     config.stash[RESULTS].append(run)  # reported at the session's end, with whatever it became by then
     config.stash[NODEIDS][id(run)] = request.node.nodeid
     t0 = time.monotonic()
-    say(f"\n{sid}: {lab.spec.title}")
+    where = f" (engine {engine().url})" if config.getoption("--opslab-engines") else ""
+    say(f"\n{sid}: {lab.spec.title}{where}")
     timeout = config.getoption("--opslab-timeout") or spec.scenario_timeout_s
     with interrupts_as_keyboard():
         try:
