@@ -1,6 +1,7 @@
 """The command line: `opslab` (also `python -m lab`).
 
-    opslab doctor [--fix]            check (and install) Docker engine, Compose v2, binfmt for ARM, /dev/net/tun
+    opslab doctor [--fix] [--engines URL,URL]   check (and install) the Docker engine opslab will use (which, and
+                                     why: DOCKER_HOST, docker context), Compose v2, binfmt for ARM, /dev/net/tun
     opslab list                      labs (and the package each comes from), scenario ids and procedures
     opslab images [LAB...] [--force] build what the labs need (no registry needed)
     opslab up LAB [--param K=V]      bring one instance up and keep it; prints its project name
@@ -50,7 +51,12 @@ def say(msg: str) -> None:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from lab import doctor
 
-    findings = doctor.fix(say) if args.fix else doctor.diagnose()
+    engines = None
+    if args.engines is not None:
+        from lab.dockerapi import parse_engines
+
+        engines = parse_engines(args.engines)
+    findings = doctor.fix(say) if args.fix else doctor.diagnose(engines)
     for f in findings:
         say(
             f"{'ok  ' if f.ok else 'MISSING'} {f.name}: {f.detail}"
@@ -458,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     d = sub.add_parser("doctor", help="check the machine (and --fix it)")
     d.add_argument("--fix", action="store_true", help="install and start what is missing (Debian/Ubuntu, root)")
+    d.add_argument("--engines", metavar="URL,URL", help="check these Docker engines (as `opslab run --engines`)")
     d.set_defaults(func=cmd_doctor)
     sub.add_parser("list", help="labs, scenario ids, procedures").set_defaults(func=cmd_list)
     i = sub.add_parser("images", help="build the labs' images")
