@@ -6,8 +6,8 @@ several copies of one lab, run side by side. The engine is the only record of wh
 for every process using that engine, on this machine or another (parallel workers, other users' runs, CI runners
 sharing a remote engine): the free /24s are read from the engine's networks, compose creates the project's
 networks with them, and when the engine refuses one because another process took an overlapping pool meanwhile
-("Pool overlaps"), what was made is removed and the allocation is tried again from a fresh read
-(`ALLOCATION_TRIES` times). Nothing about subnets is kept on this machine.
+("Pool overlaps"), what was made is removed and the allocation is tried again from a fresh read, a random
+number of free /24s further on (`ALLOCATION_TRIES` times). Nothing about subnets is kept on this machine.
 
 Every engine: the docker SDK client (lab.dockerapi) and every `docker`/`docker compose` command opslab runs use
 the engine of `DOCKER_HOST` / the current docker context, so a lab runs the same on an engine elsewhere; nothing a
@@ -49,6 +49,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -77,7 +78,7 @@ LABEL_PROJECT = "com.docker.compose.project"
 PROJECT_PREFIX = "opslab-"
 RESOLVERS = ("machine", "blackhole")
 BLACKHOLE_HOST = 253  # the last octet of the black-holed resolver's address in a lab network (see above)
-ALLOCATION_TRIES = 8  # allocations tried when the engine refuses a pool another process took meanwhile
+ALLOCATION_TRIES = 10  # allocations tried when the engine refuses a pool another process took meanwhile
 KEPT_DIR = Path(tempfile.gettempdir()) / "opslab-kept"  # projects kept after they were started (keep_from_now)
 
 Progress = Callable[[str], None]
@@ -158,16 +159,21 @@ def service_networks(service: dict[str, Any]) -> list[str]:
     return list(nets or {}) if not isinstance(nets, list) else [str(n) for n in nets]
 
 
-def allocate_subnets(count: int, used: list[str], pool: str | None = None) -> list[ipaddress.IPv4Network]:
-    """The first `count` /24s of the pool that overlap no network in `used`."""
+def allocate_subnets(
+    count: int, used: list[str], pool: str | None = None, skip: int = 0
+) -> list[ipaddress.IPv4Network]:
+    """The first `count` /24s of the pool that overlap no network in `used`, after passing over `skip` free ones
+    (a retry spreads out so that processes that collided do not collide again; fewer free ones: no skip)."""
     pool_net = ipaddress.IPv4Network(pool or os.environ.get("OPSLAB_SUBNET_POOL", "10.213.0.0/16"))
     taken = [ipaddress.ip_network(u, strict=False) for u in used]
     free: list[ipaddress.IPv4Network] = []
     for candidate in pool_net.subnets(new_prefix=24):
         if not any(candidate.overlaps(t) for t in taken):
             free.append(candidate)
-            if len(free) == count:
-                return free
+            if len(free) == count + skip:
+                return free[skip:]
+    if len(free) >= count:
+        return free[:count]
     raise OpslabError(
         f"no free /24 left in the subnet pool {pool_net}",
         "take labs down (`opslab down`) or set OPSLAB_SUBNET_POOL to a larger private range",
@@ -310,7 +316,8 @@ class Lab:
         t0 = time.monotonic()
         nets = self.spec.networks
         for attempt in range(1, ALLOCATION_TRIES + 1):
-            for name, subnet in zip(nets, allocate_subnets(len(nets), engine_subnets()), strict=True):
+            skip = random.randrange(8 * attempt) if attempt > 1 else 0  # alone: the first free ones
+            for name, subnet in zip(nets, allocate_subnets(len(nets), engine_subnets(), skip=skip), strict=True):
                 self.env[f"{name.upper()}_NET"] = str(subnet.network_address).rsplit(".", 1)[0]
             self._override = self._write_override()
             try:
