@@ -32,6 +32,7 @@ ENGINE_HINT = "an engine is unix:///path/to/docker.sock, tcp://HOST:2375 (or :23
 class Engine:
     url: str
     source: str  # why this engine: "DOCKER_HOST", "docker context NAME", "the default socket"
+    context: str = ""  # the docker context it came from (its TLS material is used too)
 
 
 def _context_endpoint(name: str | None) -> tuple[str, str] | None:
@@ -67,22 +68,28 @@ def _engine(host: str, context: str) -> Engine:
         return Engine(host, "DOCKER_HOST")
     ctx = _context_endpoint(context or None)
     if ctx is not None:
-        return Engine(ctx[1], f"docker context {ctx[0]}")
+        return Engine(ctx[1], f"docker context {ctx[0]}", context=ctx[0])
     return Engine(DEFAULT_URL, "the default socket")
 
 
-def _make(url: str, timeout: int) -> Any:
+def _make(url: str, timeout: int, context: str = "") -> Any:
     import docker
 
+    if context:  # the context's endpoint with its TLS material, as the docker CLI uses it
+        from docker.context import ContextAPI
+
+        ctx = ContextAPI.get_context(context)
+        tls = ctx.TLSConfig if ctx is not None and ctx.TLSConfig else False
+        return docker.DockerClient(base_url=url, timeout=timeout, tls=tls, use_ssh_client=url.startswith("ssh://"))
     if os.environ.get("DOCKER_HOST", "").strip() == url:
         return docker.from_env(timeout=timeout, use_ssh_client=url.startswith("ssh://"))
     return docker.DockerClient(base_url=url, timeout=timeout, use_ssh_client=url.startswith("ssh://"))
 
 
 @lru_cache(maxsize=8)
-def _client(url: str) -> Any:
+def _client(url: str, context: str) -> Any:
     try:
-        c = _make(url, 120)
+        c = _make(url, 120, context)
         c.ping()
         return c
     except Exception as exc:
@@ -94,7 +101,8 @@ def _client(url: str) -> Any:
 
 def client() -> Any:
     """The SDK client of the engine in effect (`engine()`), made once per engine."""
-    return _client(engine().url)
+    eng = engine()
+    return _client(eng.url, eng.context)
 
 
 def parse_engines(value: str, option: str = "--engines") -> list[str]:
