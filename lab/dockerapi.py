@@ -94,8 +94,8 @@ def _client(url: str, context: str) -> Any:
         return c
     except Exception as exc:
         raise EnvironmentProblem(
-            f"the Docker engine {url} is not reachable ({type(exc).__name__})",
-            HINT if url == DEFAULT_URL else f"check it with `DOCKER_HOST={url} docker version`",
+            f"the Docker engine is not reachable at {url} ({type(exc).__name__})",
+            HINT if url == DEFAULT_URL else f"check it with `DOCKER_HOST={url} docker version` or `opslab doctor`",
         ) from None
 
 
