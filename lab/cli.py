@@ -1,6 +1,7 @@
 """The command line: `opslab` (also `python -m lab`).
 
-    opslab doctor [--fix]            check (and install) Docker engine, Compose v2, binfmt for ARM, /dev/net/tun
+    opslab doctor [--fix] [--engines URL,URL]   check (and install) the Docker engine opslab will use (which, and
+                                     why: DOCKER_HOST, docker context), Compose v2, binfmt for ARM, /dev/net/tun
     opslab list                      labs (and the package each comes from), scenario ids and procedures
     opslab images [LAB...] [--force] build what the labs need (no registry needed)
     opslab up LAB [--param K=V]      bring one instance up and keep it; prints its project name
@@ -11,6 +12,7 @@
                [--matrix K=V1,V2]  (every scenario once per value; report.html shows one column per value)
                [-j N]  (N scenarios at once, each in its own lab instance) [--shard K/N]  (a CI runner's part)
                [--prefetch 0|1]  (the next scenario's lab comes up while one runs; default 1 with -j > 1)
+               [--engines URL,URL]  (spread over several Docker engines; DOCKER_HOST / docker context: one)
     opslab report merge DIR... --out DIR   join the reports of shards into one
     opslab report durations DIR...   record scenario durations (scenarios/durations.json) for --shard
     opslab rehearse LAB PROCEDURE [--procedure [NAME=]PATH [--check]] [--yes] [--keep] [--report DIR]
@@ -50,7 +52,12 @@ def say(msg: str) -> None:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from lab import doctor
 
-    findings = doctor.fix(say) if args.fix else doctor.diagnose()
+    engines = None
+    if args.engines is not None:
+        from lab.dockerapi import parse_engines
+
+        engines = parse_engines(args.engines)
+    findings = doctor.fix(say) if args.fix else doctor.diagnose(engines)
     for f in findings:
         say(
             f"{'ok  ' if f.ok else 'MISSING'} {f.name}: {f.detail}"
@@ -216,7 +223,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"-j {args.jobs} is not a number of scenarios to run at once", "for example -j 2")
     from lab.plugin import prefetch_of
 
-    prefetch = prefetch_of(args.prefetch, "--prefetch", parallel=args.jobs > 1)
+    several_engines = len([u for u in (args.engines or "").split(",") if u.strip()]) > 1  # -j at least that
+    prefetch = prefetch_of(args.prefetch, "--prefetch", parallel=args.jobs > 1 or several_engines)
     if args.shard:
         from lab.shard import load_durations, parse_shard
 
@@ -275,15 +283,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--opslab-param", kv]
     for kv in args.matrix:
         argv += ["--opslab-matrix", kv]
-    if args.jobs > 1:
+    engines: list[str] = []
+    if args.engines is not None:
+        from lab.dockerapi import check_reachable, parse_engines
+
+        engines = parse_engines(args.engines)
+        for url, version in check_reachable(engines).items():
+            say(f"engine {url}: Docker {version}")
+        argv += ["--opslab-engines", ",".join(engines)]
+    jobs = max(args.jobs, len(engines))  # at least one worker per engine
+    if jobs > 1:
+        from lab import dockerapi
         from lab.images import build_lab
         from lab.spec import get_spec
 
-        for lab in labs:  # once, here, rather than by every worker at the same time
-            build_lab(get_spec(lab), say)
+        saved = os.environ.get("DOCKER_HOST"), os.environ.get("DOCKER_CONTEXT")
+        try:
+            places: list[str | None] = [*engines] if engines else [None]
+            for place in places:
+                if place is not None:
+                    dockerapi.bind(place)
+                    say(f"images on {place}:")
+                for lab in labs:  # once, here, rather than by every worker at the same time
+                    build_lab(get_spec(lab), say)
+        finally:
+            for key, value in zip(("DOCKER_HOST", "DOCKER_CONTEXT"), saved, strict=True):
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         # pytest-xdist: each worker runs one scenario at a time in its own lab instance; an idle worker takes
         # scenarios queued on a busy one (worksteal), so one long scenario does not hold up the rest
-        argv += ["-n", str(args.jobs), "--dist", "worksteal"]
+        argv += ["-n", str(jobs), "--dist", "worksteal"]
     if args.shard:
         argv += ["--opslab-shard", args.shard]
     argv += ["--opslab-prefetch", str(prefetch)]
@@ -325,6 +356,8 @@ def cmd_report_durations(args: argparse.Namespace) -> int:
     durations = record_durations(args.folders)
     say(f"{DURATIONS_FILE}: {len(durations)} scenarios, {sum(durations.values()):.0f}s in all")
     return 0
+
+
 def _replay(args: argparse.Namespace) -> int:
     from lab.explore import run_replay
 
@@ -450,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     d = sub.add_parser("doctor", help="check the machine (and --fix it)")
     d.add_argument("--fix", action="store_true", help="install and start what is missing (Debian/Ubuntu, root)")
+    d.add_argument("--engines", metavar="URL,URL", help="check these Docker engines (as `opslab run --engines`)")
     d.set_defaults(func=cmd_doctor)
     sub.add_parser("list", help="labs, scenario ids, procedures").set_defaults(func=cmd_list)
     i = sub.add_parser("images", help="build the labs' images (for every engine a lab offers)")
@@ -499,12 +533,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="run N scenarios at once, each in its own lab instance (pytest-xdist); one report in selection order",
-
     )
     r.add_argument(
         "--prefetch",
         metavar="0|1",
         help="1: bring the next scenario's lab up while one runs (a warm pool); default 1 with -j > 1, else 0",
+    )
+    r.add_argument(
+        "--engines",
+        metavar="URL,URL",
+        help="spread the scenarios over these Docker engines (unix://, tcp://, ssh://): worker K uses engine K mod N;"
+        " -j is at least their number",
     )
     r.add_argument(
         "--shard",

@@ -1,8 +1,10 @@
 """Host setup: what the labs need on this machine, checked, and installed on request (Debian/Ubuntu, root).
 
-`diagnose()` returns one `Finding` per need (Docker engine running and reachable, Compose v2, binfmt for ARM,
-/dev/net/tun, the base image tools); each missing one carries a hint. `fix()` installs and starts what is
-missing, idempotently, as HOST.md describes: Docker from Debian (`docker.io`), mmdebstrap for base images,
+`diagnose()` returns one `Finding` per need (the Docker engine opslab will use, running and reachable, with its
+version and which one it is: `DOCKER_HOST`, the docker context or the local socket (lab.dockerapi), or each engine
+of `--engines`; Compose v2, binfmt for ARM, /dev/net/tun, the base image tools); each missing one carries a hint.
+`fix()` installs and starts what is missing (dockerd only for the local socket: an engine elsewhere is not this
+machine's to start), idempotently, as HOST.md describes: Docker from Debian (`docker.io`), mmdebstrap for base images,
 Compose v2 as a CLI plugin (from Debian trixie's `docker-compose` package when the release has none),
 qemu-user-static + binfmt-support with binfmt_misc mounted, and a dockerd started in the background when no
 init system runs it; then waits for the engine to answer."""
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.errors import EnvironmentProblem
+from lab.errors import EnvironmentProblem, OpslabError
 from lab.proc import run
 from lab.wait import wait_until
 
@@ -35,21 +37,45 @@ class Finding:
     hint: str = ""
 
 
-def _quiet(argv: list[str], timeout: float = 20) -> subprocess.CompletedProcess[str] | None:
+def _quiet(
+    argv: list[str], timeout: float = 20, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str] | None:
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
 
 
-def check_engine() -> Finding:
+def check_engine(url: str | None = None) -> Finding:
+    """The engine opslab will use (lab.dockerapi.engine: DOCKER_HOST, else the docker context, else the local
+    socket), or `url`: reachable, its version, OS/architecture, and which engine it is and why."""
+    from lab import dockerapi
+
     if shutil.which("docker") is None:
         return Finding("docker engine", False, "the docker command is not installed", "opslab doctor --fix")
-    r = _quiet(["docker", "version", "--format", "{{.Server.Version}}"])
+    try:
+        eng = dockerapi.Engine(url, "--engines") if url else dockerapi.engine()
+    except OpslabError as exc:
+        return Finding("docker engine", False, exc.message, exc.hint or "")
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONTEXT"} if url else None
+    if url:
+        env = {**(env or {}), "DOCKER_HOST": url}
+    r = _quiet(["docker", "version", "--format", "{{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}}"], env=env)
+    where = f"{eng.url} ({eng.source})"
     if r is None or r.returncode != 0:
         why = (r.stderr.strip().splitlines() or ["no answer"])[-1] if r else "no answer"
-        return Finding("docker engine", False, f"not reachable: {why}", "opslab doctor --fix starts dockerd")
-    return Finding("docker engine", True, f"running, version {r.stdout.strip()}")
+        hint = (
+            "opslab doctor --fix starts dockerd"
+            if eng.url == dockerapi.DEFAULT_URL
+            else f"start that engine, or leave it out of --engines (`DOCKER_HOST={eng.url} docker version`)"
+            if url
+            else f"start that engine, or point DOCKER_HOST / the docker context at one that runs (now: {eng.source})"
+        )
+        return Finding("docker engine", False, f"{where} not reachable: {why}", hint)
+    version, _, platform = r.stdout.strip().partition(" ")
+    return Finding("docker engine", True, f"{where}: running, version {version}, {platform}")
 
 
 def check_compose() -> Finding:
@@ -112,8 +138,11 @@ def check_bootstrap() -> Finding:
     return Finding("base image tools", True, tool)
 
 
-def diagnose() -> list[Finding]:
-    return [check_engine(), check_compose(), check_binfmt(), check_tun(), check_bootstrap()]
+def diagnose(engines: list[str] | None = None) -> list[Finding]:
+    """One finding per need; the engine opslab will use, or each of `engines` (`--engines`). binfmt and
+    /dev/net/tun are looked at on this machine: for an engine elsewhere, they are needed on its machine."""
+    found = [check_engine(url) for url in engines] if engines else [check_engine()]
+    return [*found, check_compose(), check_binfmt(), check_tun(), check_bootstrap()]
 
 
 def _apt(progress: Progress, *packages: str, target: str | None = None) -> None:
@@ -198,5 +227,9 @@ def fix(progress: Progress) -> list[Finding]:
     if not check_binfmt().ok:
         enable_binfmt(progress)
     if not check_engine().ok:
+        from lab.dockerapi import DEFAULT_URL, engine
+
+        if engine().url != DEFAULT_URL:  # an engine elsewhere is not this machine's to start
+            return diagnose()
         start_dockerd(progress)
     return diagnose()

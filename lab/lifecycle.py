@@ -2,9 +2,17 @@
 
 An instance is one Compose project named `opslab-<lab>-<token>` with its own /24 subnets taken from a pool
 (`OPSLAB_SUBNET_POOL`, default 10.213.0.0/16) that no other Docker network uses, so several labs, and
-several copies of one lab, run side by side. Allocation is safe across processes on this machine (parallel
-pytest-xdist workers, other users' runs): under an exclusive lock (`LOCK_PATH`, flock) the free /24s are read
-from the engine's networks and the project's networks are created; the lock is released before the hosts start.
+several copies of one lab, run side by side. The engine is the only record of what is taken, so allocation is safe
+for every process using that engine, on this machine or another (parallel workers, other users' runs, CI runners
+sharing a remote engine): the free /24s are read from the engine's networks, compose creates the project's
+networks with them, and when the engine refuses one because another process took an overlapping pool meanwhile
+("Pool overlaps"), what was made is removed and the allocation is tried again from a fresh read, a random
+number of free /24s further on (`ALLOCATION_TRIES` times). Nothing about subnets is kept on this machine.
+
+Every engine: the docker SDK client (lab.dockerapi) and every `docker`/`docker compose` command opslab runs use
+the engine of `DOCKER_HOST` / the current docker context, so a lab runs the same on an engine elsewhere; nothing a
+lab needs is on this machine's filesystem or network (packet capture runs in a lab host, lab.capture; fixtures are
+baked into images).
 Every container, network and volume carries the labels `org.opslab.lab`, `org.opslab.owner` (host:pid:start time
 of the process that made it), `org.opslab.user` (user@machine), `org.opslab.keep` and `org.opslab.params` (its
 parameters: `Lab.attach(spec, project)` finds a running instance's facts from them). `down_plan()` is what
@@ -38,10 +46,10 @@ its own, and no lab program makes a lookup it waits on. `resolver=` (default: `O
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -54,7 +62,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from lab import dockerapi
-from lab.errors import OpslabError, UsageError, WaitTimeout
+from lab.errors import CommandError, OpslabError, UsageError, WaitTimeout
 from lab.host import DockerTransport, Host
 from lab.images import build_lab, pinned
 from lab.proc import run
@@ -70,7 +78,7 @@ LABEL_PROJECT = "com.docker.compose.project"
 PROJECT_PREFIX = "opslab-"
 RESOLVERS = ("machine", "blackhole")
 BLACKHOLE_HOST = 253  # the last octet of the black-holed resolver's address in a lab network (see above)
-LOCK_PATH = Path(tempfile.gettempdir()) / "opslab-subnets.lock"
+ALLOCATION_TRIES = 10  # allocations tried when the engine refuses a pool another process took meanwhile
 KEPT_DIR = Path(tempfile.gettempdir()) / "opslab-kept"  # projects kept after they were started (keep_from_now)
 
 Progress = Callable[[str], None]
@@ -151,30 +159,40 @@ def service_networks(service: dict[str, Any]) -> list[str]:
     return list(nets or {}) if not isinstance(nets, list) else [str(n) for n in nets]
 
 
-def allocate_subnets(count: int, used: list[str], pool: str | None = None) -> list[ipaddress.IPv4Network]:
-    """The first `count` /24s of the pool that overlap no network in `used`."""
+def allocate_subnets(
+    count: int, used: list[str], pool: str | None = None, skip: int = 0
+) -> list[ipaddress.IPv4Network]:
+    """The first `count` /24s of the pool that overlap no network in `used`, after passing over `skip` free ones
+    (a retry spreads out so that processes that collided do not collide again; fewer free ones: no skip)."""
     pool_net = ipaddress.IPv4Network(pool or os.environ.get("OPSLAB_SUBNET_POOL", "10.213.0.0/16"))
     taken = [ipaddress.ip_network(u, strict=False) for u in used]
     free: list[ipaddress.IPv4Network] = []
     for candidate in pool_net.subnets(new_prefix=24):
         if not any(candidate.overlaps(t) for t in taken):
             free.append(candidate)
-            if len(free) == count:
-                return free
+            if len(free) == count + skip:
+                return free[skip:]
+    if len(free) >= count:
+        return free[:count]
     raise OpslabError(
         f"no free /24 left in the subnet pool {pool_net}",
         "take labs down (`opslab down`) or set OPSLAB_SUBNET_POOL to a larger private range",
     )
 
 
-@contextmanager
-def _subnet_lock() -> Iterator[None]:
-    with open(LOCK_PATH, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def engine_subnets() -> list[str]:
+    """Every IPv4 subnet of the engine's networks (any project's, any user's), as the engine reports them."""
+    return [
+        c["Subnet"]
+        for n in dockerapi.client().api.networks()
+        for c in ((n.get("IPAM") or {}).get("Config") or [])
+        if c.get("Subnet") and ":" not in c["Subnet"]
+    ]
+
+
+def pool_taken(exc: CommandError) -> bool:
+    """Whether the engine refused a network because its subnet overlaps one that exists (taken meanwhile)."""
+    return "overlaps" in f"{exc.stderr}\n{exc.stdout}".lower()
 
 
 @contextmanager
@@ -290,31 +308,34 @@ class Lab:
     # -- lifecycle ---------------------------------------------------------------------------------
     def up(self, *, build: bool = True) -> Lab:
         """Bring the instance up; `build=False` when the caller built the lab's images just before."""
-        client = dockerapi.client()
         sweep_stale(progress=self.progress)
         if build:
             build_lab(self.spec, self.progress, env=self.env)
         resolver = "" if self.resolver == "machine" else f"; outside resolver: {self.resolver}"
         self.progress(f"{self.spec.name}: starting {self.project} ({', '.join(self.spec.hosts)}{resolver})")
         t0 = time.monotonic()
-        with _subnet_lock():
-            used = [
-                c["Subnet"]
-                for n in client.api.networks()
-                for c in ((n.get("IPAM") or {}).get("Config") or [])
-                if c.get("Subnet") and ":" not in c["Subnet"]
-            ]
-            nets = self.spec.networks
-            for name, subnet in zip(nets, allocate_subnets(len(nets), used), strict=True):
+        nets = self.spec.networks
+        for attempt in range(1, ALLOCATION_TRIES + 1):
+            skip = random.randrange(8 * attempt) if attempt > 1 else 0  # alone: the first free ones
+            for name, subnet in zip(nets, allocate_subnets(len(nets), engine_subnets(), skip=skip), strict=True):
                 self.env[f"{name.upper()}_NET"] = str(subnet.network_address).rsplit(".", 1)[0]
             self._override = self._write_override()
             try:
-                # the networks exist once this returns: other processes (parallel workers) may allocate now
+                # the networks exist once this returns: the engine then refuses their pools to anyone else
                 self._compose("up", "--no-start", "--no-build", "--remove-orphans", timeout=300)
+                break
+            except CommandError as exc:
+                self._override.unlink(missing_ok=True)
+                self._override = None
+                if not pool_taken(exc) or attempt == ALLOCATION_TRIES:
+                    raise
+                self.progress(f"{self.spec.name}: a subnet was taken meanwhile; allocating again ({attempt})")
+                remove_project(self.project)
             except BaseException:
                 self._override.unlink(missing_ok=True)
                 self._override = None
                 raise
+        assert self._override is not None
         try:
             self._compose("up", "-d", "--no-build", timeout=300)
         finally:  # the labels are on the resources now; down() finds them by label, not through compose
@@ -424,10 +445,15 @@ class Lab:
         """The first three octets of a lab network ('10.213.4'), as compose got them."""
         return self.env[f"{network.upper()}_NET"]
 
-    def bridge(self, network: str) -> str:
-        """The Linux bridge on this machine that carries a lab network (for packet capture)."""
-        net = dockerapi.client().networks.get(f"{self.project}_{network}")
-        return str(net.attrs.get("Options", {}).get("com.docker.network.bridge.name") or f"br-{net.id[:12]}")
+    def first_host_on(self, network: str) -> str:
+        """The first host the compose file puts on a lab network (where a capture runs unless told otherwise)."""
+        for name, service in (self.spec.compose().get("services") or {}).items():
+            if network in service_networks(service or {}):
+                return str(name)
+        raise UsageError(
+            f"lab {self.spec.name} has no host on a network {network!r}",
+            f"its networks are: {', '.join(self.spec.networks)}",
+        )
 
     def facts(self) -> dict[str, Any]:
         base: dict[str, Any] = {"project": self.project}
@@ -445,6 +471,22 @@ class Lab:
         dest.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             tar.extractall(dest, filter="data")
+
+    def read_bytes(self, host: str, path: str) -> bytes:
+        """The bytes of one file in a host, through the engine's archive API (read-only; b'' when it is absent)."""
+        import io
+        import tarfile
+
+        import docker
+
+        try:
+            stream, _ = dockerapi.client().containers.get(self.container_name(host)).get_archive(path)
+        except docker.errors.NotFound:
+            return b""
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            fh = tar.extractfile(member) if member is not None else None
+            return fh.read() if fh is not None else b""
 
     def logs(self) -> dict[str, str]:
         out = {}

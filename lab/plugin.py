@@ -22,10 +22,12 @@ Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-p
 --opslab-matrix KEY=V1,V2 (repeatable: every scenario runs once per combination, its id carrying it:
 `mysql/rebuild_from_master[engine=mariadb-11.8]`), --opslab-shard K/N (after --opslab-select: a disjoint part,
 lab.shard), --opslab-prefetch 0|1 (bring the next scenario's lab up while one runs: lab.pool; default 1 on an
-xdist worker, 0 in a serial run). Their values are checked before any lab starts, with the checks the
-command line uses (lab.inputs, lab.spec): in `pytest_configure` (the parameters' form, the report folder) and
-when collection is finished (each selected scenario's parameters, its `lab_params` marker merged with
---opslab-param, and the procedure for each lab); bad input ends the session as one `pytest.UsageError`.
+xdist worker, 0 in a serial run), --opslab-engines URL,URL (several Docker engines: each process is bound to one,
+xdist worker gwK to engine K mod N, a serial run to the first; every engine must answer before any lab starts;
+lab.dockerapi). Their values are checked before any lab starts, with the checks the command line uses (lab.inputs,
+lab.spec): in `pytest_configure` (the parameters' form, the report folder, the engines) and when collection is
+finished (each selected scenario's parameters, its `lab_params` marker merged with --opslab-param, and the
+procedure for each lab); bad input ends the session as one `pytest.UsageError`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from typing import Any
 
 import pytest
 
+from lab.dockerapi import bind, check_reachable, engine, parse_engines
 from lab.errors import UsageError, describe
 from lab.images import build_lab
 from lab.inputs import check_matrix, check_procedure, check_report_dir, no_playbook_to_check
@@ -98,6 +101,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="1: bring the next scenario's lab up while one runs (default 1 on an xdist worker, else 0)",
     )
     g.addoption(
+        "--opslab-engines",
+        metavar="URL,URL",
+        help="spread the scenarios over these Docker engines: worker gwK (or a serial run) uses engine K mod N",
+    )
+    g.addoption(
         "--opslab-timeout",
         metavar="SECONDS",
         type=float,
@@ -132,6 +140,8 @@ def pytest_configure(config: pytest.Config) -> None:
             check_report_dir(report, option="--opslab-report")
         if prefetch_of(config.getoption("--opslab-prefetch"), "--opslab-prefetch", parallel=bool(worker_id(config))):
             config.stash[POOL] = WarmPool()
+        if config.getoption("--opslab-engines"):
+            _bind_engine(config)
 
 
 def prefetch_of(value: object, option: str, *, parallel: bool) -> int:
@@ -146,6 +156,18 @@ def prefetch_of(value: object, option: str, *, parallel: bool) -> int:
             "only the next scenario's lab can come up ahead (pytest hands out one next test at a time): use 0 or 1",
         )
     return int(text)
+
+
+def _bind_engine(config: pytest.Config) -> None:
+    """--opslab-engines: checked (form, and every engine answers) by the controller or a serial run; each process
+    then uses one engine for its SDK client and every command it starts (lab.dockerapi.bind): worker gwK engine
+    K mod N, a serial run the first."""
+    urls = parse_engines(config.getoption("--opslab-engines"), option="--opslab-engines")
+    worker = worker_id(config)
+    if worker is None:
+        check_reachable(urls, option="--opslab-engines")
+    index = int(worker[2:]) if worker and worker[2:].isdigit() else 0
+    bind(urls[index % len(urls)])
 
 
 @contextmanager
@@ -230,9 +252,7 @@ def _shard_key(item: pytest.Item) -> str:
     return scenario_id(item) or item.nodeid
 
 
-def _keep_only(
-    config: pytest.Config, items: list[pytest.Item], wanted: Callable[[Any], bool], key: Any = None
-) -> None:
+def _keep_only(config: pytest.Config, items: list[pytest.Item], wanted: Callable[[Any], bool], key: Any = None) -> None:
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
@@ -348,7 +368,8 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRun]:
     config.stash[RESULTS].append(run)  # reported at the session's end, with whatever it became by then
     config.stash[NODEIDS][id(run)] = request.node.nodeid
     t0 = time.monotonic()
-    say(f"\n{sid}: {lab.spec.title}")
+    where = f" (engine {engine().url})" if config.getoption("--opslab-engines") else ""
+    say(f"\n{sid}: {lab.spec.title}{where}")
     timeout = config.getoption("--opslab-timeout") or spec.scenario_timeout_s
     with interrupts_as_keyboard():
         try:

@@ -371,9 +371,12 @@ class ScenarioRun:
             f"the lab is still under '{fault.describe()}'; run again with --keep and look with `opslab shell`",
         )
 
-    def capture(self, network: str, keep: Callable[[Any], bool] | None = None) -> Capture:
-        """Start a packet capture on a lab network; it is stopped at the end of the run at the latest."""
-        cap = Capture(self.lab, network, keep).start()
+    def capture(
+        self, network: str, keep: Callable[[Any], bool] | None = None, *, host: str | None = None, bpf: str = ""
+    ) -> Capture:
+        """Start a packet capture on a lab network, in `host` (default: the first host on it) with an optional
+        tcpdump filter `bpf` (lab.capture); it is stopped at the end of the run at the latest."""
+        cap = Capture(self.lab, network, keep, host=host, bpf=bpf).start()
         self._cleanups.append((f"capture on {network}", cap.stop))
         return cap
 

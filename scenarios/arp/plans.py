@@ -2,9 +2,9 @@
 the scenarios `migrate_with_garp` / `migrate_without_garp` and by `opslab rehearse arp <procedure>`.
 
 Every migration starts the same way: the service IP on `old`, the client pinging it every 100 ms through the
-gateway, a capture running on the LAN, and the gateway's entry for the service IP just confirmed (REACHABLE),
-the worst moment to move it, so that the outage without a gratuitous ARP is predictable. The runbook's goal: an
-outage under a second, announced by ARP, the gateway on the new MAC, the client answered, no second owner.
+gateway, a capture running on the LAN (in the gateway), and the gateway's entry for the service IP just confirmed
+(REACHABLE), the worst moment to move it, so that the outage without a gratuitous ARP is predictable. The runbook's
+goal: an outage under a second, announced by ARP, the gateway on the new MAC, the client answered, no second owner.
 
 Robust (they hold whatever a fault schedule did, once healed; `opslab explore` judges by them and `WATCH`): the
 client answered within `BOUND_S` of the runbook's last step or of the last fault's heal, whichever is later
@@ -68,7 +68,8 @@ def begin(run: ScenarioRun) -> Stage:
     """
     for step in PREPARE:
         run.step(step)
-    capture = run.capture("lan", keep=arp_only)
+    # in the gateway: it sees every broadcast and the old server's replies to its probes (all the judges read)
+    capture = run.capture("lan", keep=arp_only, host="gateway", bpf="arp")
     watch = AddressWatch("new")
     run.start(watch)
     gw, vip = run.host("gateway"), run.facts["vip"]

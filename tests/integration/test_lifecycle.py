@@ -158,3 +158,25 @@ def test_a_host_step_that_hangs_is_killed_in_its_host_at_its_timeout() -> None:
         assert ps.succeeded and "ps -eo args" in left, ps  # the listing works (and would show a survivor)
         assert "sleep 3600" not in left and "sleep 3599" not in left, left
         run.close()
+
+
+def test_labs_started_at_once_get_distinct_subnets_from_the_engine_alone() -> None:
+    """Three instances started at the same moment read the same free subnets from the engine; the engine refuses
+    the pools taken meanwhile and the losers allocate again (no lock on this machine): all come up, none overlap."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = get_spec("arp")
+    said: list[str] = []
+    labs = [Lab(spec, progress=said.append) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda lab: lab.up(build=False), labs))
+        nets = [lab.net_prefix(n) for lab in labs for n in spec.networks]
+        assert len(set(nets)) == len(nets), nets
+        for lab in labs:
+            assert lab.host("client").run("ping -c1 -W2 %s", lab.ip("gateway", "wan")).succeeded
+    finally:
+        for lab in labs:
+            lab.down()
+    assert all(leftovers(lab.project) == [] for lab in labs)
+    print([m for m in said if "taken meanwhile" in m])

@@ -149,6 +149,10 @@ BAD_INPUT: list[tuple[str, list[str], str]] = [
     ("merge a folder without a report", ["report", "merge", "{tmp}", "--out", "{tmp}/m"], "cannot be read"),
     ("merge without --out", ["report", "merge", "{tmp}"], "the following arguments are required: --out"),
     ("durations of no report", ["report", "durations", "{tmp}"], "cannot read"),
+    ("engines not URLs", ["run", "arp", "--engines", "build-2:2375"], "is not a Docker engine URL"),
+    ("engines with a hole", ["run", "arp", "--engines", "unix:///a.sock,,tcp://b:2375"], "an empty engine"),
+    ("engine silent", ["run", "arp", "--engines", "unix:///nonexistent/opslab.sock"], "does not answer"),
+    ("doctor engines", ["doctor", "--engines", "http://example.org"], "is not a Docker engine URL"),
 ]
 
 

@@ -147,3 +147,10 @@ def test_down_without_a_name_removes_only_leftovers_and_this_users_kept_instance
     assert set(left) == {"opslab-arp-live01", "opslab-arp-them01", "opslab-arp-old001", "opslab-arp-far001"}
     assert "running process" in left["opslab-arp-live01"] and "kept by other@" in left["opslab-arp-them01"]
     assert left["opslab-arp-far001"] == "in use by a running process (pid 12 on elsewhere)"
+
+
+def test_a_retry_skips_free_subnets_and_falls_back_to_the_first_when_few_are_left() -> None:
+    got = allocate_subnets(2, ["10.213.0.0/24"], pool="10.213.0.0/16", skip=3)
+    assert [str(n) for n in got] == ["10.213.4.0/24", "10.213.5.0/24"]
+    got = allocate_subnets(2, ["10.0.0.0/24"], pool="10.0.0.0/22", skip=5)
+    assert [str(n) for n in got] == ["10.0.1.0/24", "10.0.2.0/24"]
