@@ -1,6 +1,8 @@
-"""Benchmark (not a test): a selection run serially against `-j 2` and `-j 4` on one engine.
+"""Benchmark (not a test): a selection run serially against `-j 2` and `-j 4` on one engine, with and without
+the warm pool (`--prefetch`: the next scenario's lab comes up while one runs).
 
-For each degree of parallelism it runs `opslab run TARGETS [-j N]` once and records:
+A mode is `N` (`-j N` with its default prefetch: 0 serial, 1 parallel) or `N:P` (`-j N --prefetch P`). For each
+mode it runs `opslab run TARGETS [-j N] [--prefetch P]` once, one mode after the other, and records:
 - wall time of the whole command (images are built once before, so no mode pays for a build);
 - peak memory of the run: every 0.5 s the sum of what its lab containers use (cgroup memory less inactive page
   cache, as `docker stats` counts it) plus the resident memory of its own processes (opslab, pytest workers);
@@ -10,7 +12,7 @@ For each degree of parallelism it runs `opslab run TARGETS [-j N]` once and reco
 - each scenario's verdict and metrics, side by side across the modes: parallelism must not change a verdict; a
   metric that drifts is shown with its values.
 
-    python bench/parallel_bench.py [--targets arp mysql] [--jobs 1 2 4] [--out reports/bench-parallel.json]
+    python bench/parallel_bench.py [--targets arp mysql] [--modes 1 1:1 2:0 2 4] [--out reports/bench-parallel.json]
 
 Nothing is asserted: the numbers are printed and written to --out as JSON.
 """
@@ -107,10 +109,14 @@ class Sampler(threading.Thread):
             self.loads.append(loadavg())
 
 
-def run_mode(targets: list[str], jobs: int, report: Path) -> dict[str, Any]:
+def run_mode(targets: list[str], mode: str, report: Path) -> dict[str, Any]:
+    jobs_text, _, prefetch = mode.partition(":")
+    jobs = int(jobs_text)
     argv = [str(ROOT / ".venv/bin/opslab"), "run", *targets, "--report", str(report)]
     if jobs > 1:
         argv += ["-j", str(jobs)]
+    if prefetch:
+        argv += ["--prefetch", prefetch]
     load0 = loadavg()
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -123,7 +129,9 @@ def run_mode(targets: list[str], jobs: int, report: Path) -> dict[str, Any]:
     (report.parent / f"{report.name}.log").write_text(out)
     results = json.loads((report / "results.json").read_text()) if (report / "results.json").exists() else {}
     return {
+        "mode": mode,
         "jobs": jobs,
+        "prefetch": int(prefetch) if prefetch else int(jobs > 1),
         "exit": proc.returncode,
         "wall_s": round(wall, 1),
         "peak_memory_mib": round(sampler.peak / 2**20),
@@ -138,29 +146,33 @@ def run_mode(targets: list[str], jobs: int, report: Path) -> dict[str, Any]:
     }
 
 
+def label(mode: dict[str, Any]) -> str:
+    return f"-j {mode['jobs']} prefetch {mode['prefetch']}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--targets", nargs="+", default=["arp", "mysql"])
-    ap.add_argument("--jobs", nargs="+", type=int, default=[1, 2, 4])
+    ap.add_argument("--modes", nargs="+", default=["1", "1:1", "2:0", "2", "4"], help="N or N:PREFETCH")
     ap.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-parallel.json")
     args = ap.parse_args()
     for lab in sorted({t.split("/")[0] for t in args.targets}):
         build_lab(get_spec(lab), lambda msg: None)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     modes = []
-    for jobs in args.jobs:
-        mode = run_mode(args.targets, jobs, ROOT / "reports" / f"bench-parallel-{stamp}-j{jobs}")
+    for spec in args.modes:
+        mode = run_mode(args.targets, spec, ROOT / "reports" / f"bench-parallel-{stamp}-j{spec.replace(':', 'p')}")
         modes.append(mode)
         print(
-            f"-j {jobs}: {mode['wall_s']:.0f}s wall, peak {mode['peak_memory_mib']} MiB"
+            f"{label(mode)}: {mode['wall_s']:.0f}s wall, peak {mode['peak_memory_mib']} MiB"
             f" ({mode['most_containers']} containers at most), load {mode['load_start']:.1f} → {mode['load_end']:.1f}"
             f" (mean {mode['load_mean']:.1f}), exit {mode['exit']}",
             flush=True,
         )
     serial = modes[0]
     for mode in modes[1:]:
-        print(f"-j {mode['jobs']}: {mode['wall_s'] / serial['wall_s']:.2f} of -j {serial['jobs']}'s wall time")
-    print("\nverdicts and metrics (" + " | ".join(f"-j {m['jobs']}" for m in modes) + "):")
+        print(f"{label(mode)}: {mode['wall_s'] / serial['wall_s']:.2f} of {label(serial)}'s wall time")
+    print("\nverdicts and metrics (" + " | ".join(label(m) for m in modes) + "):")
     drift = False
     for sid in serial["scenarios"]:
         got = [m["scenarios"].get(sid, {"verdict": "missing", "metrics": {}}) for m in modes]
