@@ -17,6 +17,8 @@ from pathlib import Path
 
 from lab.errors import EnvironmentProblem
 
+KEPT_COPY_PREFIX = "opslab-files-"  # a scenario's kept files wait in a temporary folder of this name until reported
+
 CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, when lab/ runs from one
 
 

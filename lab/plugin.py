@@ -529,11 +529,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if isinstance(collector, WorkerResults):
         results += collector.ordered()
     folder = session.config.getoption("--opslab-report")
-    if not folder or not results:
-        return
-    from lab.report import write_report
+    from lab.report import discard_kept_copies, write_report
 
-    out = write_report(Path(folder), results)
+    if not folder or not results:
+        discard_kept_copies(results)
+        return
+    try:
+        out = write_report(Path(folder), results)
+    finally:
+        discard_kept_copies(results)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         verdicts = ", ".join(f"{r['id']}: {r['verdict']}" for r in results)

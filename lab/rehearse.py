@@ -36,7 +36,7 @@ from lab.lifecycle import Lab, interrupts_as_keyboard
 from lab.plan import Plan
 from lab.procedure import Procedure, Step, load_user_procedure, split_override
 from lab.registry import get_lab
-from lab.report import write_report
+from lab.report import discard_kept_copies, write_report
 from lab.scenario import ScenarioRun, StepFailed
 from lab.spec import get_spec
 
@@ -260,6 +260,8 @@ class Rehearsal:
             where = f"report: {self.report}/report.html"
         except OSError as exc:
             where = f"no report written ({exc})"
+        finally:
+            discard_kept_copies([data])
         say(f"\nrehearsal of {self.name}" + ("" if j.own_plan else " (checks of the lab's default plan)"))
         if self.skipped:
             say(f"  steps skipped: {', '.join(map(str, self.skipped))}")

@@ -46,6 +46,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from lab.files import KEPT_COPY_PREFIX
+
 VERDICTS = ("pass", "fail", "unknown", "error")
 _RANK = {"pass": 0, "unknown": 1, "fail": 2, "error": 3}
 _SCENARIO_KEYS = (
@@ -286,11 +288,19 @@ def _scenario_folder(scenario: dict[str, Any]) -> str:
     return f"{_safe(scenario.get('lab') or lab)}/{_safe(name or sid)}"
 
 
+def discard_kept_copies(scenarios: list[dict[str, Any]]) -> None:
+    """Remove the temporary folders a run's kept files waited in (`files`), once the report has its own copy or
+    there is no report; a `files` folder that is not such a temporary copy (a merged report's) is left alone."""
+    tmp = Path(tempfile.gettempdir()).resolve()
+    for s in scenarios:
+        path = Path(s["files"]) if s.get("files") else None
+        if path is not None and path.name.startswith(KEPT_COPY_PREFIX) and path.resolve().parent == tmp:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _kept_files(scenarios: list[dict[str, Any]]) -> dict[str, Path]:
     """{`<lab>/<scenario>`: the folder its kept files were copied to}, for the scenarios that kept any."""
-    return {
-        _scenario_folder(s): Path(s["files"]) for s in scenarios if s.get("files") and Path(s["files"]).is_dir()
-    }
+    return {_scenario_folder(s): Path(s["files"]) for s in scenarios if s.get("files") and Path(s["files"]).is_dir()}
 
 
 def safe_name(name: Any) -> str:

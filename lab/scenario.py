@@ -49,6 +49,7 @@ from lab.capture import Capture
 from lab.checks import Check, CheckResult, Invariant, NoRecipe, Verdict
 from lab.errors import OpslabError, WaitTimeout, describe, one_line
 from lab.faults import Fault, FaultNotHealed
+from lab.files import KEPT_COPY_PREFIX
 from lab.history import History
 from lab.host import TIMED_OUT_RC, Host
 from lab.lifecycle import Lab
@@ -486,7 +487,7 @@ class ScenarioRun:
         noted, never a verdict: the files are for a person to look at, not evidence."""
         for host, path in self.lab.spec.keep_files:
             if self.files_dir is None:
-                self.files_dir = tempfile.mkdtemp(prefix="opslab-files-")
+                self.files_dir = tempfile.mkdtemp(prefix=KEPT_COPY_PREFIX)  # removed once reported (lab.report)
             try:
                 self.lab.copy_out(host, path, Path(self.files_dir) / host)
             except Exception as exc:  # noqa: BLE001 - noted, see above

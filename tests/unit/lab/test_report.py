@@ -483,3 +483,24 @@ def test_a_matrix_run_has_one_column_per_combination_with_its_server_version(tmp
 
 def test_a_run_without_matrix_has_no_matrix_table(folder: Path) -> None:
     assert "<h3>Matrix</h3>" not in (folder / "report.html").read_text()
+
+
+def test_the_temporary_copies_of_kept_files_are_removed_once_reported(tmp_path: Path) -> None:
+    import tempfile
+
+    from lab.files import KEPT_COPY_PREFIX
+    from lab.report import discard_kept_copies, write_report
+
+    copy = Path(tempfile.mkdtemp(prefix=KEPT_COPY_PREFIX))
+    (copy / "client").mkdir()
+    (copy / "client" / "index.html").write_text("mirrored")
+    merged = tmp_path / "earlier" / "files" / "mirror" / "scope"  # a report's own folder, as merge passes it on
+    merged.mkdir(parents=True)
+    scenarios = [
+        {"id": "mirror/mirror_site", "lab": "mirror", "verdict": "pass", "files": str(copy)},
+        {"id": "mirror/scope", "lab": "mirror", "verdict": "pass", "files": str(merged)},
+    ]
+    out = write_report(tmp_path / "report", scenarios)
+    discard_kept_copies(scenarios)
+    assert (out / "files" / "mirror" / "mirror_site" / "client" / "index.html").read_text() == "mirrored"
+    assert not copy.exists() and merged.exists()
