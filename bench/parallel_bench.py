@@ -126,6 +126,7 @@ def run_mode(targets: list[str], mode: str, report: Path) -> dict[str, Any]:
     wall = time.monotonic() - t0
     sampler.stop_flag.set()
     sampler.join()
+    report.parent.mkdir(parents=True, exist_ok=True)
     (report.parent / f"{report.name}.log").write_text(out)
     results = json.loads((report / "results.json").read_text()) if (report / "results.json").exists() else {}
     return {

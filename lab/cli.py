@@ -11,7 +11,7 @@
     opslab run TARGET... [--report DIR] [--keep] [--procedure [NAME=]PATH [--check]] [--param K=V] [--timeout S]
                [--matrix K=V1,V2]  (every scenario once per value; report.html shows one column per value)
                [-j N]  (N scenarios at once, each in its own lab instance) [--shard K/N]  (a CI runner's part)
-               [--prefetch 0|1]  (the next scenario's lab comes up while one runs; default 1 with -j > 1)
+               [--prefetch 0|1]  (the next scenario's lab comes up while one runs; default 0)
                [--engines URL,URL]  (spread over several Docker engines; DOCKER_HOST / docker context: one)
     opslab report merge DIR... --out DIR   join the reports of shards into one
     opslab report durations DIR...   record scenario durations (scenarios/durations.json) for --shard
@@ -223,8 +223,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"-j {args.jobs} is not a number of scenarios to run at once", "for example -j 2")
     from lab.plugin import prefetch_of
 
-    several_engines = len([u for u in (args.engines or "").split(",") if u.strip()]) > 1  # -j at least that
-    prefetch = prefetch_of(args.prefetch, "--prefetch", parallel=args.jobs > 1 or several_engines)
+    prefetch = prefetch_of(args.prefetch, "--prefetch")
     if args.shard:
         from lab.shard import load_durations, parse_shard
 
@@ -537,7 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--prefetch",
         metavar="0|1",
-        help="1: bring the next scenario's lab up while one runs (a warm pool); default 1 with -j > 1, else 0",
+        help="1: bring the next scenario's lab up while one runs (a warm pool; default 0: on 2 cores it costs more"
+        " than it saves, bench/RESULTS-parallel.md)",
     )
     r.add_argument(
         "--engines",

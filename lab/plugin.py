@@ -21,8 +21,8 @@ Options: --opslab-report DIR, --opslab-keep, --opslab-select ID[,ID], --opslab-p
 --opslab-check (Ansible's dry run of a playbook procedure), --opslab-param KEY=VALUE (repeatable),
 --opslab-matrix KEY=V1,V2 (repeatable: every scenario runs once per combination, its id carrying it:
 `mysql/rebuild_from_master[engine=mariadb-11.8]`), --opslab-shard K/N (after --opslab-select: a disjoint part,
-lab.shard), --opslab-prefetch 0|1 (bring the next scenario's lab up while one runs: lab.pool; default 1 on an
-xdist worker, 0 in a serial run), --opslab-engines URL,URL (several Docker engines: each process is bound to one,
+lab.shard), --opslab-prefetch 0|1 (bring the next scenario's lab up while one runs: lab.pool; default 0, see
+bench/RESULTS-parallel.md), --opslab-engines URL,URL (several Docker engines: each process is bound to one,
 xdist worker gwK to engine K mod N, a serial run to the first; every engine must answer before any lab starts;
 lab.dockerapi). Their values are checked before any lab starts, with the checks the command line uses (lab.inputs,
 lab.spec): in `pytest_configure` (the parameters' form, the report folder, the engines) and when collection is
@@ -98,7 +98,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption(
         "--opslab-prefetch",
         metavar="0|1",
-        help="1: bring the next scenario's lab up while one runs (default 1 on an xdist worker, else 0)",
+        help="1: bring the next scenario's lab up while one runs (a warm pool; default 0)",
     )
     g.addoption(
         "--opslab-engines",
@@ -138,17 +138,18 @@ def pytest_configure(config: pytest.Config) -> None:
         report = config.getoption("--opslab-report")
         if report:
             check_report_dir(report, option="--opslab-report")
-        if prefetch_of(config.getoption("--opslab-prefetch"), "--opslab-prefetch", parallel=bool(worker_id(config))):
+        if prefetch_of(config.getoption("--opslab-prefetch"), "--opslab-prefetch"):
             config.stash[POOL] = WarmPool()
         if config.getoption("--opslab-engines"):
             _bind_engine(config)
 
 
-def prefetch_of(value: object, option: str, *, parallel: bool) -> int:
-    """The prefetch depth asked for (`--prefetch`, `--opslab-prefetch`): 0 or 1; none given: 1 when scenarios
-    run in parallel, else 0. Anything else is refused: only the next scenario of a process is known ahead."""
+def prefetch_of(value: object, option: str) -> int:
+    """The prefetch depth asked for (`--prefetch`, `--opslab-prefetch`): 0 or 1, none given 0. Anything else is
+    refused: only the next scenario of a process is known ahead. Off by default: on a 2-core machine a second lab
+    coming up beside each running one costs more than the start it saves (bench/RESULTS-parallel.md)."""
     if value is None:
-        return 1 if parallel else 0
+        return 0
     text = str(value).strip()
     if text not in ("0", "1"):
         raise UsageError(

@@ -1,5 +1,9 @@
 """A warm pool: the next scenario's lab comes up while the current scenario runs (`opslab run --prefetch 1`).
 
+Opt-in (default 0): measured on a 2-core machine (bench/parallel_bench.py, bench/RESULTS-parallel.md), a second
+lab starting beside each running one loads the CPUs more than the start it saves: `-j 2` took 187 s without it
+and 274 s with it, serial 270 s and 285 s. It pays where the machine has cores to spare while scenarios wait.
+
 Most of a scenario's time is spent waiting on timers (ARP caches, heartbeat deadtime, resyncs), and a lab's
 start (containers, healthchecks, replication) is a fixed cost paid before each scenario. With prefetch, the
 pytest plugin hands the pool the scenario that comes next in this process (pytest's `nextitem`: the next test
