@@ -59,8 +59,11 @@ def project_from(proc: subprocess.Popen[str]) -> str:
 
 
 def test_ctrl_c_takes_the_lab_down() -> None:
+    # Ctrl-C as a terminal delivers it: a process started in the background by a non-interactive shell (a CI
+    # script's `cmd &`) inherits SIGINT ignored, and Python then keeps ignoring it; a terminal's process does not
     proc = run_script("""
-        import sys, threading
+        import signal, sys, threading
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from lab.lifecycle import Lab, interrupts_as_keyboard
         from lab.spec import get_spec
         with interrupts_as_keyboard(), Lab(get_spec("arp")) as lab:
@@ -70,7 +73,12 @@ def test_ctrl_c_takes_the_lab_down() -> None:
     project = project_from(proc)
     assert leftovers(project)
     os.killpg(proc.pid, signal.SIGINT)
-    proc.wait(timeout=60)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)  # interrupts_as_keyboard: the lab still comes down
+        proc.wait(timeout=60)
+        pytest.fail("the script did not end within 60 s of Ctrl-C")
     assert leftovers(project) == []
 
 
