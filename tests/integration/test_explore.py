@@ -7,27 +7,14 @@ gratuitous ARP stays visible for longer than any heal takes on a loaded machine.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from lab.spec import ROOT
+from tests.integration.opslab_cli import opslab
 
 pytestmark = pytest.mark.docker
 LONG_CACHE = "delay_first_probe_s=20"
-
-
-def opslab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lab", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=900,
-    )
 
 
 def test_a_sweep_of_the_arp_runbook_finds_the_one_boundary_where_a_lost_garp_breaks_it(tmp_path: Path) -> None:

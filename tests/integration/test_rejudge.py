@@ -7,26 +7,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from lab.spec import ROOT
+from tests.integration.opslab_cli import opslab
 
 pytestmark = pytest.mark.docker
-
-
-def opslab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lab", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=900,
-    )
 
 
 def test_a_real_run_rejudged_as_it_was_then_with_its_traffic_edited(tmp_path: Path) -> None:

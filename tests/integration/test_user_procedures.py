@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from lab.spec import ROOT
+from tests.integration.opslab_cli import opslab
 
 pytestmark = pytest.mark.docker
 DATA = Path(__file__).parent / "data"
-
-
-def opslab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lab", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
 
 
 def verdicts(report: Path) -> dict[str, dict[str, str]]:
