@@ -296,21 +296,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         from lab.images import build_lab
         from lab.spec import get_spec
 
-        saved = os.environ.get("DOCKER_HOST"), os.environ.get("DOCKER_CONTEXT")
-        try:
-            places: list[str | None] = [*engines] if engines else [None]
-            for place in places:
+        places: list[str | None] = [*engines] if engines else [None]  # None: the engine in effect
+        for place in places:
+            with dockerapi.bound(place):
                 if place is not None:
-                    dockerapi.bind(place)
                     say(f"images on {place}:")
                 for lab in labs:  # once, here, rather than by every worker at the same time
                     build_lab(get_spec(lab), say)
-        finally:
-            for key, value in zip(("DOCKER_HOST", "DOCKER_CONTEXT"), saved, strict=True):
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         # pytest-xdist: each worker runs one scenario at a time in its own lab instance; an idle worker takes
         # scenarios queued on a busy one (worksteal), so one long scenario does not hold up the rest
         argv += ["-n", str(jobs), "--dist", "worksteal"]

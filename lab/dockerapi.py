@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -141,3 +143,19 @@ def bind(url: str) -> None:
     """Use engine `url` from now on in this process and every command it starts (compose, docker exec)."""
     os.environ["DOCKER_HOST"] = url
     os.environ.pop("DOCKER_CONTEXT", None)
+
+
+@contextmanager
+def bound(url: str | None) -> Iterator[None]:
+    """`bind(url)` for the block only (None: the engine in effect); the engine in effect before comes back after."""
+    saved = {key: os.environ.get(key) for key in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    if url is not None:
+        bind(url)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -70,9 +70,12 @@ def test_installed_it_lists_the_labs_and_passes_a_scenario_elsewhere(wheel: Path
     [report] = (elsewhere / "reports").iterdir()  # the report went to ./reports/<time>/ of the current folder
     results = json.loads((report / "results.json").read_text())
     assert [(s["id"], s["verdict"]) for s in results["scenarios"]] == [("arp/migrate_with_garp", "pass")]
-    assert "site-packages/opslab_files/compose/arp" in subprocess.run(
-        [bin_dir / "python", "-c", "from lab.spec import get_spec; print(get_spec('arp').compose_dir)"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-    ).stdout
+    assert (
+        "site-packages/opslab_files/compose/arp"
+        in subprocess.run(
+            [bin_dir / "python", "-c", "from lab.spec import get_spec; print(get_spec('arp').compose_dir)"],
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )

@@ -54,3 +54,17 @@ def test_a_pool_taken_meanwhile_is_told_from_other_compose_failures() -> None:
     taken = "failed to create network opslab-arp-1_lan: Error response from daemon: Pool overlaps with other one"
     assert pool_taken(CommandError("docker compose up --no-start", 1, "", taken))
     assert not pool_taken(CommandError("docker compose up --no-start", 1, "", "no such image: opslab/arp-node"))
+
+
+def test_bound_uses_an_engine_for_a_block_then_gives_back_the_one_before(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from lab.dockerapi import bound
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setenv("DOCKER_CONTEXT", "build-3")
+    with bound("unix:///tmp/other.sock"):
+        assert os.environ["DOCKER_HOST"] == "unix:///tmp/other.sock" and "DOCKER_CONTEXT" not in os.environ
+    assert "DOCKER_HOST" not in os.environ and os.environ["DOCKER_CONTEXT"] == "build-3"
+    with bound(None):
+        assert os.environ["DOCKER_CONTEXT"] == "build-3"
