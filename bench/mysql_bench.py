@@ -29,7 +29,7 @@ import uuid  # noqa: E402
 
 from lab import dockerapi  # noqa: E402
 from lab.images import build_lab, lab_images  # noqa: E402
-from lab.lifecycle import Lab, allocate_subnets  # noqa: E402
+from lab.lifecycle import Lab, allocate_subnets, engine_subnets  # noqa: E402
 from lab.spec import get_spec  # noqa: E402
 from lab.wait import wait_until  # noqa: E402
 from scenarios.mysql.db import Sql, parse_batch  # noqa: E402
@@ -59,14 +59,9 @@ def time_plain_compose(engine: str) -> tuple[float, float]:
     """`docker compose up --wait` of the same file, then the same poll for replication (through docker exec)."""
     spec = get_spec("mysql")
     project = f"bench-plain-{uuid.uuid4().hex[:6]}"
-    used = [
-        c["Subnet"]
-        for n in dockerapi.client().api.networks()
-        for c in ((n.get("IPAM") or {}).get("Config") or [])
-        if c.get("Subnet") and ":" not in c["Subnet"]
-    ]
     env = dict(spec.param_env({"engine": engine}))
-    for name, subnet in zip(spec.networks, allocate_subnets(len(spec.networks), used, "10.214.0.0/16"), strict=True):
+    free = allocate_subnets(len(spec.networks), engine_subnets(), "10.214.0.0/16")
+    for name, subnet in zip(spec.networks, free, strict=True):
         env[f"{name.upper()}_NET"] = str(subnet.network_address).rsplit(".", 1)[0]
     compose = ["docker", "compose", "-p", project, "-f", str(spec.compose_file)]
     client = dialect(engine).client
